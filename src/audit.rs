@@ -1,0 +1,120 @@
+//! The audit record: one JSON line per request, with a plain-English summary.
+
+use serde::Serialize;
+
+use crate::decision::{Decision, Reason, Verdict};
+use crate::sentence::{what, who};
+use crate::target::loggable_path;
+
+/// Every field of the interface's audit record; `None` serializes as null.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub ts: String,
+    pub request_id: Option<String>,
+    pub agent: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub endpoint: Option<&'static str>,
+    pub area: Option<&'static str>,
+    pub permission: Option<&'static str>,
+    pub project: Option<String>,
+    pub organization: Option<String>,
+    pub decision: &'static str,
+    pub enforced: bool,
+    pub reason: &'static str,
+    pub status: u16,
+    pub duration_ms: f64,
+    pub summary: String,
+}
+
+/// What only the host knows when the request ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Completion<'a> {
+    pub unix_ms: u64,
+    pub request_id: Option<&'a str>,
+    /// The status the caller got (0 when none was sent).
+    pub status: u16,
+    pub duration_ms: f64,
+}
+
+impl AuditRecord {
+    pub fn new(d: &Decision, method: &str, raw_target: &str, done: Completion) -> AuditRecord {
+        let method: String = method.chars().filter(|c| c.is_ascii_graphic()).take(16).collect();
+        let path = match d.path {
+            Some(p) => p.to_string(),
+            None => loggable_path(raw_target),
+        };
+        AuditRecord {
+            ts: rfc3339(done.unix_ms),
+            request_id: done.request_id.map(str::to_string),
+            agent: d.agent.map(|a| a.id.clone()),
+            summary: summary(d, &method, &path, done.status),
+            method,
+            path,
+            endpoint: d.endpoint.map(|e| e.id),
+            area: d.endpoint.map(|e| e.area.name()),
+            permission: d.endpoint.and_then(|e| e.permission()),
+            project: d.project().map(str::to_string),
+            organization: d.organization().map(str::to_string),
+            decision: d.verdict.as_str(),
+            enforced: d.enforced,
+            reason: d.reason.code(),
+            status: done.status,
+            duration_ms: (done.duration_ms * 1000.0).round() / 1000.0,
+        }
+    }
+
+    /// One line of JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// "Ops Agent asked to list edge functions on project X: allowed (edge_functions: full)."
+pub fn summary(d: &Decision, method: &str, path: &str, status: u16) -> String {
+    let outcome = match (d.verdict, &d.reason, d.endpoint) {
+        (Verdict::Allow, Reason::AllowList, Some(e)) => format!("allowed (allow list: {})", e.id),
+        (Verdict::Allow, _, Some(e)) => {
+            format!("allowed ({}: {})", e.area.name(), d.level.map(|l| l.as_str()).unwrap_or("off"))
+        }
+        (Verdict::Deny, reason, _) if !d.enforced => {
+            format!("denied ({}) but forwarded, as monitor mode does", reason.code())
+        }
+        (Verdict::Deny, Reason::PermissionDenied, Some(e)) => format!(
+            "denied ({}: {}, needs {})",
+            e.area.name(),
+            d.level.map(|l| l.as_str()).unwrap_or("off"),
+            crate::sentence::needed_level(e).as_str()
+        ),
+        (_, reason, _) => format!("denied ({}, status {status})", reason.code()),
+    };
+    let what = match d.agent {
+        Some(_) => what(d, method),
+        None => format!("call {method} {path}"),
+    };
+    format!("{} asked to {what}: {outcome}.", who(d))
+}
+
+/// Formats milliseconds since the Unix epoch as RFC 3339 in UTC, e.g. `2026-11-27T01:02:03.456Z`.
+pub fn rfc3339(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let ms = unix_ms % 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}

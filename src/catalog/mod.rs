@@ -1,0 +1,125 @@
+//! The catalog: every Management API operation with its id, area, permissions and class,
+//! matched on method and path with `matchit`.
+
+mod area;
+mod endpoint;
+mod endpoints;
+
+pub use area::Area;
+pub use endpoint::{Class, Endpoint, Method, Place};
+
+use matchit::Router;
+
+/// Permission names the spec offers only as alternatives to the ones the catalog rows name.
+/// They are valid in `allow` and `deny` lists.
+const ALTERNATIVE_PERMISSIONS: [&str; 3] =
+    ["branching_production_read", "branching_production_write", "branching_production_create"];
+
+/// The compiled catalog: a router from path template to the endpoints on it.
+pub struct Catalog {
+    router: Router<Vec<usize>>,
+}
+
+/// A request matched to a catalog entry, with the path parameters it carried.
+#[derive(Debug)]
+pub struct Matched<'k, 'v> {
+    pub index: usize,
+    pub endpoint: &'static Endpoint,
+    params: Vec<(&'k str, &'v str)>,
+}
+
+impl<'k, 'v> Matched<'k, 'v> {
+    /// The value of a path parameter, as it appeared in the request (matchit does no decoding).
+    pub fn param(&self, name: &str) -> Option<&'v str> {
+        self.params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+    }
+}
+
+/// Why a request did not match.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NoMatch {
+    /// No path template fits.
+    Path,
+    /// The path exists, but not with this method.
+    Method,
+}
+
+impl Catalog {
+    /// Every endpoint, in catalog order (index = position).
+    pub fn endpoints() -> &'static [Endpoint] {
+        &endpoints::ENDPOINTS
+    }
+
+    /// Builds the router. The table is static, so this fails only if the table itself is broken,
+    /// which the catalog tests rule out; the error names the template.
+    pub fn new() -> Result<Catalog, String> {
+        let mut groups: Vec<(&'static str, Vec<usize>)> = Vec::new();
+        for (i, e) in Catalog::endpoints().iter().enumerate() {
+            match groups.iter_mut().find(|(p, _)| *p == e.path) {
+                Some((_, v)) => v.push(i),
+                None => groups.push((e.path, vec![i])),
+            }
+        }
+        let mut router = Router::new();
+        for (path, idx) in groups {
+            router.insert(path, idx).map_err(|err| format!("catalog path {path}: {err}"))?;
+        }
+        Ok(Catalog { router })
+    }
+
+    /// Finds the endpoint for a method and a canonical path (no query string).
+    pub fn find<'k, 'v>(&'k self, method: Method, path: &'v str) -> Result<Matched<'k, 'v>, NoMatch> {
+        let m = self.router.at(path).map_err(|_| NoMatch::Path)?;
+        let all = Catalog::endpoints();
+        let index = m
+            .value
+            .iter()
+            .copied()
+            .find(|&i| all.get(i).is_some_and(|e| e.method == method))
+            .ok_or(NoMatch::Method)?;
+        let endpoint = all.get(index).ok_or(NoMatch::Path)?;
+        let params = m.params.iter().collect();
+        Ok(Matched { index, endpoint, params })
+    }
+
+    /// The endpoint with this id.
+    pub fn by_id(id: &str) -> Option<(usize, &'static Endpoint)> {
+        Catalog::endpoints().iter().enumerate().find(|(_, e)| e.id == id)
+    }
+
+    /// Whether `name` is one of Supabase's permission names the catalog knows.
+    pub fn is_permission(name: &str) -> bool {
+        ALTERNATIVE_PERMISSIONS.contains(&name)
+            || Catalog::endpoints().iter().any(|e| e.permissions.contains(&name))
+    }
+
+    /// The catalog as a Markdown table: the docs' `docs/catalog.md` is exactly this.
+    pub fn markdown() -> String {
+        let mut out = String::from(
+            "# The catalog\n\n\
+             Every operation of the Supabase Management API v1 that Bollard knows, one row each \
+             (generated from `src/catalog/endpoints.rs`; a test fails when this page is stale).\n\
+             `read` access to an area grants its `read` rows; `full` grants all of them.\n\n\
+             | id | method | path | area | permission | class |\n|---|---|---|---|---|---|\n",
+        );
+        for area in Area::ALL {
+            for e in Catalog::endpoints().iter().filter(|e| e.area == area) {
+                let perms = if e.permissions.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    e.permissions.join(" + ")
+                };
+                out.push_str(&format!(
+                    "| `{}` | {} | `{}` | {} | {} | {} |\n",
+                    e.id,
+                    e.method,
+                    e.path,
+                    e.area,
+                    perms,
+                    e.class().as_str()
+                ));
+            }
+        }
+        out
+    }
+}

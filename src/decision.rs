@@ -1,0 +1,289 @@
+//! The decision: who is calling, which endpoint, where, and whether it may pass.
+//!
+//! Evaluated in this order (the docs' "How a request is decided" follows it):
+//!
+//! 1. Credentials: exactly one `Authorization: Bearer <key>` whose SHA-256 is an agent's, or 401.
+//! 2. Request target: canonical, or 400.
+//! 3. Catalog: the method and path are an endpoint, or 403 `unknown_endpoint`.
+//! 4. Path parameters: a `{ref}` is a project ref, a `{slug}` an organization slug, or 400.
+//! 5. `deny`: an endpoint the agent's deny list names is refused, whatever else grants it.
+//! 6. Scope: the `{ref}` is one of the agent's projects, the `{slug}` one of its organizations,
+//!    and a branch endpoint needs `projects: ["*"]` or the branch ref among its projects.
+//! 7. `allow`: an endpoint the allow list names (by id, or all its permissions) is allowed.
+//! 8. `access`: `full` allows the area's endpoints, `read` its reads; anything else is denied.
+//!
+//! In monitor mode an identified agent's denied request (steps 3 to 8) is forwarded with
+//! `enforced: false`; 401 and 400 are always enforced.
+
+use crate::catalog::{Area, Catalog, Class, Endpoint, Method, NoMatch, Place};
+use crate::policy::{Agent, Level, Mode, Policy};
+use crate::target::{is_function_slug, is_org_slug, is_project_ref, RequestTarget, TargetError};
+
+/// What the decision reads from a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `:method`, exactly as received.
+    pub method: &'a str,
+    /// `:path`, exactly as received (path and query).
+    pub target: &'a str,
+    /// Every value of every `authorization` header, in order.
+    pub authorization: &'a [&'a str],
+}
+
+/// Allow or deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Deny,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Deny => "deny",
+        }
+    }
+}
+
+/// Why: the short machine code in audit records and refusal bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Allowed because the area's level is `full`.
+    AccessFull,
+    /// Allowed because the area's level is `read` and the endpoint reads.
+    AccessRead,
+    /// Allowed by an `allow` entry.
+    AllowList,
+    MissingKey,
+    UnknownKey,
+    AmbiguousCredentials,
+    MalformedTarget(TargetError),
+    /// A path parameter that is not of its kind: (parameter, what it must be).
+    InvalidParameter(&'static str, &'static str),
+    UnknownEndpoint,
+    DeniedByPolicy,
+    ProjectOutOfScope,
+    OrganizationOutOfScope,
+    BranchOutOfScope,
+    /// The area's level does not reach this endpoint.
+    PermissionDenied,
+}
+
+impl Reason {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::AccessFull => "access_full",
+            Reason::AccessRead => "access_read",
+            Reason::AllowList => "allow_list",
+            Reason::MissingKey => "missing_key",
+            Reason::UnknownKey => "unknown_key",
+            Reason::AmbiguousCredentials => "ambiguous_credentials",
+            Reason::MalformedTarget(_) => "malformed_target",
+            Reason::InvalidParameter(..) => "invalid_parameter",
+            Reason::UnknownEndpoint => "unknown_endpoint",
+            Reason::DeniedByPolicy => "denied_by_policy",
+            Reason::ProjectOutOfScope => "project_out_of_scope",
+            Reason::OrganizationOutOfScope => "organization_out_of_scope",
+            Reason::BranchOutOfScope => "branch_out_of_scope",
+            Reason::PermissionDenied => "permission_denied",
+        }
+    }
+
+    /// The status a refusal for this reason carries.
+    pub fn status(&self) -> u16 {
+        match self {
+            Reason::AccessFull | Reason::AccessRead | Reason::AllowList => 200,
+            Reason::MissingKey | Reason::UnknownKey | Reason::AmbiguousCredentials => 401,
+            Reason::MalformedTarget(_) | Reason::InvalidParameter(..) => 400,
+            _ => 403,
+        }
+    }
+}
+
+/// Where the request acts: the project, organization or branch its path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location<'a> {
+    Account,
+    Project(&'a str),
+    Organization(&'a str),
+    Branch(&'a str),
+}
+
+/// The outcome for one request.
+#[derive(Debug)]
+pub struct Decision<'p, 'a> {
+    pub verdict: Verdict,
+    pub reason: Reason,
+    /// Whether the verdict is applied (false only for monitor mode's forwarded denials).
+    pub enforced: bool,
+    pub agent: Option<&'p Agent>,
+    pub endpoint: Option<&'static Endpoint>,
+    pub location: Location<'a>,
+    /// The path without the query, when the target was canonical.
+    pub path: Option<&'a str>,
+    /// The agent's level for the endpoint's area, when both are known.
+    pub level: Option<Level>,
+}
+
+impl Decision<'_, '_> {
+    /// Whether the request goes upstream.
+    pub fn forward(&self) -> bool {
+        self.verdict == Verdict::Allow || !self.enforced
+    }
+
+    /// The status the filter answers with itself, or `None` when the request is forwarded.
+    pub fn refusal_status(&self) -> Option<u16> {
+        if self.forward() {
+            None
+        } else {
+            Some(self.reason.status())
+        }
+    }
+
+    pub fn area(&self) -> Option<Area> {
+        self.endpoint.map(|e| e.area)
+    }
+
+    pub fn project(&self) -> Option<&str> {
+        match self.location {
+            Location::Project(r) => Some(r),
+            Location::Branch(r) if is_project_ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn organization(&self) -> Option<&str> {
+        match self.location {
+            Location::Organization(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The agent's key from the `Authorization` values: exactly one value, `Bearer` (any case),
+/// one space, and one token68 key.
+pub fn bearer_key<'a>(values: &[&'a str]) -> Result<&'a str, Reason> {
+    let value = match values {
+        [] => return Err(Reason::MissingKey),
+        [one] => *one,
+        _ => return Err(Reason::AmbiguousCredentials),
+    };
+    let (scheme, key) = value.split_once(' ').ok_or(Reason::AmbiguousCredentials)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(Reason::AmbiguousCredentials);
+    }
+    let body = key.trim_end_matches('=');
+    let token68 = !body.is_empty()
+        && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
+    if token68 {
+        Ok(key)
+    } else if key.is_empty() {
+        Err(Reason::MissingKey)
+    } else {
+        Err(Reason::AmbiguousCredentials)
+    }
+}
+
+fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> {
+    Decision {
+        verdict: Verdict::Deny,
+        reason,
+        enforced: true,
+        agent,
+        endpoint: None,
+        location: Location::Account,
+        path: None,
+        level: None,
+    }
+}
+
+/// Decides one request. Never panics; anything it cannot place is denied.
+pub fn decide<'p, 'a>(policy: &'p Policy, catalog: &Catalog, req: &Request<'a>) -> Decision<'p, 'a> {
+    // 1. Who.
+    let agent = match bearer_key(req.authorization) {
+        Ok(key) => match policy.agent_by_key(key) {
+            Some(agent) => agent,
+            None => return refuse(Reason::UnknownKey, None),
+        },
+        Err(reason) => return refuse(reason, None),
+    };
+    // 2. The canonical target.
+    let target = match RequestTarget::parse(req.target) {
+        Ok(t) => t,
+        Err(e) => return refuse(Reason::MalformedTarget(e), Some(agent)),
+    };
+    let mut d = refuse(Reason::UnknownEndpoint, Some(agent));
+    d.path = Some(target.path);
+    d.enforced = policy.mode == Mode::Enforce;
+    // 3. Which endpoint.
+    let matched = match Method::parse(req.method) {
+        Some(m) => catalog.find(m, target.path),
+        None => Err(NoMatch::Method),
+    };
+    let matched = match matched {
+        Ok(m) => m,
+        Err(_) => return d,
+    };
+    let endpoint = matched.endpoint;
+    d.endpoint = Some(endpoint);
+    d.level = Some(agent.level(endpoint.area));
+    // 4. Where, with parameters of their kind.
+    d.location = match endpoint.place() {
+        Place::Account => Location::Account,
+        Place::Project => Location::Project(matched.param("ref").unwrap_or_default()),
+        Place::Organization => Location::Organization(matched.param("slug").unwrap_or_default()),
+        Place::Branch => Location::Branch(matched.param("branch_id_or_ref").unwrap_or_default()),
+    };
+    let bad_param = match d.location {
+        Location::Project(r) if !is_project_ref(r) => Some(("ref", "a project ref (20 lowercase letters)")),
+        Location::Organization(s) if !is_org_slug(s) => Some(("slug", "an organization slug ([A-Za-z0-9_-]+)")),
+        _ => matched
+            .param("function_slug")
+            .filter(|s| !is_function_slug(s))
+            .map(|_| ("function_slug", "a function slug ([A-Za-z0-9_-]+)")),
+    };
+    if let Some((name, kind)) = bad_param {
+        d.reason = Reason::InvalidParameter(name, kind);
+        d.enforced = true;
+        return d;
+    }
+    // 5. Deny beats everything.
+    if agent.denied.contains(matched.index) {
+        d.reason = Reason::DeniedByPolicy;
+        return d;
+    }
+    // 6. Scope.
+    let in_scope = match d.location {
+        Location::Account => Ok(()),
+        Location::Project(r) if agent.projects.contains(r) => Ok(()),
+        Location::Project(_) => Err(Reason::ProjectOutOfScope),
+        Location::Organization(s) if agent.organizations.contains(s) => Ok(()),
+        Location::Organization(_) => Err(Reason::OrganizationOutOfScope),
+        Location::Branch(b) if agent.projects.contains(b) => Ok(()),
+        Location::Branch(_) => Err(Reason::BranchOutOfScope),
+    };
+    if let Err(reason) = in_scope {
+        d.reason = reason;
+        return d;
+    }
+    // 7, 8. Grants.
+    let reason = if agent.allowed.contains(matched.index) {
+        Some(Reason::AllowList)
+    } else {
+        match (agent.level(endpoint.area), endpoint.class()) {
+            (Level::Full, _) => Some(Reason::AccessFull),
+            (Level::Read, Class::Read) => Some(Reason::AccessRead),
+            _ => None,
+        }
+    };
+    match reason {
+        Some(r) => {
+            d.verdict = Verdict::Allow;
+            d.reason = r;
+            d.enforced = true;
+        }
+        None => d.reason = Reason::PermissionDenied,
+    }
+    d
+}

@@ -1,0 +1,21 @@
+//! Bollard: a proxy-wasm filter that narrows a Supabase personal access token to exactly what
+//! each AI agent needs.
+//!
+//! The core (`catalog`, `target`, `policy`, `decision`, `audit`, `refusal`) is plain Rust with no
+//! host calls; `filter` translates between Envoy's proxy-wasm ABI and the core, and is built only
+//! for `wasm32-wasip1`.
+
+pub mod audit;
+pub mod catalog;
+pub mod decision;
+pub mod policy;
+pub mod refusal;
+pub mod secret;
+pub mod sentence;
+pub mod target;
+
+#[cfg(target_os = "wasi")]
+mod filter;
+
+/// The crate version, logged when the VM starts.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,350 @@
+//! The policy: parsed from JSON (unknown fields refused), then compiled into the form every
+//! request reads. A policy with any error is refused whole.
+
+mod error;
+mod file;
+
+pub use error::PolicyError;
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::catalog::{Area, Catalog};
+use crate::secret::Secret;
+use crate::target::{is_org_slug, is_project_ref};
+
+/// `enforce` applies decisions; `monitor` records them and forwards identified agents' requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    Monitor,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Monitor => "monitor",
+        }
+    }
+}
+
+/// An agent's access to one area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Off,
+    Read,
+    Full,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Off => "off",
+            Level::Read => "read",
+            Level::Full => "full",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Level> {
+        match s {
+            "off" => Some(Level::Off),
+            "read" => Some(Level::Read),
+            "full" => Some(Level::Full),
+            _ => None,
+        }
+    }
+}
+
+/// Projects or organizations an agent may act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Only(Vec<String>),
+}
+
+impl Scope {
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Only(list) => list.iter().any(|n| n == name),
+        }
+    }
+
+    /// For sentences: `all`, `none`, or the comma-joined list.
+    pub fn describe(&self) -> String {
+        match self {
+            Scope::All => "all".to_string(),
+            Scope::Only(list) if list.is_empty() => "none".to_string(),
+            Scope::Only(list) => list.join(", "),
+        }
+    }
+}
+
+/// A set of catalog endpoints, by index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EndpointSet([u64; 3]);
+
+impl EndpointSet {
+    fn insert(&mut self, i: usize) {
+        if let Some(w) = self.0.get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+        }
+    }
+
+    pub fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+}
+
+/// A compiled agent.
+#[derive(Debug)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    pub projects: Scope,
+    pub organizations: Scope,
+    levels: [Level; Area::ALL.len()],
+    /// Endpoints `allow` grants, by id or because all their permissions are allowed.
+    pub allowed: EndpointSet,
+    /// Endpoints `deny` removes, by id or because one of their permissions is denied.
+    pub denied: EndpointSet,
+    /// The entries as written, for sentences and the access matrix.
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+}
+
+impl Agent {
+    pub fn level(&self, area: Area) -> Level {
+        self.levels.get(area.index()).copied().unwrap_or(Level::Off)
+    }
+
+    /// The `deny` entry that removes this endpoint, for refusal messages.
+    pub fn deny_entry(&self, index: usize) -> Option<&str> {
+        let e = Catalog::endpoints().get(index)?;
+        self.deny.iter().map(String::as_str).find(|d| *d == e.id || e.permissions.contains(d))
+    }
+}
+
+/// A compiled policy, shared by every request.
+#[derive(Debug)]
+pub struct Policy {
+    pub mode: Mode,
+    /// The environment variable that holds the upstream token.
+    pub token_env: String,
+    agents: Vec<Agent>,
+    by_digest: HashMap<[u8; 32], usize>,
+}
+
+impl Policy {
+    /// Parses and compiles a policy. Any error refuses the whole policy.
+    pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
+        let (raw, agent_files) = file::parse(text)?;
+        let mode = match raw.mode.as_deref() {
+            None | Some("enforce") => Mode::Enforce,
+            Some("monitor") => Mode::Monitor,
+            Some(other) => {
+                return Err(PolicyError::new(
+                    "policy",
+                    format!("unknown mode {other:?} (known: enforce, monitor)"),
+                ))
+            }
+        };
+        let token_env = raw.upstream.token_env;
+        let env_ok = !token_env.is_empty()
+            && token_env.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            && !token_env.as_bytes().first().is_some_and(u8::is_ascii_digit);
+        if !env_ok {
+            return Err(PolicyError::new(
+                "upstream",
+                format!("token_env {token_env:?} is not an environment variable name ([A-Z_][A-Z0-9_]*)"),
+            ));
+        }
+        if raw.rate_limit.is_some() || agent_files.iter().any(|a| a.rate_limit.is_some()) {
+            return Err(PolicyError::new(
+                "policy",
+                "rate_limit is not supported by this version of Bollard; remove it rather than rely on a limit that is not enforced",
+            ));
+        }
+        let mut agents: Vec<Agent> = Vec::with_capacity(agent_files.len());
+        let mut by_digest = HashMap::with_capacity(agent_files.len());
+        for (i, a) in agent_files.into_iter().enumerate() {
+            let (agent, digest) = compile_agent(a.culprit(i), a)?;
+            if agents.iter().any(|o| o.id == agent.id) {
+                return Err(PolicyError::new(
+                    format!("agent {:?}", agent.id),
+                    "id is used by two agents; ids must be unique",
+                ));
+            }
+            if let Some(other) = by_digest.get(&digest).and_then(|&j: &usize| agents.get(j)) {
+                return Err(PolicyError::new(
+                    format!("agent {:?}", agent.id),
+                    format!("key_sha256 is the same as agent {:?}'s: every agent needs its own key", other.id),
+                ));
+            }
+            by_digest.insert(digest, agents.len());
+            agents.push(agent);
+        }
+        Ok(Policy { mode, token_env, agents, by_digest })
+    }
+
+    pub fn agents(&self) -> &[Agent] {
+        &self.agents
+    }
+
+    pub fn agent(&self, id: &str) -> Option<&Agent> {
+        self.agents.iter().find(|a| a.id == id)
+    }
+
+    /// Finds the agent whose key this is, by the key's SHA-256.
+    pub fn agent_by_key(&self, key: &str) -> Option<&Agent> {
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        self.by_digest.get(&digest).and_then(|&i| self.agents.get(i))
+    }
+
+    /// Reads the upstream token through `lookup` (the environment in the filter). A missing or
+    /// empty variable refuses the policy: the gateway never forwards without the real token.
+    pub fn upstream_token(&self, lookup: impl FnOnce(&str) -> Option<String>) -> Result<Secret, PolicyError> {
+        match lookup(&self.token_env) {
+            Some(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim().to_string())),
+            _ => Err(PolicyError::new(
+                "upstream",
+                format!(
+                    "the environment variable {} named by token_env is not set or empty (in Envoy, list it in vm_config.environment_variables.host_env_keys)",
+                    self.token_env
+                ),
+            )),
+        }
+    }
+}
+
+fn compile_scope(culprit: &str, field: &str, list: Vec<String>, valid: fn(&str) -> bool, what: &str) -> Result<Scope, PolicyError> {
+    if list.iter().any(|s| s == "*") {
+        if list.len() != 1 {
+            return Err(PolicyError::new(culprit, format!("{field}: \"*\" means all and must stand alone")));
+        }
+        return Ok(Scope::All);
+    }
+    for (i, s) in list.iter().enumerate() {
+        if !valid(s) {
+            return Err(PolicyError::new(culprit, format!("{field}: {s:?} is not {what}")));
+        }
+        if list.iter().take(i).any(|o| o == s) {
+            return Err(PolicyError::new(culprit, format!("{field}: {s:?} is listed twice")));
+        }
+    }
+    Ok(Scope::Only(list))
+}
+
+fn compile_entries(culprit: &str, field: &str, entries: &[String], any_permission: bool) -> Result<EndpointSet, PolicyError> {
+    let mut set = EndpointSet::default();
+    for entry in entries {
+        if let Some((i, _)) = Catalog::by_id(entry) {
+            set.insert(i);
+        } else if Catalog::is_permission(entry) {
+            for (i, e) in Catalog::endpoints().iter().enumerate() {
+                let hit = if any_permission {
+                    e.permissions.contains(&entry.as_str())
+                } else {
+                    !e.permissions.is_empty() && e.permissions.iter().all(|p| entries.iter().any(|x| x == p))
+                };
+                if hit {
+                    set.insert(i);
+                }
+            }
+        } else {
+            return Err(PolicyError::new(
+                culprit,
+                format!("{field}: {entry:?} is neither an endpoint id nor a Supabase permission name (see docs/catalog.md)"),
+            ));
+        }
+    }
+    Ok(set)
+}
+
+impl file::AgentFile {
+    fn culprit(&self, i: usize) -> String {
+        if self.id.is_empty() {
+            format!("agents[{i}]")
+        } else {
+            format!("agent {:?}", self.id)
+        }
+    }
+}
+
+fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, [u8; 32]), PolicyError> {
+    let c = culprit.as_str();
+    let id_ok = !a.id.is_empty()
+        && a.id.len() <= 64
+        && a.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if !id_ok {
+        return Err(PolicyError::new(c, format!("id {:?} must match [a-z0-9_-]{{1,64}}", a.id)));
+    }
+    let digest = parse_digest(&a.key_sha256).ok_or_else(|| {
+        PolicyError::new(c, "key_sha256 must be the 64 lowercase hex digits of the SHA-256 of the agent's key")
+    })?;
+    let projects = compile_scope(c, "projects", a.projects, is_project_ref, "a project ref (20 lowercase letters)")?;
+    let organizations =
+        compile_scope(c, "organizations", a.organizations, is_org_slug, "an organization slug ([A-Za-z0-9_-]+)")?;
+    let mut levels = [Level::Off; Area::ALL.len()];
+    for (area_name, level_name) in &a.access {
+        let area = Area::from_name(area_name).ok_or_else(|| {
+            PolicyError::new(c, format!("access: unknown area {area_name:?} (known: {})", Area::known_names()))
+        })?;
+        let level = Level::parse(level_name).ok_or_else(|| {
+            PolicyError::new(c, format!("access.{area_name}: unknown level {level_name:?} (known: off, read, full)"))
+        })?;
+        if let Some(slot) = levels.get_mut(area.index()) {
+            *slot = level;
+        }
+    }
+    let allowed = compile_entries(c, "allow", &a.allow, false)?;
+    let denied = compile_entries(c, "deny", &a.deny, true)?;
+    let name = match a.name {
+        Some(n) if !n.trim().is_empty() => n,
+        Some(_) => return Err(PolicyError::new(c, "name is empty (leave it out to use the id)")),
+        None => a.id.clone(),
+    };
+    if name.len() > 128 || name.chars().any(char::is_control) {
+        return Err(PolicyError::new(c, "name must be at most 128 characters, without control characters"));
+    }
+    let agent = Agent {
+        id: a.id,
+        name,
+        projects,
+        organizations,
+        levels,
+        allowed,
+        denied,
+        allow: a.allow,
+        deny: a.deny,
+    };
+    Ok((agent, digest))
+}
+
+fn parse_digest(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, chunk) in hex.as_bytes().chunks(2).enumerate() {
+        let hi = hex_val(*chunk.first()?)?;
+        let lo = hex_val(*chunk.get(1)?)?;
+        *out.get_mut(i)? = hi << 4 | lo;
+    }
+    Some(out)
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// The lowercase hex SHA-256 of a key: what goes in `key_sha256`.
+pub fn key_sha256(key: &str) -> String {
+    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}

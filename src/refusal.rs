@@ -1,0 +1,56 @@
+//! The JSON body of a refusal: Supabase's `{"message": ...}` shape plus fields a program can act on.
+
+use serde::Serialize;
+
+use crate::decision::Decision;
+use crate::sentence::{what, who, why};
+
+#[derive(Serialize)]
+struct Body<'a> {
+    message: String,
+    code: &'static str,
+    agent: Option<&'a str>,
+    endpoint: Option<&'static str>,
+    area: Option<&'static str>,
+    permission: Option<&'static str>,
+    project: Option<&'a str>,
+    request_id: Option<&'a str>,
+}
+
+/// The one-sentence message: who, what, where, why, and what would allow it.
+pub fn message(d: &Decision, method: &str) -> String {
+    match d.agent {
+        Some(_) => format!("{} may not {}: {}.", who(d), what(d, method), why(d)),
+        None => format!("Request refused: {}.", why(d)),
+    }
+}
+
+/// The refusal body, as JSON text.
+pub fn body(d: &Decision, method: &str, request_id: Option<&str>) -> String {
+    let body = Body {
+        message: message(d, method),
+        code: d.reason.code(),
+        agent: d.agent.map(|a| a.id.as_str()),
+        endpoint: d.endpoint.map(|e| e.id),
+        area: d.endpoint.map(|e| e.area.name()),
+        permission: d.endpoint.and_then(|e| e.permission()),
+        project: d.project(),
+        request_id,
+    };
+    serde_json::to_string(&body).unwrap_or_else(|_| r#"{"message":"Request refused."}"#.to_string())
+}
+
+/// The body for a request the filter could not decide (500, never forwarded).
+pub fn internal_error(request_id: Option<&str>) -> String {
+    let body = Body {
+        message: "The gateway could not decide this request, so it was not forwarded; retry, and report it to the operator if it persists.".to_string(),
+        code: "internal_error",
+        agent: None,
+        endpoint: None,
+        area: None,
+        permission: None,
+        project: None,
+        request_id,
+    };
+    serde_json::to_string(&body).unwrap_or_default()
+}

@@ -1,0 +1,118 @@
+//! Plain-English pieces shared by refusal messages and audit summaries.
+
+use crate::catalog::Endpoint;
+use crate::decision::{Decision, Location, Reason};
+use crate::policy::Level;
+
+/// The caller: the agent's name, or "An unidentified caller".
+pub fn who(d: &Decision) -> String {
+    match d.agent {
+        Some(a) => a.name.clone(),
+        None => "An unidentified caller".to_string(),
+    }
+}
+
+fn place(location: &Location) -> Option<String> {
+    match location {
+        Location::Account => None,
+        Location::Project(r) => Some(format!("project {r}")),
+        Location::Organization(s) => Some(format!("organization {s}")),
+        Location::Branch(b) => Some(format!("branch {b}")),
+    }
+}
+
+/// The action and where it acts: "delete project X", "list edge functions on project X".
+pub fn action(e: &Endpoint, location: &Location) -> String {
+    match place(location) {
+        None => e.action.to_string(),
+        Some(p) if e.acts_on_place => format!("{} {p}", e.action),
+        Some(p) => {
+            let prep = if matches!(location, Location::Organization(_)) { "in" } else { "on" };
+            format!("{} {prep} {p}", e.action)
+        }
+    }
+}
+
+/// What the request asked for, even when no endpoint matched.
+pub fn what(d: &Decision, method: &str) -> String {
+    match (d.endpoint, d.path) {
+        (Some(e), _) => action(e, &d.location),
+        (None, Some(path)) => format!("call {} {path}", printable(method)),
+        (None, None) => format!("send a {} request", printable(method)),
+    }
+}
+
+/// A method as it may appear in a sentence: visible ASCII, at most 16 bytes.
+fn printable(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_graphic()).take(16).collect()
+}
+
+/// The level an endpoint needs: `read` for reads, `full` for writes.
+pub fn needed_level(e: &Endpoint) -> Level {
+    match e.class() {
+        crate::catalog::Class::Read => Level::Read,
+        crate::catalog::Class::Write => Level::Full,
+    }
+}
+
+/// Why, and what grant would allow it: the tail of a refusal message.
+pub fn why(d: &Decision) -> String {
+    let agent = d.agent;
+    match (&d.reason, d.endpoint, agent) {
+        (Reason::MissingKey, ..) => {
+            "no agent key was sent; send your Bollard agent key as 'Authorization: Bearer <key>'".to_string()
+        }
+        (Reason::UnknownKey, ..) => {
+            "the key sent belongs to no agent in this gateway's policy; check the key, or ask the operator to add its SHA-256 to the policy".to_string()
+        }
+        (Reason::AmbiguousCredentials, ..) => {
+            "the credentials are ambiguous; send exactly one 'Authorization: Bearer <key>' header holding one key".to_string()
+        }
+        (Reason::MalformedTarget(e), ..) => format!("{e}; send the plain path the API documents"),
+        (Reason::InvalidParameter(name, kind), ..) => {
+            format!("the path parameter {name} is not {kind}")
+        }
+        (Reason::UnknownEndpoint, ..) => {
+            "it is not an operation of the Supabase Management API that this gateway knows, and such requests are always refused (see docs/catalog.md)".to_string()
+        }
+        (Reason::DeniedByPolicy, Some(e), Some(a)) => {
+            let entry = d.endpoint_index().and_then(|i| a.deny_entry(i)).unwrap_or(e.id);
+            format!("its deny list names {entry}, and a deny entry overrides every grant; only removing it from the policy would allow this")
+        }
+        (Reason::ProjectOutOfScope, _, Some(a)) => format!(
+            "that project is not among its projects ({}); the policy would have to add it to the agent's projects",
+            a.projects.describe()
+        ),
+        (Reason::OrganizationOutOfScope, _, Some(a)) => format!(
+            "that organization is not among its organizations ({}); the policy would have to add it to the agent's organizations",
+            a.organizations.describe()
+        ),
+        (Reason::BranchOutOfScope, ..) => {
+            "the branch's parent project is not in the path, so branch endpoints need projects [\"*\"] or the branch ref listed in the agent's projects".to_string()
+        }
+        (Reason::PermissionDenied, Some(e), Some(_)) => {
+            let have = d.level.unwrap_or(Level::Off);
+            let perm = e.permissions.join(" + ");
+            let perm = if perm.is_empty() { String::new() } else { format!(" ({perm})") };
+            format!(
+                "its {} access is {}, and {} needs {}{perm}; access.{} = \"{}\" or an allow entry for {} would allow it",
+                e.area.label(),
+                have.as_str(),
+                e.id,
+                needed_level(e).as_str(),
+                e.area.name(),
+                needed_level(e).as_str(),
+                e.id
+            )
+        }
+        _ => "the request could not be decided".to_string(),
+    }
+}
+
+impl Decision<'_, '_> {
+    /// The catalog index of the matched endpoint.
+    pub fn endpoint_index(&self) -> Option<usize> {
+        let e = self.endpoint?;
+        crate::catalog::Catalog::endpoints().iter().position(|x| std::ptr::eq(x, e))
+    }
+}

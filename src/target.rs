@@ -1,0 +1,138 @@
+//! The request target: the one canonical reading of `:path` that is both authorized and forwarded.
+//!
+//! Agents build requests from the documented API, so they never need dot segments, percent
+//! escapes in the path, empty segments or exotic characters. Anything that is not already in
+//! the plain form is refused rather than normalized: the bytes authorized are the bytes forwarded.
+
+use std::fmt;
+
+/// Longest `:path` (path and query) accepted.
+pub const MAX_TARGET_LEN: usize = 2048;
+
+/// A canonical origin-form target, split into path and query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTarget<'a> {
+    /// Starts with `/`, no query, no escapes, no dot or empty segments.
+    pub path: &'a str,
+    /// The raw query string after `?`, if any. Never logged.
+    pub query: Option<&'a str>,
+}
+
+/// Why a target was refused. Each carries what a caller needs to see the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetError {
+    Empty,
+    TooLong(usize),
+    /// Not origin-form (`http://host/...`, `*`, or no leading `/`).
+    NotOriginForm,
+    /// A byte that has no place in a canonical path (control, space, non-ASCII, `\`, `#`, `;`, ...).
+    ForbiddenByte(u8),
+    /// Any `%` in the path: escapes have no canonical reading here.
+    PercentEscape,
+    DotSegment,
+    EmptySegment,
+}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetError::Empty => write!(f, "the request target is empty"),
+            TargetError::TooLong(n) => {
+                write!(f, "the request target is {n} bytes long, over the limit of {MAX_TARGET_LEN}")
+            }
+            TargetError::NotOriginForm => write!(f, "the request target must be a path starting with /"),
+            TargetError::ForbiddenByte(b) => {
+                write!(f, "the request target contains the byte 0x{b:02x}, which has no place in an API path")
+            }
+            TargetError::PercentEscape => write!(f, "the path contains a percent escape; send the plain path"),
+            TargetError::DotSegment => write!(f, "the path contains a . or .. segment"),
+            TargetError::EmptySegment => write!(f, "the path contains an empty segment (// or a trailing /)"),
+        }
+    }
+}
+
+/// Characters allowed in a path segment: RFC 3986 unreserved, plus the sub-delims and `:`/`@`
+/// that the API's own paths use (`logs.all`, `usage.api-counts`). `;` is refused: some servers
+/// read it as a path parameter.
+fn path_byte_ok(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(b, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'=' | b':' | b'@')
+}
+
+/// Query bytes: visible ASCII except `#`. Escapes are fine here; the query is not authorized on.
+fn query_byte_ok(b: u8) -> bool {
+    (0x21..=0x7e).contains(&b) && b != b'#'
+}
+
+impl<'a> RequestTarget<'a> {
+    pub fn parse(raw: &'a str) -> Result<RequestTarget<'a>, TargetError> {
+        if raw.is_empty() {
+            return Err(TargetError::Empty);
+        }
+        if raw.len() > MAX_TARGET_LEN {
+            return Err(TargetError::TooLong(raw.len()));
+        }
+        if !raw.starts_with('/') {
+            return Err(TargetError::NotOriginForm);
+        }
+        let (path, query) = match raw.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (raw, None),
+        };
+        for segment in path.split('/').skip(1) {
+            if segment.is_empty() {
+                return Err(TargetError::EmptySegment);
+            }
+            if segment == "." || segment == ".." {
+                return Err(TargetError::DotSegment);
+            }
+            for &b in segment.as_bytes() {
+                if b == b'%' {
+                    return Err(TargetError::PercentEscape);
+                }
+                if !path_byte_ok(b) {
+                    return Err(TargetError::ForbiddenByte(b));
+                }
+            }
+        }
+        if let Some(q) = query {
+            if let Some(&b) = q.as_bytes().iter().find(|&&b| !query_byte_ok(b)) {
+                return Err(TargetError::ForbiddenByte(b));
+            }
+        }
+        Ok(RequestTarget { path, query })
+    }
+}
+
+/// A target as it may appear in an audit record: without the query, escaped, cut to 256 bytes.
+pub fn loggable_path(raw: &str) -> String {
+    let path = raw.split(['?', '#']).next().unwrap_or_default();
+    let mut out = String::with_capacity(path.len().min(256));
+    for ch in path.chars() {
+        let piece = if ch.is_ascii_graphic() && ch != '\\' && ch != '"' {
+            ch.to_string()
+        } else {
+            ch.escape_default().to_string()
+        };
+        if out.len() + piece.len() > 256 {
+            break;
+        }
+        out.push_str(&piece);
+    }
+    out
+}
+
+/// A project ref: 20 lowercase ASCII letters.
+pub fn is_project_ref(s: &str) -> bool {
+    s.len() == 20 && s.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// An organization slug: `[\w-]+` in ASCII.
+pub fn is_org_slug(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A function slug: `[A-Za-z0-9_-]+`.
+pub fn is_function_slug(s: &str) -> bool {
+    is_org_slug(s)
+}

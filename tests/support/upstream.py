@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""A stand-in for api.supabase.com, on 127.0.0.1 only.
+
+It answers every operation of Supabase's OpenAPI spec with a body built from the operation's own
+response schema, records each request it receives (method, path, headers) as a JSON line, and
+stops by itself after --lifetime seconds. Used by the integration tests and by `make demo`.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_SPEC = os.path.join(HERE, "..", "..", "..", "shared", "supabase", "management-api-v1.openapi.json")
+SAMPLE_REF = "abcdefghijklmnopqrst"
+
+
+class Spec:
+    def __init__(self, path):
+        with open(path) as f:
+            self.doc = json.load(f)
+        self.routes = []
+        for template, ops in self.doc["paths"].items():
+            pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+            statics = template.count("/") - template.count("{")
+            for method, op in ops.items():
+                if isinstance(op, dict) and "responses" in op:
+                    self.routes.append((re.compile(pattern), method.upper(), op, statics))
+        # Static segments win over parameters, as in the real router.
+        self.routes.sort(key=lambda r: -r[3])
+
+    def find(self, method, path):
+        for pattern, m, op, _ in self.routes:
+            if m == method and pattern.match(path):
+                return op
+        return None
+
+    def resolve(self, schema):
+        while isinstance(schema, dict) and "$ref" in schema:
+            name = schema["$ref"].split("/")[-1]
+            schema = self.doc["components"]["schemas"][name]
+        return schema
+
+    def example(self, schema, depth=0):
+        schema = self.resolve(schema)
+        if not isinstance(schema, dict) or depth > 8:
+            return None
+        if "example" in schema:
+            return schema["example"]
+        if "enum" in schema:
+            return schema["enum"][0]
+        for key in ("oneOf", "anyOf"):
+            if key in schema:
+                return self.example(schema[key][0], depth + 1)
+        if "allOf" in schema:
+            out = {}
+            for part in schema["allOf"]:
+                v = self.example(part, depth + 1)
+                if isinstance(v, dict):
+                    out.update(v)
+            return out
+        t = schema.get("type")
+        if isinstance(t, list):
+            t = next((x for x in t if x != "null"), "null")
+        if t == "object" or "properties" in schema:
+            return {k: self.example(v, depth + 1) for k, v in schema.get("properties", {}).items()}
+        if t == "array":
+            return [self.example(schema.get("items", {}), depth + 1)]
+        if t == "integer":
+            return 1
+        if t == "number":
+            return 1.5
+        if t == "boolean":
+            return True
+        if t == "string":
+            fmt = schema.get("format")
+            if fmt == "date-time":
+                return "2026-01-01T00:00:00Z"
+            if fmt == "uuid":
+                return "00000000-0000-4000-8000-000000000000"
+            return "example"
+        return None
+
+    def answer(self, method, path):
+        op = self.find(method, path)
+        if op is None:
+            return 404, {"message": f"Cannot {method} {path}"}
+        for code, resp in sorted(op["responses"].items()):
+            if code.startswith("2"):
+                resp = self.resolve(resp)
+                content = (resp or {}).get("content", {}).get("application/json")
+                body = self.example(content["schema"]) if content else None
+                return int(code), body
+        return 200, None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--record", required=True, help="file that receives one JSON line per request")
+    ap.add_argument("--port-file", help="file the chosen port is written to")
+    ap.add_argument("--spec", default=DEFAULT_SPEC)
+    ap.add_argument("--lifetime", type=float, default=900, help="seconds before it stops by itself")
+    args = ap.parse_args()
+    spec = Spec(args.spec)
+    lock = threading.Lock()
+    record = open(args.record, "a", buffering=1)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def handle_any(self):
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            path = self.path.split("?", 1)[0]
+            entry = {
+                "method": self.command,
+                "path": self.path,
+                "headers": [[k.lower(), v] for k, v in self.headers.items()],
+                "body_bytes": len(body),
+            }
+            with lock:
+                record.write(json.dumps(entry) + "\n")
+            status, payload = spec.answer(self.command, path)
+            data = b"" if payload is None else json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = handle_any
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    port = server.server_address[1]
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w") as f:
+            f.write(str(port))
+        os.replace(args.port_file + ".tmp", args.port_file)
+    threading.Timer(args.lifetime, server.shutdown).start()
+    print(f"stand-in upstream on 127.0.0.1:{port}", file=sys.stderr)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
