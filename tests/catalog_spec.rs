@@ -1,0 +1,103 @@
+//! The catalog agrees with Supabase's OpenAPI spec both ways, and the docs' table is current.
+//! Native only: it reads the spec from `../shared` and the docs from disk.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use bollard::catalog::Catalog;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn spec() -> Value {
+    let path = root().join("../shared/supabase/management-api-v1.openapi.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("the spec is JSON")
+}
+
+/// (METHOD, path) → the spec's alternative permission sets.
+fn spec_operations() -> Vec<(String, String, Vec<BTreeSet<String>>)> {
+    let spec = spec();
+    let mut out = Vec::new();
+    for (path, ops) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in ops.as_object().expect("operations") {
+            if op.get("responses").is_none() {
+                continue;
+            }
+            let alternatives = op["security"]
+                .as_array()
+                .map(|s| {
+                    s.iter()
+                        .filter_map(|r| r.get("fga_permissions"))
+                        .map(|p| {
+                            p.as_array()
+                                .expect("permission list")
+                                .iter()
+                                .map(|x| x.as_str().expect("name").to_string())
+                                .collect()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push((method.to_uppercase(), path.clone(), alternatives));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_spec_operation_is_in_the_catalog_with_the_spec_permission() {
+    let ops = spec_operations();
+    assert_eq!(ops.len(), 169, "the spec this catalog was built from has 169 operations");
+    let mut missing = Vec::new();
+    for (method, path, alternatives) in &ops {
+        let Some(e) = Catalog::endpoints().iter().find(|e| e.method.as_str() == method && e.path == path) else {
+            missing.push(format!("{method} {path}: not in the catalog"));
+            continue;
+        };
+        let ours: BTreeSet<String> = e.permissions.iter().map(|p| p.to_string()).collect();
+        let agrees = if alternatives.is_empty() { ours.is_empty() } else { alternatives.contains(&ours) };
+        if !agrees {
+            missing.push(format!("{method} {path} ({}): catalog says {ours:?}, spec says {alternatives:?}", e.id));
+        }
+    }
+    assert!(missing.is_empty(), "catalog and spec disagree:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn the_catalog_has_nothing_the_spec_lacks() {
+    let ops = spec_operations();
+    let extra: Vec<String> = Catalog::endpoints()
+        .iter()
+        .filter(|e| !ops.iter().any(|(m, p, _)| m == e.method.as_str() && p == e.path))
+        .map(|e| format!("{} {} {}", e.id, e.method, e.path))
+        .collect();
+    assert!(extra.is_empty(), "catalog entries the spec does not have: {extra:?}");
+    assert_eq!(Catalog::endpoints().len(), ops.len());
+}
+
+#[test]
+fn every_permission_name_in_the_spec_is_known() {
+    for (method, path, alternatives) in spec_operations() {
+        for name in alternatives.iter().flatten() {
+            assert!(Catalog::is_permission(name), "{method} {path}: {name} is not a known permission");
+        }
+    }
+    assert!(!Catalog::is_permission("storage_write_everything"));
+}
+
+/// `docs/catalog.md` is exactly `Catalog::markdown()`. `make docs` rewrites it.
+#[test]
+fn docs_catalog_table_is_current() {
+    let path = root().join("docs/catalog.md");
+    let want = Catalog::markdown();
+    if std::env::var_os("BOLLARD_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &want).expect("write docs/catalog.md");
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(have == want, "docs/catalog.md is stale: run `make docs`");
+    assert_eq!(have.lines().filter(|l| l.starts_with("| `")).count(), 169);
+}
