@@ -3,9 +3,11 @@
 //! Evaluated in this order (the docs' "How a request is decided" follows it):
 //!
 //! 1. Credentials: exactly one `Authorization: Bearer <key>` whose SHA-256 is an agent's, or 401.
-//! 2. Request target: canonical, or 400.
+//! 2. Request: a standard upper-case method, no method-override header, a canonical target with
+//!    no credential in its query, or 400.
 //! 3. Catalog: the method and path are an endpoint, or 403 `unknown_endpoint`.
-//! 4. Path parameters: a `{ref}` is a project ref, a `{slug}` an organization slug, or 400.
+//! 4. Path parameters: each in the format the spec gives it (a `{ref}` is a project ref, ids are
+//!    UUIDs, ...), or 400.
 //! 5. `deny`: an endpoint the agent's deny list names is refused, whatever else grants it.
 //! 6. Scope: the `{ref}` is one of the agent's projects, the `{slug}` one of its organizations,
 //!    and a branch endpoint needs `projects: ["*"]` or the branch ref among its projects.
@@ -17,7 +19,7 @@
 
 use crate::catalog::{Area, Catalog, Class, Endpoint, Method, NoMatch, Place};
 use crate::policy::{Agent, Level, Mode, Policy};
-use crate::target::{is_function_slug, is_org_slug, is_project_ref, RequestTarget, TargetError};
+use crate::target::{check_param, credential_in_query, is_project_ref, RequestTarget, TargetError};
 
 /// What the decision reads from a request.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +30,16 @@ pub struct Request<'a> {
     pub target: &'a str,
     /// Every value of every `authorization` header, in order.
     pub authorization: &'a [&'a str],
+    /// Whether the request carries `X-HTTP-Method-Override`, `X-HTTP-Method` or `X-Method-Override`.
+    pub method_override: bool,
 }
+
+/// Headers that ask a server to run another method than the one authorized.
+pub const METHOD_OVERRIDE_HEADERS: [&str; 3] = ["x-http-method-override", "x-http-method", "x-method-override"];
+
+/// The methods HTTP defines. Anything else (lower case, extension methods) is refused with 400;
+/// a standard method the catalog does not list for the path is a 403 `unknown_endpoint`.
+const STANDARD_METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"];
 
 /// Allow or deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,8 +70,14 @@ pub enum Reason {
     UnknownKey,
     AmbiguousCredentials,
     MalformedTarget(TargetError),
+    /// Not one of HTTP's standard methods, in upper case.
+    InvalidMethod,
+    /// A method-override header.
+    MethodOverride,
+    /// A query parameter named like a credential.
+    CredentialInQuery,
     /// A path parameter that is not of its kind: (parameter, what it must be).
-    InvalidParameter(&'static str, &'static str),
+    InvalidParameter(String, &'static str),
     UnknownEndpoint,
     DeniedByPolicy,
     ProjectOutOfScope,
@@ -80,6 +97,9 @@ impl Reason {
             Reason::UnknownKey => "unknown_key",
             Reason::AmbiguousCredentials => "ambiguous_credentials",
             Reason::MalformedTarget(_) => "malformed_target",
+            Reason::InvalidMethod => "invalid_method",
+            Reason::MethodOverride => "method_override",
+            Reason::CredentialInQuery => "credential_in_query",
             Reason::InvalidParameter(..) => "invalid_parameter",
             Reason::UnknownEndpoint => "unknown_endpoint",
             Reason::DeniedByPolicy => "denied_by_policy",
@@ -100,6 +120,9 @@ impl Reason {
             Reason::UnknownKey => "unknown agent key",
             Reason::AmbiguousCredentials => "ambiguous credentials",
             Reason::MalformedTarget(_) => "malformed request target",
+            Reason::InvalidMethod => "non-standard method",
+            Reason::MethodOverride => "method-override header",
+            Reason::CredentialInQuery => "credential in the query string",
             Reason::InvalidParameter(..) => "invalid path parameter",
             Reason::UnknownEndpoint => "not in the catalog",
             Reason::DeniedByPolicy => "on its deny list",
@@ -115,7 +138,11 @@ impl Reason {
         match self {
             Reason::AccessFull | Reason::AccessRead | Reason::AllowList => 200,
             Reason::MissingKey | Reason::UnknownKey | Reason::AmbiguousCredentials => 401,
-            Reason::MalformedTarget(_) | Reason::InvalidParameter(..) => 400,
+            Reason::MalformedTarget(_)
+            | Reason::InvalidMethod
+            | Reason::MethodOverride
+            | Reason::CredentialInQuery
+            | Reason::InvalidParameter(..) => 400,
             _ => 403,
         }
     }
@@ -228,11 +255,22 @@ pub fn decide<'p, 'a>(policy: &'p Policy, catalog: &Catalog, req: &Request<'a>) 
         },
         Err(reason) => return refuse(reason, None),
     };
-    // 2. The canonical target.
+    // 2. The request itself: method, override headers, the canonical target.
+    if !STANDARD_METHODS.contains(&req.method) {
+        return refuse(Reason::InvalidMethod, Some(agent));
+    }
+    if req.method_override {
+        return refuse(Reason::MethodOverride, Some(agent));
+    }
     let target = match RequestTarget::parse(req.target) {
         Ok(t) => t,
         Err(e) => return refuse(Reason::MalformedTarget(e), Some(agent)),
     };
+    if target.query.and_then(credential_in_query).is_some() {
+        let mut d = refuse(Reason::CredentialInQuery, Some(agent));
+        d.path = Some(target.path);
+        return d;
+    }
     let mut d = refuse(Reason::UnknownEndpoint, Some(agent));
     d.path = Some(target.path);
     d.enforced = policy.mode == Mode::Enforce;
@@ -255,16 +293,9 @@ pub fn decide<'p, 'a>(policy: &'p Policy, catalog: &Catalog, req: &Request<'a>) 
         Place::Organization => Location::Organization(matched.param("slug").unwrap_or_default()),
         Place::Branch => Location::Branch(matched.param("branch_id_or_ref").unwrap_or_default()),
     };
-    let bad_param = match d.location {
-        Location::Project(r) if !is_project_ref(r) => Some(("ref", "a project ref (20 lowercase letters)")),
-        Location::Organization(s) if !is_org_slug(s) => Some(("slug", "an organization slug ([A-Za-z0-9_-]+)")),
-        _ => matched
-            .param("function_slug")
-            .filter(|s| !is_function_slug(s))
-            .map(|_| ("function_slug", "a function slug ([A-Za-z0-9_-]+)")),
-    };
+    let bad_param = matched.params().find_map(|(name, value)| check_param(name, value).err().map(|kind| (name, kind)));
     if let Some((name, kind)) = bad_param {
-        d.reason = Reason::InvalidParameter(name, kind);
+        d.reason = Reason::InvalidParameter(name.to_string(), kind);
         d.enforced = true;
         return d;
     }

@@ -69,6 +69,15 @@ pub fn why(d: &Decision) -> String {
             "the credentials are ambiguous; send exactly one 'Authorization: Bearer <key>' header holding one key".to_string()
         }
         (Reason::MalformedTarget(e), ..) => format!("{e}; send the plain path the API documents"),
+        (Reason::InvalidMethod, ..) => {
+            "the method is not one of HTTP's standard methods in upper case (GET, POST, PUT, PATCH, DELETE, ...)".to_string()
+        }
+        (Reason::MethodOverride, ..) => {
+            "method-override headers (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) are refused; send the real method".to_string()
+        }
+        (Reason::CredentialInQuery, ..) => {
+            "the query string names a credential parameter (apikey, access_token, token, ...); send the agent key only as 'Authorization: Bearer <key>'".to_string()
+        }
         (Reason::InvalidParameter(name, kind), ..) => {
             format!("the path parameter {name} is not {kind}")
         }

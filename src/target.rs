@@ -122,6 +122,62 @@ pub fn loggable_path(raw: &str) -> String {
     out
 }
 
+/// Query parameter names that carry credentials in other APIs. Bollard takes its key only from
+/// `Authorization`, and Supabase's spec uses none of these, so a query naming one is refused.
+pub const CREDENTIAL_QUERY_NAMES: [&str; 7] =
+    ["apikey", "api_key", "access_token", "token", "key", "authorization", "sb_access_token"];
+
+/// The query parameter name that carries a credential, if any (names compared case-insensitively,
+/// percent-decoding not attempted: an escaped name is refused as well).
+pub fn credential_in_query(query: &str) -> Option<&str> {
+    query.split('&').map(|pair| pair.split('=').next().unwrap_or_default()).find(|name| {
+        name.contains('%') || CREDENTIAL_QUERY_NAMES.iter().any(|c| name.eq_ignore_ascii_case(c))
+    })
+}
+
+/// Checks a path parameter against the format Supabase's spec gives it. Returns what it must be
+/// when it is not. Parameters the spec leaves as free strings get the plain `[A-Za-z0-9._-]` set.
+pub fn check_param(name: &str, value: &str) -> Result<(), &'static str> {
+    let (ok, kind) = match name {
+        "ref" => (is_project_ref(value), "a project ref (20 lowercase letters)"),
+        "slug" => (is_org_slug(value), "an organization slug ([A-Za-z0-9_-]+)"),
+        "function_slug" => (is_function_slug(value), "a function slug ([A-Za-z0-9_-]+)"),
+        "branch_id_or_ref" => (is_project_ref(value) || is_uuid(value), "a branch ref (20 lowercase letters) or a branch UUID"),
+        "id" | "invite_id" | "provider_id" | "tpa_id" | "user_id" => (is_uuid(value), "a UUID"),
+        "version" => (!value.is_empty() && value.len() <= 32 && value.bytes().all(|b| b.is_ascii_digit()), "a migration version (digits)"),
+        "addon_variant" => (is_word(value, false), "an add-on variant ([a-z0-9_]+)"),
+        "run_id" | "token" => (is_word(value, true), "an identifier ([A-Za-z0-9_-]+)"),
+        _ => (
+            !value.is_empty()
+                && value.len() <= 255
+                && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')),
+            "a name ([A-Za-z0-9._-]+)",
+        ),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(kind)
+    }
+}
+
+/// A UUID in its canonical 8-4-4-4-12 hex form (either case).
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+fn is_word(s: &str, upper_and_dash: bool) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || (upper_and_dash && (b.is_ascii_uppercase() || b == b'-'))
+        })
+}
+
 /// A project ref: 20 lowercase ASCII letters.
 pub fn is_project_ref(s: &str) -> bool {
     s.len() == 20 && s.bytes().all(|b| b.is_ascii_lowercase())

@@ -33,6 +33,11 @@ impl<'k, 'v> Matched<'k, 'v> {
     pub fn param(&self, name: &str) -> Option<&'v str> {
         self.params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
     }
+
+    /// Every path parameter, as (name, value).
+    pub fn params(&self) -> impl Iterator<Item = (&'k str, &'v str)> + '_ {
+        self.params.iter().copied()
+    }
 }
 
 /// Why a request did not match.

@@ -9,7 +9,7 @@ use proxy_wasm::types::{Action, ContextType, LogLevel};
 
 use crate::audit::{AuditRecord, Completion};
 use crate::catalog::Catalog;
-use crate::decision::{decide, Request, Verdict};
+use crate::decision::{decide, Request, Verdict, METHOD_OVERRIDE_HEADERS};
 use crate::policy::Policy;
 use crate::refusal;
 use crate::secret::Secret;
@@ -122,10 +122,17 @@ impl HttpContext for BollardHttp {
             self.reply(500, &refusal::internal_error(None), None, None);
             return Action::Pause;
         };
-        let headers = self.get_http_request_headers();
+        // The byte form: the SDK's string form panics on a value that is not UTF-8. Every value is
+        // read, so a repeated `authorization` is seen (a single-header read returns the first).
+        let headers: Vec<(String, String)> = self
+            .get_http_request_headers_bytes()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+            .collect();
         let mut method = "";
         let mut target = "";
         let mut request_id = None;
+        let mut method_override = false;
         let mut authorization: Vec<&str> = Vec::new();
         let mut strip: Vec<&str> = Vec::new();
         for (name, value) in &headers {
@@ -137,10 +144,13 @@ impl HttpContext for BollardHttp {
                 // Never credentials to Bollard, never forwarded.
                 "apikey" | "cookie" | "proxy-authorization" => strip.push(name),
                 n if n.starts_with("x-bollard-") => strip.push(name),
+                n if METHOD_OVERRIDE_HEADERS.contains(&n) => method_override = true,
                 _ => {}
             }
         }
-        let request = Request { method, target, authorization: &authorization };
+        #[cfg(feature = "fault-injection")]
+        fault_injection(&headers);
+        let request = Request { method, target, authorization: &authorization, method_override };
         let d = decide(&loaded.policy, &loaded.catalog, &request);
         let status = d.refusal_status();
         let record = AuditRecord::new(
@@ -236,3 +246,13 @@ fn unrecorded(unix_ms: u64) -> AuditRecord {
     }
 }
 
+
+/// Test builds only (`--features fault-injection`): a request with `x-bollard-fault: panic` makes
+/// the filter panic, so the tests can prove that a request the filter fails on is not forwarded.
+#[cfg(feature = "fault-injection")]
+#[allow(clippy::panic)]
+fn fault_injection(headers: &[(String, String)]) {
+    if headers.iter().any(|(k, v)| k == "x-bollard-fault" && v == "panic") {
+        panic!("fault injected by x-bollard-fault");
+    }
+}
