@@ -11,7 +11,7 @@ WASM        := target/wasm32-wasip1/release/bollard.wasm
 # wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
 WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
 
-.PHONY: help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
+.PHONY: build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
 
 help:
 	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
@@ -27,6 +27,10 @@ targets:
 build: targets
 	cargo build --release --target wasm32-wasip1
 	@ls -l $(WASM) | awk '{print "built " $$9 ": " $$5 " bytes"}'
+
+# The filter with a test-only trigger that makes it panic (see src/filter/mod.rs).
+build-fault: targets
+	cargo build --quiet --release --target wasm32-wasip1 --features fault-injection --target-dir target/fault-injection
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: Makefile
@@ -50,7 +54,7 @@ test-wasm: targets
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  cargo test --quiet --target wasm32-unknown-unknown --tests
 
-test-integration: build venv
+test-integration: build build-fault venv
 	ENVOY=$(abspath $(ENVOY)) $(PY) -m pytest -q tests/integration
 
 demo: build venv

@@ -20,6 +20,11 @@ import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bollard.wasm")
+# Built with `--features fault-injection` (make build-fault): panics on `x-bollard-fault: panic`.
+FAULT_WASM = os.path.join(ROOT, "target", "fault-injection", "wasm32-wasip1", "release", "bollard.wasm")
+# What envoy/envoy.yaml adds to Envoy's defaults to harden the HTTP connection manager.
+HARDENING = ("normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
+             "http_protocol_options", "common_http_protocol_options", "max_request_headers_kb")
 ENVOY = os.environ.get("ENVOY", os.path.join(ROOT, ".venv", "bin", "envoy"))
 UPSTREAM = os.path.join(ROOT, "tests", "support", "upstream.py")
 LIFETIME = 900  # seconds: every server started here stops by itself after this
@@ -44,7 +49,7 @@ def wait_for(pred, timeout=30, what="condition"):
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-def envoy_config(policy_text, listen_port, admin_port, upstream_port, audit_path):
+def envoy_config(policy_text, listen_port, admin_port, upstream_port, audit_path, wasm=WASM, hardened=True):
     with open(os.path.join(ROOT, "envoy", "envoy.yaml")) as f:
         cfg = yaml.safe_load(f)
     cfg = copy.deepcopy(cfg)
@@ -53,9 +58,12 @@ def envoy_config(policy_text, listen_port, admin_port, upstream_port, audit_path
     listener["address"]["socket_address"]["port_value"] = listen_port
     hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
     hcm["access_log"][0]["typed_config"]["path"] = audit_path
-    wasm = next(f for f in hcm["http_filters"] if f["name"] == "bollard")["typed_config"]["config"]
-    wasm["configuration"]["value"] = policy_text
-    wasm["vm_config"]["code"]["local"]["filename"] = WASM
+    if not hardened:
+        for key in HARDENING:
+            hcm.pop(key, None)
+    plugin = next(f for f in hcm["http_filters"] if f["name"] == "bollard")["typed_config"]["config"]
+    plugin["configuration"]["value"] = policy_text
+    plugin["vm_config"]["code"]["local"]["filename"] = wasm
     cluster = cfg["static_resources"]["clusters"][0]
     cluster["type"] = "STATIC"
     cluster.pop("transport_socket", None)
@@ -84,7 +92,10 @@ class Response:
 class Gateway:
     """Envoy + bollard.wasm + stand-in upstream, all on 127.0.0.1, stopped on exit."""
 
-    def __init__(self, policy, token="sbp_upstream_token_canary_0123456789abcdef", concurrency=1, start=True):
+    def __init__(self, policy, token="sbp_upstream_token_canary_0123456789abcdef", concurrency=1, start=True,
+                 wasm=WASM, hardened=True):
+        self.wasm = wasm
+        self.hardened = hardened
         self.policy_text = policy if isinstance(policy, str) else json.dumps(policy)
         self.token = token
         self.concurrency = concurrency
@@ -108,7 +119,8 @@ class Gateway:
         self.upstream_port = int(open(port_file).read())
         self.port = free_port()
         self.admin_port = free_port()
-        cfg = envoy_config(self.policy_text, self.port, self.admin_port, self.upstream_port, self.audit_path)
+        cfg = envoy_config(self.policy_text, self.port, self.admin_port, self.upstream_port, self.audit_path,
+                           wasm=self.wasm, hardened=self.hardened)
         self.config_path = os.path.join(self.dir, "envoy.yaml")
         with open(self.config_path, "w") as f:
             yaml.safe_dump(cfg, f)
@@ -152,6 +164,30 @@ class Gateway:
         out = Response(r.status, [(k.lower(), v) for k, v in r.getheaders()], r.read())
         c.close()
         return out
+
+    def raw(self, data, timeout=10):
+        """Sends raw bytes on a new connection; returns (status or None, whole response bytes)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(data)
+            chunks = []
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    if b"\r\n\r\n" in b"".join(chunks) and b"connection: close" not in b"".join(chunks).lower():
+                        head, _, rest = b"".join(chunks).partition(b"\r\n\r\n")
+                        length = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+                        if length and len(rest) >= length[0]:
+                            break
+            except socket.timeout:
+                pass
+        out = b"".join(chunks)
+        status = None
+        if out.startswith(b"HTTP/"):
+            status = int(out.split(b" ", 2)[1])
+        return status, out
 
     def call(self, method, target, key=None, **kw):
         headers = list(kw.pop("headers", ()))
