@@ -11,7 +11,7 @@ WASM        := target/wasm32-wasip1/release/bollard.wasm
 # wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
 WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
 
-.PHONY: build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
+.PHONY: fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
 
 help:
 	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
@@ -19,6 +19,7 @@ help:
 	@echo "make build   $(WASM)"
 	@echo "make docs    regenerate docs/catalog.md from the catalog"
 	@echo "make validate  envoy --mode validate envoy/envoy.yaml"
+	@echo "make fuzz    cargo fuzz, request parsing and policy parsing, FUZZ_SECONDS each"
 
 targets:
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
@@ -65,6 +66,18 @@ docs:
 
 validate: build venv
 	SUPABASE_ACCESS_TOKEN=validate-only $(ENVOY) --mode validate -c envoy/envoy.yaml
+
+# Fuzzing needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
+FUZZ_SECONDS ?= 600
+# The committed seeds stay small: each run grows a scratch copy under fuzz/target.
+FUZZ_RUN = cd fuzz && for t in request policy; do \
+	  mkdir -p target/corpus/$$t && cp corpus/$$t/* target/corpus/$$t/ && \
+	  cargo +nightly fuzz run $$t target/corpus/$$t -- -max_len=4096 $(1) || exit 1; done
+fuzz:
+	$(call FUZZ_RUN,-max_total_time=$(FUZZ_SECONDS))
+
+fuzz-smoke:
+	$(call FUZZ_RUN,-runs=50000)
 
 clean:
 	cargo clean
