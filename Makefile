@@ -53,7 +53,7 @@ test-wasm: targets
 	  echo "installing wasm-bindgen-cli $(WBG_VERSION) (once)"; \
 	  cargo install --quiet wasm-bindgen-cli --version $(WBG_VERSION); fi
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-	  cargo test --quiet --target wasm32-unknown-unknown --tests
+	  cargo test --target wasm32-unknown-unknown --tests
 
 test-integration: build build-fault venv
 	ENVOY=$(abspath $(ENVOY)) $(PY) -m pytest -q tests/integration

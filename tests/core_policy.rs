@@ -1,0 +1,102 @@
+//! Policy validation: one row per rule, each naming its culprit. Runs natively and as wasm32.
+
+use bollard::policy::{key_sha256, Mode, Policy, PolicyError};
+use bollard::secret::Secret;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn h(key: &str) -> String {
+    key_sha256(key)
+}
+
+/// A valid policy with two agents; `edit` rewrites its text before parsing.
+fn base() -> String {
+    format!(
+        r#"{{"mode":"enforce","upstream":{{"token_env":"SUPABASE_ACCESS_TOKEN"}},"agents":[
+        {{"id":"ci-bot","name":"CI bot","key_sha256":"{}","projects":["abcdefghijklmnopqrst"],"organizations":["acme"],
+          "access":{{"edge_functions":"full"}},"allow":["list_migrations"],"deny":["delete_function"]}},
+        {{"id":"ops","key_sha256":"{}","projects":["*"],"access":{{"projects":"read"}}}}]}}"#,
+        h("k1"),
+        h("k2")
+    )
+}
+
+fn err(text: &str) -> PolicyError {
+    match Policy::from_json(text) {
+        Ok(_) => panic!("accepted a bad policy:\n{text}"),
+        Err(e) => e,
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_valid_policy_compiles() {
+    let p = Policy::from_json(&base()).expect("valid");
+    assert_eq!(p.mode, Mode::Enforce);
+    assert_eq!(p.agents().len(), 2);
+    let ci = p.agent("ci-bot").expect("ci-bot");
+    assert_eq!(ci.name, "CI bot");
+    assert_eq!(p.agent("ops").expect("ops").name, "ops", "name defaults to the id");
+    assert_eq!(p.agent_by_key("k2").map(|a| a.id.as_str()), Some("ops"));
+    assert!(p.agent_by_key("k3").is_none());
+    for text in [include_str!("../examples/policy.json"), include_str!("../examples/demo-policy.json")] {
+        Policy::from_json(text).expect("example policies are valid");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn each_rule_refuses_and_names_the_culprit() {
+    let b = base();
+    let ci_hash = h("k1");
+    let rows: Vec<(String, &str, &str)> = vec![
+        // (policy text, culprit, a fragment of the message)
+        (b.replace(r#""mode":"enforce","#, r#""mode":"enforce","extra":1,"#), "policy", "unknown field `extra`"),
+        (b.replace(r#""name":"CI bot","#, r#""name":"CI bot","colour":"red","#), "agent \"ci-bot\"", "unknown field `colour`"),
+        (b.replace(r#""edge_functions":"full""#, r#""storge":"read""#), "agent \"ci-bot\"", "unknown area \"storge\" (known: projects, organizations,"),
+        (b.replace(r#""edge_functions":"full""#, r#""edge_functions":"write""#), "agent \"ci-bot\"", "unknown level \"write\""),
+        (b.replace(r#""allow":["list_migrations"]"#, r#""allow":["list_migratoins"]"#), "agent \"ci-bot\"", "allow: \"list_migratoins\""),
+        (b.replace(r#""deny":["delete_function"]"#, r#""deny":["functions_delete"]"#), "agent \"ci-bot\"", "deny: \"functions_delete\""),
+        (b.replace(r#""projects":["abcdefghijklmnopqrst"]"#, r#""projects":["ABCDEFGHIJKLMNOPQRST"]"#), "agent \"ci-bot\"", "projects: \"ABCDEFGHIJKLMNOPQRST\""),
+        (b.replace(r#""projects":["abcdefghijklmnopqrst"]"#, r#""projects":["abc"]"#), "agent \"ci-bot\"", "projects: \"abc\""),
+        (b.replace(r#""organizations":["acme"]"#, r#""organizations":["ac me"]"#), "agent \"ci-bot\"", "organizations: \"ac me\""),
+        (b.replace(r#""projects":["*"]"#, r#""projects":["*","abcdefghijklmnopqrst"]"#), "agent \"ops\"", "\"*\" means all"),
+        (b.replace(r#""projects":["abcdefghijklmnopqrst"]"#, r#""projects":["abcdefghijklmnopqrst","abcdefghijklmnopqrst"]"#), "agent \"ci-bot\"", "listed twice"),
+        (b.replace(r#""id":"ops""#, r#""id":"ci-bot""#), "agent \"ci-bot\"", "ids must be unique"),
+        (b.replace(&h("k2"), &ci_hash), "agent \"ops\"", "same as agent \"ci-bot\""),
+        (b.replace(&ci_hash, &ci_hash.to_uppercase()), "agent \"ci-bot\"", "key_sha256"),
+        (b.replace(&ci_hash, &ci_hash[..40]), "agent \"ci-bot\"", "key_sha256"),
+        (b.replace(r#""id":"ci-bot""#, r#""id":"CI Bot""#), "agent \"CI Bot\"", "[a-z0-9_-]{1,64}"),
+        (b.replace("SUPABASE_ACCESS_TOKEN", "supabase-token"), "upstream", "token_env \"supabase-token\""),
+        (b.replace(r#""edge_functions":"full""#, r#""edge_functions":"full","edge_functions":"read""#), "agent \"ci-bot\"", "area \"edge_functions\" is given twice"),
+        (b.replace(r#""mode":"enforce""#, r#""mode":"audit""#), "policy", "unknown mode \"audit\""),
+        (b.replace(r#""mode":"enforce","#, r#""mode":"enforce","rate_limit":{"requests_per_minute":120},"#), "policy", "rate_limit"),
+        (b.replace(r#""id":"ops","#, r#""id":"ops","rate_limit":{"requests_per_minute":5},"#), "policy", "rate_limit"),
+        (b.replace(r#""name":"CI bot""#, r#""name":"  ""#), "agent \"ci-bot\"", "name is empty"),
+        (b.replace(r#""upstream":{"token_env":"SUPABASE_ACCESS_TOKEN"},"#, ""), "policy", "missing field `upstream`"),
+        ("not json".to_string(), "policy", "expected"),
+    ];
+    for (text, culprit, fragment) in rows {
+        assert_ne!(text, b, "row for {fragment:?} did not change the policy");
+        let e = err(&text);
+        assert_eq!(e.culprit, culprit, "{fragment}: {e}");
+        assert!(e.message.contains(fragment), "{fragment:?} not in {e}");
+        assert!(e.to_string().starts_with(culprit));
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_token_variable_must_be_set() {
+    let p = Policy::from_json(&base()).expect("valid");
+    let e = p.upstream_token(|_| None).expect_err("missing variable");
+    assert_eq!(e.culprit, "upstream");
+    assert!(e.message.contains("SUPABASE_ACCESS_TOKEN") && e.message.contains("host_env_keys"));
+    assert!(p.upstream_token(|_| Some("  ".into())).is_err());
+    let token = p.upstream_token(|name| (name == "SUPABASE_ACCESS_TOKEN").then(|| "sbp_real".to_string())).expect("set");
+    assert_eq!(token.expose(), "sbp_real");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn secrets_print_redacted() {
+    let s = Secret::new("sbp_super_secret");
+    assert_eq!(format!("{s}"), "[redacted]");
+    assert_eq!(format!("{s:?}"), "[redacted]");
+    assert!(!format!("{:?}", Some(&s)).contains("super"));
+}

@@ -1,0 +1,99 @@
+//! The canonical request target and path parameter formats. Runs natively and as wasm32.
+
+use bollard::target::{check_param, credential_in_query, loggable_path, RequestTarget, TargetError};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[wasm_bindgen_test(unsupported = test)]
+fn canonical_targets_are_accepted_as_they_are() {
+    for (raw, path, query) in [
+        ("/v1/projects", "/v1/projects", None),
+        ("/v1/projects?limit=1&offset=2", "/v1/projects", Some("limit=1&offset=2")),
+        ("/v1/projects/abcdefghijklmnopqrst/analytics/endpoints/logs.all?sql=select%201", "/v1/projects/abcdefghijklmnopqrst/analytics/endpoints/logs.all", Some("sql=select%201")),
+        ("/v1/projects?", "/v1/projects", Some("")),
+    ] {
+        assert_eq!(RequestTarget::parse(raw), Ok(RequestTarget { path, query }), "{raw}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn every_non_canonical_form_is_refused() {
+    let long = format!("/{}", "a".repeat(2048));
+    let cases: Vec<(&str, TargetError)> = vec![
+        ("", TargetError::Empty),
+        (&long, TargetError::TooLong(2049)),
+        ("v1/projects", TargetError::NotOriginForm),
+        ("http://api.supabase.com/v1/projects", TargetError::NotOriginForm),
+        ("*", TargetError::NotOriginForm),
+        ("/v1/projects/../organizations", TargetError::DotSegment),
+        ("/v1/./projects", TargetError::DotSegment),
+        ("/v1/projects/..", TargetError::DotSegment),
+        ("/v1/projects/%2e%2e/x", TargetError::PercentEscape),
+        ("/v1/projects/%2E%2E/x", TargetError::PercentEscape),
+        ("/v1/projects%2Fx", TargetError::PercentEscape),
+        ("/v1/projects%5cx", TargetError::PercentEscape),
+        ("/v1/projects/%252e", TargetError::PercentEscape),
+        ("/v1//projects", TargetError::EmptySegment),
+        ("/v1/projects/", TargetError::EmptySegment),
+        ("/", TargetError::EmptySegment),
+        ("/v1/projects;x=1", TargetError::ForbiddenByte(b';')),
+        ("/v1/projects\\x", TargetError::ForbiddenByte(b'\\')),
+        ("/v1/projects#frag", TargetError::ForbiddenByte(b'#')),
+        ("/v1/projects?a=1#frag", TargetError::ForbiddenByte(b'#')),
+        ("/v1/pro jects", TargetError::ForbiddenByte(b' ')),
+        ("/v1/projects\0", TargetError::ForbiddenByte(0)),
+        ("/v1/projects\t", TargetError::ForbiddenByte(b'\t')),
+        ("/v1/projects?a=\u{1}", TargetError::ForbiddenByte(1)),
+        ("/v1/proj\u{e9}cts", TargetError::ForbiddenByte(0xc3)),
+    ];
+    for (raw, want) in cases {
+        assert_eq!(RequestTarget::parse(raw), Err(want.clone()), "{raw:?}");
+        assert!(!want.to_string().is_empty());
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn credentials_in_the_query_are_found() {
+    for (q, hit) in [
+        ("limit=1", None),
+        ("apikey=x", Some("apikey")),
+        ("a=1&ACCESS_TOKEN=x", Some("ACCESS_TOKEN")),
+        ("token", Some("token")),
+        ("ap%69key=x", Some("ap%69key")),
+        ("reveal=true", None),
+    ] {
+        assert_eq!(credential_in_query(q), hit, "{q}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn path_parameters_follow_the_spec_formats() {
+    let uuid = "22222222-2222-4222-8222-222222222222";
+    let good = [
+        ("ref", "abcdefghijklmnopqrst"), ("slug", "acme_corp-1"), ("function_slug", "Hello-World_2"),
+        ("branch_id_or_ref", "abcdefghijklmnopqrst"), ("branch_id_or_ref", uuid), ("id", uuid),
+        ("provider_id", uuid), ("tpa_id", uuid), ("user_id", uuid), ("invite_id", uuid),
+        ("version", "20250312000000"), ("addon_variant", "pitr_7"), ("run_id", "run_01hq3q9m7y5q7e4a7x2c8m1p4n"),
+        ("token", "0123456789abcdef"), ("name", "preview-login-page"),
+    ];
+    for (name, value) in good {
+        assert_eq!(check_param(name, value), Ok(()), "{name}={value}");
+    }
+    let bad = [
+        ("ref", "abcdefghijklmnopqrs"), ("ref", "abcdefghijklmnopqrsT"), ("ref", "abcdefghijklmnopqrs1"),
+        ("slug", "ac.me"), ("function_slug", "hello.world"), ("branch_id_or_ref", "main"),
+        ("id", "not-a-uuid"), ("id", "2222222222224222822222222222222222ab"), ("version", "12ab"),
+        ("addon_variant", "PITR"), ("run_id", "run.1"), ("name", "a~b"),
+    ];
+    for (name, value) in bad {
+        assert!(check_param(name, value).is_err(), "{name}={value} accepted");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn loggable_paths_are_escaped_and_bounded() {
+    assert_eq!(loggable_path("/v1/projects?apikey=secret"), "/v1/projects");
+    assert_eq!(loggable_path("/v1/\u{1}x#frag"), "/v1/\\u{1}x");
+    assert_eq!(loggable_path("/v1/\u{e9}"), "/v1/\\u{e9}");
+    let long = loggable_path(&format!("/{}", "a".repeat(1000)));
+    assert_eq!(long.len(), 256);
+}
