@@ -114,7 +114,7 @@ def test_methods_not_listed_for_a_path_are_refused(gw, method, status, code):
     before = len(gw.upstream_requests())
     r = gw.call(method, f"/v1/projects/{P1}/functions", key=KEY)
     assert r.status == status
-    if code:
+    if code and method != "HEAD":
         assert r.json()["code"] == code
     assert len(gw.upstream_requests()) == before
 
