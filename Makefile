@@ -11,13 +11,15 @@ WASM        := target/wasm32-wasip1/release/bollard.wasm
 # wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
 WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
 
-.PHONY: fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
+.PHONY: cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
 
 help:
 	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
 	@echo "make test    every test: core (native and wasm32 under Node), catalog vs spec, real Envoy"
 	@echo "make build   $(WASM)"
-	@echo "make docs    regenerate docs/catalog.md from the catalog"
+	@echo "make cli     target/release/bollard, the command-line tool"
+	@echo "make docs    regenerate docs/catalog.md (bollard catalog --format markdown)"
+	@echo "make envoy-config  regenerate envoy/envoy.yaml (bollard envoy-config examples/policy.json)"
 	@echo "make validate  envoy --mode validate envoy/envoy.yaml"
 	@echo "make fuzz    cargo fuzz, request parsing and policy parsing, FUZZ_SECONDS each"
 
@@ -26,12 +28,12 @@ targets:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
 build: targets
-	cargo build --release --target wasm32-wasip1
+	cargo build --release --target wasm32-wasip1 --lib
 	@ls -l $(WASM) | awk '{print "built " $$9 ": " $$5 " bytes"}'
 
 # The filter with a test-only trigger that makes it panic (see src/filter/mod.rs).
 build-fault: targets
-	cargo build --quiet --release --target wasm32-wasip1 --features fault-injection --target-dir target/fault-injection
+	cargo build --quiet --release --target wasm32-wasip1 --lib --features fault-injection --target-dir target/fault-injection
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: Makefile
@@ -44,6 +46,7 @@ test: build venv lint test-core test-wasm test-integration
 
 lint:
 	cargo clippy --quiet --lib --target wasm32-wasip1 -- -D warnings
+	cargo clippy --quiet --lib --bins -- -D warnings
 
 test-core:
 	cargo test --quiet
@@ -55,14 +58,22 @@ test-wasm: targets
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  cargo test --target wasm32-unknown-unknown --tests
 
-test-integration: build build-fault venv
-	ENVOY=$(abspath $(ENVOY)) $(PY) -m pytest -q tests/integration
+test-integration: build build-fault cli venv
+	ENVOY=$(abspath $(ENVOY)) BOLLARD=$(abspath target/release/bollard) $(PY) -m pytest -q tests/integration
 
 demo: build venv
 	$(PY) tests/support/demo.py
 
+# docs/catalog.md and envoy/envoy.yaml are generated; tests fail when they are stale.
 docs:
-	BOLLARD_UPDATE_DOCS=1 cargo test --quiet --test catalog_spec
+	cargo run --quiet --bin bollard -- catalog --format markdown > docs/catalog.md
+
+envoy-config:
+	cargo run --quiet --bin bollard -- envoy-config examples/policy.json > envoy/envoy.yaml
+
+cli:
+	cargo build --release --bin bollard
+	@echo "built target/release/bollard (or: cargo install --path .)"
 
 validate: build venv
 	SUPABASE_ACCESS_TOKEN=validate-only $(ENVOY) --mode validate -c envoy/envoy.yaml

@@ -247,15 +247,21 @@ fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> 
 
 /// Decides one request. Never panics; anything it cannot place is denied.
 pub fn decide<'p, 'a>(policy: &'p Policy, catalog: &Catalog, req: &Request<'a>) -> Decision<'p, 'a> {
-    // 1. Who.
-    let agent = match bearer_key(req.authorization) {
-        Ok(key) => match policy.agent_by_key(key) {
-            Some(agent) => agent,
-            None => return refuse(Reason::UnknownKey, None),
-        },
-        Err(reason) => return refuse(reason, None),
-    };
-    // 2. The request itself: method, override headers, the canonical target.
+    match identify(policy, req.authorization) {
+        Ok(agent) => decide_for(policy, catalog, agent, req),
+        Err(reason) => refuse(reason, None),
+    }
+}
+
+/// Step 1: the agent whose key the `Authorization` values carry.
+pub fn identify<'p>(policy: &'p Policy, authorization: &[&str]) -> Result<&'p Agent, Reason> {
+    let key = bearer_key(authorization)?;
+    policy.agent_by_key(key).ok_or(Reason::UnknownKey)
+}
+
+/// Steps 2 to 8 for an identified agent (`req.authorization` is not read). The filter reaches
+/// this through [`decide`]; `bollard explain` calls it directly, so both share one code path.
+pub fn decide_for<'p, 'a>(policy: &'p Policy, catalog: &Catalog, agent: &'p Agent, req: &Request<'a>) -> Decision<'p, 'a> {    // 2. The request itself: method, override headers, the canonical target.
     if !STANDARD_METHODS.contains(&req.method) {
         return refuse(Reason::InvalidMethod, Some(agent));
     }

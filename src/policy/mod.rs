@@ -273,12 +273,16 @@ impl file::AgentFile {
     }
 }
 
+/// An agent id: `[a-z0-9_-]{1,64}`.
+pub fn valid_agent_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
 fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, [u8; 32]), PolicyError> {
     let c = culprit.as_str();
-    let id_ok = !a.id.is_empty()
-        && a.id.len() <= 64
-        && a.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if !id_ok {
+    if !valid_agent_id(&a.id) {
         return Err(PolicyError::new(c, format!("id {:?} must match [a-z0-9_-]{{1,64}}", a.id)));
     }
     let digest = parse_digest(&a.key_sha256).ok_or_else(|| {
