@@ -64,6 +64,19 @@ impl AuditRecord {
         }
     }
 
+    /// Marks the record of a request refused for its rate limit (429).
+    pub fn rate_limited(&mut self, d: &Decision, limit: u32) {
+        self.decision = "deny";
+        self.reason = "rate_limited";
+        self.enforced = true;
+        self.status = 429;
+        self.summary = format!(
+            "{} asked to {}: refused (over its rate limit of {limit} per minute).",
+            who(d),
+            what(d, &self.method)
+        );
+    }
+
     /// One line of JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

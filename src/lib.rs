@@ -9,6 +9,7 @@ pub mod audit;
 pub mod catalog;
 pub mod decision;
 pub mod policy;
+pub mod rate_limit;
 pub mod refusal;
 pub mod secret;
 pub mod sentence;

@@ -40,6 +40,25 @@ pub fn body(d: &Decision, method: &str, request_id: Option<&str>) -> String {
     serde_json::to_string(&body).unwrap_or_else(|_| r#"{"message":"Request refused."}"#.to_string())
 }
 
+/// The 429 body for an agent over its rate limit.
+pub fn rate_limited(d: &Decision, method: &str, request_id: Option<&str>, limit: u32, reset_secs: u64) -> String {
+    let body = Body {
+        message: format!(
+            "{} may not {} now: it has used all {limit} requests it may make per minute through this gateway; retry in {reset_secs} seconds.",
+            who(d),
+            what(d, method)
+        ),
+        code: "rate_limited",
+        agent: d.agent.map(|a| a.id.as_str()),
+        endpoint: d.endpoint.map(|e| e.id),
+        area: d.endpoint.map(|e| e.area.name()),
+        permission: d.endpoint.and_then(|e| e.permission()),
+        project: d.project(),
+        request_id,
+    };
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
 /// The body for a request the filter could not decide (500, never forwarded).
 pub fn internal_error(request_id: Option<&str>) -> String {
     let body = Body {

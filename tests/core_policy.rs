@@ -65,10 +65,12 @@ fn each_rule_refuses_and_names_the_culprit() {
         (b.replace(&ci_hash, &ci_hash[..40]), "agent \"ci-bot\"", "key_sha256"),
         (b.replace(r#""id":"ci-bot""#, r#""id":"CI Bot""#), "agent \"CI Bot\"", "[a-z0-9_-]{1,64}"),
         (b.replace("SUPABASE_ACCESS_TOKEN", "supabase-token"), "upstream", "token_env \"supabase-token\""),
-        (b.replace(r#""edge_functions":"full""#, r#""edge_functions":"full","edge_functions":"read""#), "agent \"ci-bot\"", "area \"edge_functions\" is given twice"),
+        (b.replace(r#""edge_functions":"full""#, r#""edge_functions":"full","edge_functions":"read""#), "agent \"ci-bot\"", "\"edge_functions\" is given twice"),
         (b.replace(r#""mode":"enforce""#, r#""mode":"audit""#), "policy", "unknown mode \"audit\""),
-        (b.replace(r#""mode":"enforce","#, r#""mode":"enforce","rate_limit":{"requests_per_minute":120},"#), "policy", "rate_limit"),
-        (b.replace(r#""id":"ops","#, r#""id":"ops","rate_limit":{"requests_per_minute":5},"#), "policy", "rate_limit"),
+        (b.replace(r#""mode":"enforce","#, r#""mode":"enforce","rate_limit":{"requests_per_minute":0},"#), "policy", "requests_per_minute must be at least 1"),
+        (b.replace(r#""mode":"enforce","#, r#""mode":"enforce","rate_limit":{"requests_per_minute":120,"burst":5},"#), "policy", "unknown field `burst`"),
+        (b.replace(r#""id":"ops","#, r#""id":"ops","rate_limit":{"requests_per_minute":5,"endpoints":{"run_sqll":1}},"#), "agent \"ops\"", "rate_limit.endpoints: \"run_sqll\""),
+        (b.replace(r#""id":"ops","#, r#""id":"ops","rate_limit":{"requests_per_minute":5,"endpoints":{"run_sql":0}},"#), "agent \"ops\"", "rate_limit.endpoints.run_sql must be at least 1"),
         (b.replace(r#""name":"CI bot""#, r#""name":"  ""#), "agent \"ci-bot\"", "name is empty"),
         (b.replace(r#""upstream":{"token_env":"SUPABASE_ACCESS_TOKEN"},"#, ""), "policy", "missing field `upstream`"),
         ("not json".to_string(), "policy", "expected"),
@@ -80,6 +82,38 @@ fn each_rule_refuses_and_names_the_culprit() {
         assert!(e.message.contains(fragment), "{fragment:?} not in {e}");
         assert!(e.to_string().starts_with(culprit));
     }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn rate_limits_default_and_per_agent() {
+    let text = base()
+        .replace(r#""mode":"enforce","#, r#""mode":"enforce","rate_limit":{"requests_per_minute":120,"endpoints":{"run_sql":10,"list_functions":50}},"#)
+        .replace(r#""id":"ops","#, r#""id":"ops","rate_limit":{"requests_per_minute":30,"endpoints":{"run_sql":2}},"#);
+    let p = Policy::from_json(&text).expect("valid");
+    let idx = |id: &str| bollard::catalog::Catalog::by_id(id).map(|(i, _)| i).expect("id");
+    let ci = p.agent("ci-bot").and_then(|a| a.rate_limit.clone()).expect("default applies");
+    assert_eq!((ci.per_minute, ci.for_endpoint(idx("run_sql")), ci.for_endpoint(idx("get_project"))), (120, Some(10), None));
+    let ops = p.agent("ops").and_then(|a| a.rate_limit.clone()).expect("own limit");
+    assert_eq!(ops.per_minute, 30, "an agent's own limit replaces the default");
+    assert_eq!(ops.for_endpoint(idx("run_sql")), Some(2), "its endpoint limit wins");
+    assert_eq!(ops.for_endpoint(idx("list_functions")), Some(50), "the default's other endpoint limits still apply");
+    let none = Policy::from_json(&base()).expect("valid");
+    assert!(none.agents().iter().all(|a| a.rate_limit.is_none()), "no rate_limit anywhere: no gateway limit");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn rate_limit_windows() {
+    use bollard::rate_limit::{take, Window};
+    let t = take(2, 120, None);
+    assert_eq!((t.allowed, t.remaining, t.reset_secs, t.next), (true, 1, 60, Window { minute: 2, count: 1 }));
+    let t = take(2, 150, Some(t.next));
+    assert_eq!((t.allowed, t.remaining, t.reset_secs), (true, 0, 30));
+    let t = take(2, 179, Some(t.next));
+    assert_eq!((t.allowed, t.remaining, t.reset_secs), (false, 0, 1));
+    let t = take(2, 180, Some(t.next));
+    assert!(t.allowed, "a new minute starts a new window");
+    assert_eq!(Window::decode(&t.next.encode()), Some(t.next));
+    assert_eq!(Window::decode(&[1, 2, 3]), None);
 }
 
 #[wasm_bindgen_test(unsupported = test)]

@@ -7,10 +7,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
+mod metrics;
+
+use metrics::Metrics;
+
 use crate::audit::{AuditRecord, Completion};
 use crate::catalog::Catalog;
 use crate::decision::{decide, Request, Verdict, METHOD_OVERRIDE_HEADERS};
 use crate::policy::Policy;
+use crate::rate_limit::{self, Take, Window};
 use crate::refusal;
 use crate::secret::Secret;
 
@@ -35,6 +40,7 @@ struct Loaded {
 #[derive(Default)]
 struct BollardRoot {
     loaded: Option<Rc<Loaded>>,
+    metrics: Rc<Metrics>,
 }
 
 impl Context for BollardRoot {}
@@ -55,10 +61,12 @@ impl RootContext for BollardRoot {
                     loaded.policy.mode.as_str()
                 );
                 self.loaded = Some(Rc::new(loaded));
+                self.metrics.count("bollard.policy.loads");
                 true
             }
             Err(e) => {
                 log::error!("bollard: policy refused: {e}");
+                self.metrics.count("bollard.policy.load_failures");
                 false
             }
         }
@@ -69,7 +77,13 @@ impl RootContext for BollardRoot {
     }
 
     fn create_http_context(&self, _: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(BollardHttp { loaded: self.loaded.clone(), record: None, started: None }))
+        Some(Box::new(BollardHttp {
+            loaded: self.loaded.clone(),
+            metrics: self.metrics.clone(),
+            record: None,
+            started: None,
+            limit_headers: None,
+        }))
     }
 }
 
@@ -83,6 +97,9 @@ fn load(config: &[u8]) -> Result<Loaded, String> {
 
 struct BollardHttp {
     loaded: Option<Rc<Loaded>>,
+    metrics: Rc<Metrics>,
+    /// The agent-wide limit's state after this request, echoed on the response.
+    limit_headers: Option<Take>,
     /// The audit record, completed with status and duration when the request ends.
     record: Option<AuditRecord>,
     started: Option<SystemTime>,
@@ -101,16 +118,46 @@ fn clean_request_id(v: &str) -> Option<String> {
 impl Context for BollardHttp {}
 
 impl BollardHttp {
-    fn reply(&self, status: u16, body: &str, decision: Option<&str>, request_id: Option<&str>) {
-        let mut headers = vec![("content-type", "application/json")];
+    fn reply(&self, status: u16, body: &str, decision: Option<&str>, request_id: Option<&str>, limit: Option<&Take>) {
+        let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
         if let Some(d) = decision {
-            headers.push(("x-bollard-decision", d));
+            headers.push(("x-bollard-decision".into(), d.into()));
         }
         if let Some(id) = request_id {
-            headers.push(("x-bollard-request-id", id));
+            headers.push(("x-bollard-request-id".into(), id.into()));
         }
+        if let Some(t) = limit {
+            headers.extend(limit_header_values(t));
+            headers.push(("retry-after".into(), t.reset_secs.to_string()));
+        }
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         self.send_http_response(u32::from(status), headers, Some(body.as_bytes()));
     }
+
+    /// Takes one request from a shared-data counter, retrying when another worker wrote first.
+    /// Returns `None` when the host cannot be read or written: the caller refuses (fail closed).
+    fn take(&self, key: &str, limit: u32, now_secs: u64) -> Option<Take> {
+        for _ in 0..8 {
+            let (value, cas) = self.get_shared_data(key);
+            let current = value.as_deref().and_then(Window::decode);
+            let t = rate_limit::take(limit, now_secs, current);
+            if !t.allowed {
+                return Some(t);
+            }
+            if self.set_shared_data(key, Some(&t.next.encode()), cas).is_ok() {
+                return Some(t);
+            }
+        }
+        None
+    }
+}
+
+fn limit_header_values(t: &Take) -> [(String, String); 3] {
+    [
+        ("x-ratelimit-limit".into(), t.limit.to_string()),
+        ("x-ratelimit-remaining".into(), t.remaining.to_string()),
+        ("x-ratelimit-reset".into(), t.reset_secs.to_string()),
+    ]
 }
 
 impl HttpContext for BollardHttp {
@@ -119,7 +166,7 @@ impl HttpContext for BollardHttp {
         self.started = Some(now);
         let Some(loaded) = self.loaded.clone() else {
             // No policy: nothing may pass.
-            self.reply(500, &refusal::internal_error(None), None, None);
+            self.reply(500, &refusal::internal_error(None), None, None, None);
             return Action::Pause;
         };
         // The byte form: the SDK's string form panics on a value that is not UTF-8. Every value is
@@ -164,13 +211,40 @@ impl HttpContext for BollardHttp {
                 duration_ms: 0.0,
             },
         );
+        let mut record = record;
         let verdict = d.verdict.as_str();
         let identified = d.agent.is_some();
         if let Some(status) = status {
             let body = refusal::body(&d, method, request_id.as_deref());
             self.record = Some(record);
-            self.reply(status, &body, identified.then_some(verdict), request_id.as_deref());
+            self.reply(status, &body, identified.then_some(verdict), request_id.as_deref(), None);
             return Action::Pause;
+        }
+        // Rate limits apply to what would be forwarded; monitor mode records but does not apply them.
+        if let (Some(agent), Some(endpoint)) = (d.agent, d.endpoint) {
+            if let Some(rl) = &agent.rate_limit {
+                let now_secs = unix_ms(now) / 1000;
+                let mut checks = vec![(format!("bollard.rl.{}", agent.id), rl.per_minute)];
+                if let Some(n) = d.endpoint_index().and_then(|i| rl.for_endpoint(i)) {
+                    checks.push((format!("bollard.rl.{}.{}", agent.id, endpoint.id), n));
+                }
+                for (key, limit) in checks {
+                    let taken = self.take(&key, limit, now_secs);
+                    let over = taken.is_none_or(|t| !t.allowed);
+                    if over && loaded.policy.mode == crate::policy::Mode::Enforce {
+                        let t = taken.unwrap_or(Take { allowed: false, limit, remaining: 0, reset_secs: 60, next: Window { minute: 0, count: 0 } });
+                        self.metrics.count(&format!("bollard.rate_limited.agent.{}", agent.id));
+                        record.rate_limited(&d, limit);
+                        let body = refusal::rate_limited(&d, method, request_id.as_deref(), limit, t.reset_secs);
+                        self.record = Some(record);
+                        self.reply(429, &body, Some("deny"), request_id.as_deref(), Some(&t));
+                        return Action::Pause;
+                    }
+                    if self.limit_headers.is_none() {
+                        self.limit_headers = taken;
+                    }
+                }
+            }
         }
         let agent_id = d.agent.map(|a| a.id.clone()).unwrap_or_default();
         let endpoint_id = d.endpoint.map(|e| e.id).unwrap_or_default();
@@ -195,6 +269,12 @@ impl HttpContext for BollardHttp {
                 if let Some(id) = id {
                     self.set_http_response_header("x-bollard-request-id", Some(&id));
                 }
+                // Supabase's own X-RateLimit-* answer passes through unless the gateway limits.
+                if let Some(t) = self.limit_headers {
+                    for (k, v) in limit_header_values(&t) {
+                        self.set_http_response_header(&k, Some(&v));
+                    }
+                }
             }
         }
         Action::Continue
@@ -218,6 +298,7 @@ impl HttpContext for BollardHttp {
             record.status = status;
         }
         record.duration_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        self.metrics.request(record.decision, record.area, record.agent.as_deref(), record.reason);
         let line = record.to_json();
         log::info!("{line}");
         self.set_property(vec![AUDIT_PROPERTY], Some(line.as_bytes()));

@@ -18,7 +18,16 @@ pub(super) struct PolicyFile {
     pub upstream: UpstreamFile,
     pub agents: Vec<Box<RawValue>>,
     #[serde(default)]
-    pub rate_limit: Option<serde_json::Value>,
+    pub rate_limit: Option<RateLimitFile>,
+}
+
+/// `{"requests_per_minute": 120, "endpoints": {"run_sql": 30}}`
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RateLimitFile {
+    pub requests_per_minute: u32,
+    #[serde(default)]
+    pub endpoints: UniqueMap<u32>,
 }
 
 #[derive(Deserialize)]
@@ -45,41 +54,47 @@ pub(super) struct AgentFile {
     #[serde(default)]
     pub deny: Vec<String>,
     #[serde(default)]
-    pub rate_limit: Option<serde_json::Value>,
+    pub rate_limit: Option<RateLimitFile>,
 }
 
-/// A JSON object of strings in which a repeated key is an error, not a silent last-wins.
-#[derive(Default)]
-pub(super) struct UniqueMap(BTreeMap<String, String>);
+/// A JSON object in which a repeated key is an error, not a silent last-wins.
+#[derive(Clone)]
+pub(super) struct UniqueMap<V = String>(BTreeMap<String, V>);
 
-impl<'a> IntoIterator for &'a UniqueMap {
-    type Item = (&'a String, &'a String);
-    type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
+impl<V> Default for UniqueMap<V> {
+    fn default() -> Self {
+        UniqueMap(BTreeMap::new())
+    }
+}
+
+impl<'a, V> IntoIterator for &'a UniqueMap<V> {
+    type Item = (&'a String, &'a V);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, V>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
     }
 }
 
-impl<'de> Deserialize<'de> for UniqueMap {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<UniqueMap, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = UniqueMap;
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<UniqueMap<V>, D::Error> {
+        struct Vis<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+            type Value = UniqueMap<V>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of area names to off, read or full")
+                f.write_str("an object with each key once")
             }
-            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<UniqueMap, M::Error> {
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<UniqueMap<V>, M::Error> {
                 let mut out = BTreeMap::new();
-                while let Some((k, v)) = m.next_entry::<String, String>()? {
+                while let Some((k, v)) = m.next_entry::<String, V>()? {
                     if out.contains_key(&k) {
-                        return Err(serde::de::Error::custom(format!("area {k:?} is given twice")));
+                        return Err(serde::de::Error::custom(format!("{k:?} is given twice")));
                     }
                     out.insert(k, v);
                 }
                 Ok(UniqueMap(out))
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(Vis(std::marker::PhantomData))
     }
 }
 

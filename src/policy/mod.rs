@@ -98,6 +98,37 @@ impl EndpointSet {
     }
 }
 
+/// Requests per minute for an agent, overall and for named endpoints (by catalog index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_minute: u32,
+    pub endpoints: Vec<(usize, u32)>,
+}
+
+impl RateLimit {
+    /// The limit for one endpoint, if the policy names one.
+    pub fn for_endpoint(&self, index: usize) -> Option<u32> {
+        self.endpoints.iter().find(|&&(i, _)| i == index).map(|&(_, n)| n)
+    }
+}
+
+fn compile_rate_limit(culprit: &str, r: &file::RateLimitFile) -> Result<RateLimit, PolicyError> {
+    if r.requests_per_minute == 0 {
+        return Err(PolicyError::new(culprit, "rate_limit.requests_per_minute must be at least 1 (leave rate_limit out for no limit)"));
+    }
+    let mut endpoints = Vec::new();
+    for (id, &n) in &r.endpoints {
+        let (i, _) = Catalog::by_id(id).ok_or_else(|| {
+            PolicyError::new(culprit, format!("rate_limit.endpoints: {id:?} is not an endpoint id (see docs/catalog.md)"))
+        })?;
+        if n == 0 {
+            return Err(PolicyError::new(culprit, format!("rate_limit.endpoints.{id} must be at least 1")));
+        }
+        endpoints.push((i, n));
+    }
+    Ok(RateLimit { per_minute: r.requests_per_minute, endpoints })
+}
+
 /// A compiled agent.
 #[derive(Debug)]
 pub struct Agent {
@@ -113,6 +144,8 @@ pub struct Agent {
     /// The entries as written, for sentences and the access matrix.
     pub allow: Vec<String>,
     pub deny: Vec<String>,
+    /// The agent's limits (its own, or the policy's default); `None` means no gateway limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Agent {
@@ -161,16 +194,23 @@ impl Policy {
                 format!("token_env {token_env:?} is not an environment variable name ([A-Z_][A-Z0-9_]*)"),
             ));
         }
-        if raw.rate_limit.is_some() || agent_files.iter().any(|a| a.rate_limit.is_some()) {
-            return Err(PolicyError::new(
-                "policy",
-                "rate_limit is not supported by this version of Bollard; remove it rather than rely on a limit that is not enforced",
-            ));
-        }
+        let default_limit = raw.rate_limit.as_ref().map(|r| compile_rate_limit("policy", r)).transpose()?;
         let mut agents: Vec<Agent> = Vec::with_capacity(agent_files.len());
         let mut by_digest = HashMap::with_capacity(agent_files.len());
         for (i, a) in agent_files.into_iter().enumerate() {
-            let (agent, digest) = compile_agent(a.culprit(i), a)?;
+            let (mut agent, digest) = compile_agent(a.culprit(i), a)?;
+            // An agent's own limit replaces the default; its endpoint limits add to the default's.
+            agent.rate_limit = match (agent.rate_limit.take(), &default_limit) {
+                (Some(mut own), Some(d)) => {
+                    for &(i, n) in &d.endpoints {
+                        if !own.endpoints.iter().any(|&(j, _)| j == i) {
+                            own.endpoints.push((i, n));
+                        }
+                    }
+                    Some(own)
+                }
+                (own, d) => own.or_else(|| d.clone()),
+            };
             if agents.iter().any(|o| o.id == agent.id) {
                 return Err(PolicyError::new(
                     format!("agent {:?}", agent.id),
@@ -304,6 +344,7 @@ fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, [u8; 32]
         }
     }
     let allowed = compile_entries(c, "allow", &a.allow, false)?;
+    let rate_limit = a.rate_limit.as_ref().map(|r| compile_rate_limit(c, r)).transpose()?;
     let denied = compile_entries(c, "deny", &a.deny, true)?;
     let name = match a.name {
         Some(n) if !n.trim().is_empty() => n,
@@ -323,6 +364,7 @@ fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, [u8; 32]
         denied,
         allow: a.allow,
         deny: a.deny,
+        rate_limit,
     };
     Ok((agent, digest))
 }

@@ -195,6 +195,12 @@ class Gateway:
             headers.insert(0, ("authorization", f"Bearer {key}"))
         return self.request(method, target, headers=headers, **kw)
 
+    def stats(self, fmt="prometheus"):
+        """The admin endpoint's /stats/prometheus (or /stats) text."""
+        c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10)
+        c.request("GET", "/stats/prometheus" if fmt == "prometheus" else "/stats")
+        return c.getresponse().read().decode()
+
     def upstream_requests(self):
         if not os.path.exists(self.record_path):
             return []

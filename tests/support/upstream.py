@@ -126,9 +126,16 @@ def main():
             with lock:
                 record.write(json.dumps(entry) + "\n")
             status, payload = spec.answer(self.command, path)
+            # Tests ask for Supabase's own refusals and failures with this header.
+            forced = self.headers.get("x-standin-status")
+            if forced:
+                status, payload = int(forced), {"message": f"stand-in answered {forced}"}
             data = b"" if payload is None else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
+            if status == 429:
+                self.send_header("x-ratelimit-limit", "120")
+                self.send_header("x-ratelimit-remaining", "0")
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             if self.command != "HEAD":

@@ -87,6 +87,18 @@ pub fn render(o: &Options) -> String {
 admin:
   address:
     socket_address: {{ address: 127.0.0.1, port_value: 9901 }}
+# Bollard's counters carry their labels in their names; these make them Prometheus labels
+# (/stats/prometheus: envoy_wasmcustom_bollard_requests{{decision="allow"}} ...).
+stats_config:
+  stats_tags:
+  - tag_name: agent
+    regex: '^wasmcustom\.bollard\.[a-z_]+(\.agent\.([a-z0-9_-]+))'
+  - tag_name: area
+    regex: '^wasmcustom\.bollard\.[a-z_]+(\.area\.([a-z_]+))'
+  - tag_name: reason
+    regex: '^wasmcustom\.bollard\.[a-z_]+(\.reason\.([a-z_]+))'
+  - tag_name: decision
+    regex: '^wasmcustom\.bollard\..*(\.decision\.(allow|deny))$'
 static_resources:
   listeners:
   - name: bollard

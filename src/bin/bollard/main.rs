@@ -177,7 +177,7 @@ fn check(raw: &[String]) -> Outcome {
     println!("{path}: valid, {} agent(s), mode {}", policy.agents().len(), policy.mode.as_str());
     let mut header = vec!["agent".to_string()];
     header.extend(areas.iter().map(|a| a.name().to_string()));
-    header.extend(["project refs", "org slugs", "allow", "deny"].map(String::from));
+    header.extend(["project refs", "org slugs", "allow", "deny", "per minute"].map(String::from));
     let mut rows = vec![header];
     for ag in policy.agents() {
         let mut row = vec![ag.id.clone()];
@@ -186,6 +186,18 @@ fn check(raw: &[String]) -> Outcome {
         row.push(scope_text(&ag.organizations));
         row.push(if ag.allow.is_empty() { "-".into() } else { ag.allow.join(",") });
         row.push(if ag.deny.is_empty() { "-".into() } else { ag.deny.join(",") });
+        row.push(match &ag.rate_limit {
+            None => "-".into(),
+            Some(rl) if rl.endpoints.is_empty() => rl.per_minute.to_string(),
+            Some(rl) => {
+                let each: Vec<String> = rl
+                    .endpoints
+                    .iter()
+                    .filter_map(|&(i, n)| Catalog::endpoints().get(i).map(|e| format!("{}:{n}", e.id)))
+                    .collect();
+                format!("{} ({})", rl.per_minute, each.join(","))
+            }
+        });
         rows.push(row);
     }
     print!("{}", table(&rows));
