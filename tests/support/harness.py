@@ -93,9 +93,12 @@ class Gateway:
     """Envoy + bollard.wasm + stand-in upstream, all on 127.0.0.1, stopped on exit."""
 
     def __init__(self, policy, token="sbp_upstream_token_canary_0123456789abcdef", concurrency=1, start=True,
-                 wasm=WASM, hardened=True):
+                 wasm=WASM, hardened=True, ecds=False):
         self.wasm = wasm
         self.hardened = hardened
+        # ecds: the filter's config comes from a watched file (extension config discovery), as in
+        # envoy/ecds.yaml; update_policy() replaces it.
+        self.ecds = ecds
         self.policy_text = policy if isinstance(policy, str) else json.dumps(policy)
         self.token = token
         self.concurrency = concurrency
@@ -121,6 +124,8 @@ class Gateway:
         self.admin_port = free_port()
         cfg = envoy_config(self.policy_text, self.port, self.admin_port, self.upstream_port, self.audit_path,
                            wasm=self.wasm, hardened=self.hardened)
+        if self.ecds:
+            cfg = self._to_ecds(cfg)
         self.config_path = os.path.join(self.dir, "envoy.yaml")
         with open(self.config_path, "w") as f:
             yaml.safe_dump(cfg, f)
@@ -164,6 +169,38 @@ class Gateway:
         out = Response(r.status, [(k.lower(), v) for k, v in r.getheaders()], r.read())
         c.close()
         return out
+
+    def _filters(self, cfg):
+        hcm = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        return hcm["http_filters"]
+
+    def _to_ecds(self, cfg):
+        filters = self._filters(cfg)
+        self.wasm_filter = copy.deepcopy(filters[0]["typed_config"])
+        self.ecds_path = os.path.join(self.dir, "ecds", "bollard-filter.yaml")
+        os.makedirs(os.path.dirname(self.ecds_path))
+        self._write_ecds(self.policy_text, version=1)
+        filters[0] = {"name": "bollard", "config_discovery": {
+            "config_source": {"resource_api_version": "V3", "path_config_source": {
+                "path": self.ecds_path, "watched_directory": {"path": os.path.dirname(self.ecds_path)}}},
+            "type_urls": ["type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"]}}
+        cfg["node"] = {"id": "bollard-test", "cluster": "bollard"}
+        return cfg
+
+    def _write_ecds(self, policy_text, version):
+        typed = copy.deepcopy(self.wasm_filter)
+        typed["config"]["configuration"]["value"] = policy_text
+        doc = {"version_info": str(version), "resources": [{
+            "@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
+            "name": "bollard", "typed_config": typed}]}
+        tmp = self.ecds_path + ".tmp"
+        with open(tmp, "w") as f:
+            yaml.safe_dump(doc, f)
+        os.replace(tmp, self.ecds_path)  # an atomic move, which Envoy's file watch sees
+
+    def update_policy(self, policy, version):
+        """Hands Envoy a new policy through extension config discovery (ecds=True only)."""
+        self._write_ecds(policy if isinstance(policy, str) else json.dumps(policy), version)
 
     def raw(self, data, timeout=10):
         """Sends raw bytes on a new connection; returns (status or None, whole response bytes)."""
