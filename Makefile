@@ -11,13 +11,14 @@ WASM        := target/wasm32-wasip1/release/bollard.wasm
 # wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
 WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
 
-.PHONY: cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
+.PHONY: check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
 
 help:
 	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
 	@echo "make test    every test: core (native and wasm32 under Node), catalog vs spec, real Envoy"
 	@echo "make build   $(WASM)"
 	@echo "make cli     target/release/bollard, the command-line tool"
+	@echo "make check-examples  validate every Envoy config and deployment recipe"
 	@echo "make docs    regenerate docs/catalog.md (bollard catalog --format markdown)"
 	@echo "make envoy-config  regenerate envoy/envoy.yaml (bollard envoy-config examples/policy.json)"
 	@echo "make validate  envoy --mode validate envoy/envoy.yaml"
@@ -30,6 +31,7 @@ targets:
 build: targets
 	cargo build --release --target wasm32-wasip1 --lib
 	@ls -l $(WASM) | awk '{print "built " $$9 ": " $$5 " bytes"}'
+	@sha256sum $(WASM) | awk '{print "sha256 " $$1}'
 
 # The filter with a test-only trigger that makes it panic (see src/filter/mod.rs).
 build-fault: targets
@@ -41,8 +43,17 @@ $(VENV)/.installed: Makefile
 	$(VENV)/bin/pip install --quiet $(PY_PINS)
 	touch $@
 
-test: build venv lint test-core test-wasm test-integration
+test: build venv lint test-core test-wasm test-integration check-examples
 	@echo "make test: all suites passed"
+
+# Every Envoy config validates, every recipe names the right artifact and settings, every
+# policy in them passes `bollard check`, derived configs are current (see tests/check_examples.py).
+check-examples: build cli venv
+	ENVOY=$(abspath $(ENVOY)) $(PY) -m pytest -q tests/check_examples.py
+
+# Regenerates the Envoy configs derived from `bollard envoy-config`.
+examples-write: build cli venv
+	$(PY) tests/check_examples.py --write
 
 lint:
 	cargo clippy --quiet --lib --target wasm32-wasip1 -- -D warnings

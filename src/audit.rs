@@ -87,6 +87,7 @@ impl AuditRecord {
 pub fn summary(d: &Decision, method: &str, path: &str, status: u16) -> String {
     let outcome = match (d.verdict, &d.reason, d.endpoint) {
         (Verdict::Allow, Reason::AllowList, Some(e)) => format!("allowed (allow list: {})", e.id),
+        (Verdict::Allow, Reason::ReadOnlySql, Some(e)) => format!("allowed ({}: read, read_only: true)", e.area.name()),
         (Verdict::Allow, _, Some(e)) => {
             format!("allowed ({}: {})", e.area.name(), d.level.map(|l| l.as_str()).unwrap_or("off"))
         }

@@ -18,7 +18,8 @@
 //! `enforced: false`; 401 and 400 are always enforced.
 
 use crate::catalog::{Area, Catalog, Class, Endpoint, Method, NoMatch, Place};
-use crate::policy::{Agent, Level, Mode, Policy};
+use crate::guards::body::{self, BodyCheck, BodyError};
+use crate::policy::{Agent, Level, Mode, Policy, Scope};
 use crate::target::{check_param, credential_in_query, is_project_ref, RequestTarget, TargetError};
 
 /// What the decision reads from a request.
@@ -85,6 +86,14 @@ pub enum Reason {
     BranchOutOfScope,
     /// The area's level does not reach this endpoint.
     PermissionDenied,
+    /// `run_sql` with read access, and a body that does not say `"read_only": true`.
+    ReadOnlyRequired,
+    /// A body the decision needs that is not one plain JSON object.
+    InvalidBody(&'static str),
+    /// A body the decision needs that is larger than the policy's limit.
+    BodyTooLarge(usize),
+    /// Allowed: `run_sql` with read access and `"read_only": true`.
+    ReadOnlySql,
 }
 
 impl Reason {
@@ -107,6 +116,10 @@ impl Reason {
             Reason::OrganizationOutOfScope => "organization_out_of_scope",
             Reason::BranchOutOfScope => "branch_out_of_scope",
             Reason::PermissionDenied => "permission_denied",
+            Reason::ReadOnlyRequired => "read_only_required",
+            Reason::InvalidBody(_) => "invalid_body",
+            Reason::BodyTooLarge(_) => "body_too_large",
+            Reason::ReadOnlySql => "read_only_sql",
         }
     }
 
@@ -130,13 +143,19 @@ impl Reason {
             Reason::OrganizationOutOfScope => "organization outside its organizations",
             Reason::BranchOutOfScope => "branch's project cannot be checked",
             Reason::PermissionDenied => "insufficient access",
+            Reason::ReadOnlyRequired => "SQL not marked read_only",
+            Reason::InvalidBody(_) => "body is not plain JSON",
+            Reason::BodyTooLarge(_) => "body over the limit",
+            Reason::ReadOnlySql => "read-only SQL",
         }
     }
 
     /// The status a refusal for this reason carries.
     pub fn status(&self) -> u16 {
         match self {
-            Reason::AccessFull | Reason::AccessRead | Reason::AllowList => 200,
+            Reason::AccessFull | Reason::AccessRead | Reason::AllowList | Reason::ReadOnlySql => 200,
+            Reason::BodyTooLarge(_) => 413,
+            Reason::InvalidBody(_) => 400,
             Reason::MissingKey | Reason::UnknownKey | Reason::AmbiguousCredentials => 401,
             Reason::MalformedTarget(_)
             | Reason::InvalidMethod
@@ -171,17 +190,24 @@ pub struct Decision<'p, 'a> {
     pub path: Option<&'a str>,
     /// The agent's level for the endpoint's area, when both are known.
     pub level: Option<Level>,
+    /// What the decision still needs from the request body; `None` when it is final.
+    pub body_check: Option<BodyCheck>,
+    /// The organization a body named (`create_project`).
+    pub body_organization: Option<String>,
 }
 
-impl Decision<'_, '_> {
-    /// Whether the request goes upstream.
+impl<'p> Decision<'p, '_> {
+    /// Whether the request goes upstream. Never while the decision still waits for the body.
     pub fn forward(&self) -> bool {
-        self.verdict == Verdict::Allow || !self.enforced
+        self.body_check.is_none() && (self.verdict == Verdict::Allow || !self.enforced)
     }
 
-    /// The status the filter answers with itself, or `None` when the request is forwarded.
+    /// The status the filter answers with itself, or `None` when the request is forwarded. A
+    /// decision still waiting for its body is a 500: whoever holds it must apply the body first.
     pub fn refusal_status(&self) -> Option<u16> {
-        if self.forward() {
+        if self.body_check.is_some() {
+            Some(500)
+        } else if self.forward() {
             None
         } else {
             Some(self.reason.status())
@@ -203,8 +229,55 @@ impl Decision<'_, '_> {
     pub fn organization(&self) -> Option<&str> {
         match self.location {
             Location::Organization(s) => Some(s),
-            _ => None,
+            _ => self.body_organization.as_deref(),
         }
+    }
+
+    /// The decision behind a self-discovery answer (`/_bollard/...`): the agent, nothing else.
+    pub fn discovery(agent: &'p Agent) -> Decision<'p, 'static> {
+        let mut d = refuse(Reason::AccessRead, Some(agent));
+        d.verdict = Verdict::Allow;
+        d
+    }
+
+    /// Completes a decision that waited for the body (the bytes that will be forwarded).
+    pub fn apply_body(&mut self, policy: &Policy, content_type: Option<&str>, body: &[u8]) {
+        let (Some(check), Some(agent)) = (self.body_check.take(), self.agent) else {
+            return;
+        };
+        if body.len() > policy.max_body_bytes {
+            self.deny(Reason::BodyTooLarge(policy.max_body_bytes), true);
+            return;
+        }
+        match body::check(check, agent, content_type, body) {
+            Ok(()) => {
+                if check == BodyCheck::OrganizationInScope {
+                    self.body_organization = body::organization(body);
+                }
+            }
+            Err(BodyError::NotJson(why)) => self.deny(Reason::InvalidBody(why), true),
+            Err(BodyError::NoOrganization) => self.deny(
+                Reason::InvalidBody("the body must name one organization (organization_slug, or organization_id)"),
+                true,
+            ),
+            Err(BodyError::NotReadOnly) => self.deny(Reason::ReadOnlyRequired, policy.mode == Mode::Enforce),
+            Err(BodyError::OrganizationOutOfScope(org)) => {
+                self.body_organization = Some(org);
+                self.deny(Reason::OrganizationOutOfScope, policy.mode == Mode::Enforce);
+            }
+        }
+    }
+
+    /// The body limit was passed before the body arrived (from `content-length` or while reading).
+    pub fn body_too_large(&mut self, limit: usize) {
+        self.body_check = None;
+        self.deny(Reason::BodyTooLarge(limit), true);
+    }
+
+    fn deny(&mut self, reason: Reason, enforced: bool) {
+        self.verdict = Verdict::Deny;
+        self.reason = reason;
+        self.enforced = enforced;
     }
 }
 
@@ -242,6 +315,8 @@ fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> 
         location: Location::Account,
         path: None,
         level: None,
+        body_check: None,
+        body_organization: None,
     }
 }
 
@@ -334,11 +409,24 @@ pub fn decide_for<'p, 'a>(policy: &'p Policy, catalog: &Catalog, agent: &'p Agen
             _ => None,
         }
     };
+    // `run_sql` with read access (or `database_read` allowed) passes in its read-only form only.
+    let reason = match reason {
+        None if endpoint.id == "run_sql"
+            && (agent.level(endpoint.area) == Level::Read || agent.allow.iter().any(|a| a == "database_read")) =>
+        {
+            d.body_check = Some(BodyCheck::ReadOnlySql);
+            Some(Reason::ReadOnlySql)
+        }
+        other => other,
+    };
     match reason {
         Some(r) => {
             d.verdict = Verdict::Allow;
             d.reason = r;
             d.enforced = true;
+            if endpoint.id == "create_project" && agent.organizations != Scope::All {
+                d.body_check = Some(BodyCheck::OrganizationInScope);
+            }
         }
         None => d.reason = Reason::PermissionDenied,
     }

@@ -8,6 +8,9 @@
 pub mod audit;
 pub mod catalog;
 pub mod decision;
+pub mod discovery;
+pub mod guards;
+pub mod json;
 pub mod policy;
 pub mod rate_limit;
 pub mod refusal;
@@ -20,3 +23,9 @@ mod filter;
 
 /// The crate version, logged when the VM starts.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The git revision the filter was built from (`unknown` outside a checkout), logged at start.
+pub const GIT_REVISION: &str = match option_env!("BOLLARD_GIT_REVISION") {
+    Some(r) => r,
+    None => "unknown",
+};

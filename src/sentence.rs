@@ -92,6 +92,11 @@ pub fn why(d: &Decision) -> String {
             "that project is not among its projects ({}); the policy would have to add it to the agent's projects",
             a.projects.describe()
         ),
+        (Reason::OrganizationOutOfScope, _, Some(a)) if d.body_organization.is_some() => format!(
+            "the organization its body names, {}, is not among its organizations ({}); the policy would have to add it to the agent's organizations",
+            d.body_organization.as_deref().unwrap_or_default(),
+            a.organizations.describe()
+        ),
         (Reason::OrganizationOutOfScope, _, Some(a)) => format!(
             "that organization is not among its organizations ({}); the policy would have to add it to the agent's organizations",
             a.organizations.describe()
@@ -113,6 +118,15 @@ pub fn why(d: &Decision) -> String {
                 needed_level(e).as_str(),
                 e.id
             )
+        }
+        (Reason::ReadOnlyRequired, Some(e), Some(_)) => format!(
+            "its {} access is read, so run_sql passes only when its JSON body says \"read_only\": true (or use run_read_only_sql); access.{} = \"full\" would allow any SQL",
+            e.area.label(),
+            e.area.name()
+        ),
+        (Reason::InvalidBody(why), ..) => format!("{why}, since the decision depends on it"),
+        (Reason::BodyTooLarge(n), ..) => {
+            format!("the body is larger than the {n} bytes this gateway reads to decide (max_body_bytes)")
         }
         _ => "the request could not be decided".to_string(),
     }

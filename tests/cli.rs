@@ -159,11 +159,25 @@ fn explain_gives_the_decision_and_its_sentences() {
     assert!(t.contains("reason:     access_read"));
     assert!(t.contains("summary:    Claude (MCP, read-only) asked to list edge functions on project abcdefghijklmnopqrst: allowed"));
 
-    let o = bollard(&["explain", p, "--agent", "mcp-readonly", "POST", "/v1/projects/abcdefghijklmnopqrst/database/query"]);
+    let o = bollard(&["explain", p, "--agent", "mcp-readonly", "POST", "/v1/projects/abcdefghijklmnopqrst/database/migrations"]);
     assert_eq!(code(&o), 2);
     let t = out(&o);
     assert!(t.contains("decision:   deny") && t.contains("status:     403"));
-    assert!(t.contains("message:    Claude (MCP, read-only) may not run SQL"), "{t}");
+    assert!(t.contains("message:    Claude (MCP, read-only) may not apply a migration"), "{t}");
+
+    // run_sql with read access depends on the body.
+    let sql = "/v1/projects/abcdefghijklmnopqrst/database/query";
+    let ro = temp_file("ro.json", r#"{"query":"select 1","read_only":true}"#);
+    let rw = temp_file("rw.json", r#"{"query":"drop table t"}"#);
+    let o = bollard(&["explain", p, "--agent", "mcp-readonly", "--body", s(&ro), "POST", sql]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    assert!(out(&o).contains("reason:     read_only_sql"));
+    let o = bollard(&["explain", p, "--agent", "mcp-readonly", "--body", s(&rw), "POST", sql]);
+    assert_eq!(code(&o), 2);
+    assert!(out(&o).contains("reason:     read_only_required"));
+    let o = bollard(&["explain", p, "--agent", "mcp-readonly", "POST", sql]);
+    assert_eq!(code(&o), 2);
+    assert!(out(&o).contains("depends on the request body"));
 
     let o = bollard(&["explain", p, "--agent", "ops-bot", "GET", "/v1/projects/x/../y"]);
     assert_eq!(code(&o), 2);

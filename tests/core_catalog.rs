@@ -1,5 +1,8 @@
 //! The catalog's fixed contract: the interface's seed ids, matching, classes. Runs natively and as wasm32.
 
+// Tests may panic: that is how they fail.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::collections::HashSet;
 
 use bollard::catalog::{Area, Catalog, Class, Method};
@@ -49,6 +52,8 @@ fn seed_ids_are_fixed() {
     for (id, method, path, area, permission) in SEED {
         let (_, e) = Catalog::by_id(id).unwrap_or_else(|| panic!("{id} missing"));
         assert_eq!((e.method.as_str(), e.path, e.area.name(), e.permission()), (method, path, area, Some(permission)), "{id}");
+        let read = if permission.ends_with("_read") { Class::Read } else { Class::Write };
+        assert_eq!(e.class(), read, "{id}: the interface's permission {permission} makes it a {}", read.as_str());
     }
 }
 

@@ -1,8 +1,11 @@
 //! The decision, table-driven: every seed endpoint at every level, scope, allow and deny lists,
 //! monitor mode, credentials and malformed requests. Runs natively and as wasm32 under Node.
 
+// Tests may panic: that is how they fail.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use bollard::audit::{AuditRecord, Completion};
-use bollard::catalog::{Catalog, Class};
+use bollard::catalog::Catalog;
 use bollard::decision::{decide, Decision, Request, Verdict};
 use bollard::policy::{key_sha256, Policy};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -10,93 +13,164 @@ use wasm_bindgen_test::wasm_bindgen_test;
 const P1: &str = "abcdefghijklmnopqrst";
 const P2: &str = "zyxwvutsrqponmlkjihg";
 const KEY: &str = "sbp_0000000000000000000000000000000000000001";
+const AUTH: &[&str] = &["Bearer sbp_0000000000000000000000000000000000000001"];
 const BRANCH_UUID: &str = "0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b";
+/// The agent's scope in most tests: the project and organization every seed path below names.
+const SCOPE: &str = r#""projects":["abcdefghijklmnopqrst"],"organizations":["acme"]"#;
+/// A body for the endpoints whose decision reads one (`create_project` names its organization;
+/// `run_sql` does not say `read_only`, so it is the write form).
+const BODY: &[u8] = br#"{"organization_slug":"acme","name":"p","query":"select 1"}"#;
 
-/// The interface's seed endpoints: id, method, concrete path (in P1 / org acme), area.
-const SEED: [(&str, &str, &str, &str); 35] = [
-    ("list_projects", "GET", "/v1/projects", "projects"),
-    ("create_project", "POST", "/v1/projects", "projects"),
-    ("get_project", "GET", "/v1/projects/abcdefghijklmnopqrst", "projects"),
-    ("delete_project", "DELETE", "/v1/projects/abcdefghijklmnopqrst", "projects"),
-    ("pause_project", "POST", "/v1/projects/abcdefghijklmnopqrst/pause", "projects"),
-    ("restore_project", "POST", "/v1/projects/abcdefghijklmnopqrst/restore", "projects"),
-    ("list_organizations", "GET", "/v1/organizations", "organizations"),
-    ("create_organization", "POST", "/v1/organizations", "organizations"),
-    ("run_sql", "POST", "/v1/projects/abcdefghijklmnopqrst/database/query", "database"),
-    ("run_read_only_sql", "POST", "/v1/projects/abcdefghijklmnopqrst/database/query/read-only", "database"),
-    ("list_migrations", "GET", "/v1/projects/abcdefghijklmnopqrst/database/migrations", "database"),
-    ("apply_migration", "POST", "/v1/projects/abcdefghijklmnopqrst/database/migrations", "database"),
-    ("enable_database_webhooks", "POST", "/v1/projects/abcdefghijklmnopqrst/database/webhooks/enable", "database"),
-    ("list_functions", "GET", "/v1/projects/abcdefghijklmnopqrst/functions", "edge_functions"),
-    ("get_function", "GET", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world", "edge_functions"),
-    ("get_function_body", "GET", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world/body", "edge_functions"),
-    ("create_function", "POST", "/v1/projects/abcdefghijklmnopqrst/functions", "edge_functions"),
-    ("deploy_function", "POST", "/v1/projects/abcdefghijklmnopqrst/functions/deploy", "edge_functions"),
-    ("update_function", "PATCH", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world", "edge_functions"),
-    ("delete_function", "DELETE", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world", "edge_functions"),
-    ("list_secrets", "GET", "/v1/projects/abcdefghijklmnopqrst/secrets", "secrets"),
-    ("create_secrets", "POST", "/v1/projects/abcdefghijklmnopqrst/secrets", "secrets"),
-    ("delete_secrets", "DELETE", "/v1/projects/abcdefghijklmnopqrst/secrets", "secrets"),
-    ("get_auth_config", "GET", "/v1/projects/abcdefghijklmnopqrst/config/auth", "auth_config"),
-    ("update_auth_config", "PATCH", "/v1/projects/abcdefghijklmnopqrst/config/auth", "auth_config"),
-    ("get_postgres_config", "GET", "/v1/projects/abcdefghijklmnopqrst/config/database/postgres", "project_config"),
-    ("update_postgres_config", "PUT", "/v1/projects/abcdefghijklmnopqrst/config/database/postgres", "project_config"),
-    ("get_storage_config", "GET", "/v1/projects/abcdefghijklmnopqrst/config/storage", "project_config"),
-    ("update_storage_config", "PATCH", "/v1/projects/abcdefghijklmnopqrst/config/storage", "project_config"),
-    ("list_buckets", "GET", "/v1/projects/abcdefghijklmnopqrst/storage/buckets", "storage"),
-    ("list_api_keys", "GET", "/v1/projects/abcdefghijklmnopqrst/api-keys", "api_keys"),
-    ("create_api_key", "POST", "/v1/projects/abcdefghijklmnopqrst/api-keys", "api_keys"),
-    ("list_branches", "GET", "/v1/projects/abcdefghijklmnopqrst/branches", "branches"),
-    ("create_branch", "POST", "/v1/projects/abcdefghijklmnopqrst/branches", "branches"),
-    ("delete_branch", "DELETE", "/v1/branches/abcdefghijklmnopqrst", "branches"),
+/// The interface's seed table (section 2): id, method, a concrete path in P1, area, permission.
+const SEED: [(&str, &str, &str, &str, &str); 35] = [
+    ("list_projects", "GET", "/v1/projects", "projects", "projects_read"),
+    ("create_project", "POST", "/v1/projects", "projects", "organization_projects_create"),
+    ("get_project", "GET", "/v1/projects/abcdefghijklmnopqrst", "projects", "project_admin_read"),
+    ("delete_project", "DELETE", "/v1/projects/abcdefghijklmnopqrst", "projects", "project_admin_write"),
+    ("pause_project", "POST", "/v1/projects/abcdefghijklmnopqrst/pause", "projects", "project_admin_write"),
+    ("restore_project", "POST", "/v1/projects/abcdefghijklmnopqrst/restore", "projects", "project_admin_write"),
+    ("list_organizations", "GET", "/v1/organizations", "organizations", "organizations_read"),
+    ("create_organization", "POST", "/v1/organizations", "organizations", "organizations_create"),
+    ("run_sql", "POST", "/v1/projects/abcdefghijklmnopqrst/database/query", "database", "database_write"),
+    ("run_read_only_sql", "POST", "/v1/projects/abcdefghijklmnopqrst/database/query/read-only", "database", "database_read"),
+    ("list_migrations", "GET", "/v1/projects/abcdefghijklmnopqrst/database/migrations", "database", "database_migrations_read"),
+    ("apply_migration", "POST", "/v1/projects/abcdefghijklmnopqrst/database/migrations", "database", "database_migrations_write"),
+    ("enable_database_webhooks", "POST", "/v1/projects/abcdefghijklmnopqrst/database/webhooks/enable", "database", "database_webhooks_config_write"),
+    ("list_functions", "GET", "/v1/projects/abcdefghijklmnopqrst/functions", "edge_functions", "edge_functions_read"),
+    ("get_function", "GET", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world", "edge_functions", "edge_functions_read"),
+    ("get_function_body", "GET", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world/body", "edge_functions", "edge_functions_read"),
+    ("create_function", "POST", "/v1/projects/abcdefghijklmnopqrst/functions", "edge_functions", "edge_functions_write"),
+    ("deploy_function", "POST", "/v1/projects/abcdefghijklmnopqrst/functions/deploy", "edge_functions", "edge_functions_write"),
+    ("update_function", "PATCH", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world", "edge_functions", "edge_functions_write"),
+    ("delete_function", "DELETE", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world", "edge_functions", "edge_functions_write"),
+    ("list_secrets", "GET", "/v1/projects/abcdefghijklmnopqrst/secrets", "secrets", "edge_functions_secrets_read"),
+    ("create_secrets", "POST", "/v1/projects/abcdefghijklmnopqrst/secrets", "secrets", "edge_functions_secrets_write"),
+    ("delete_secrets", "DELETE", "/v1/projects/abcdefghijklmnopqrst/secrets", "secrets", "edge_functions_secrets_write"),
+    ("get_auth_config", "GET", "/v1/projects/abcdefghijklmnopqrst/config/auth", "auth_config", "auth_config_read"),
+    ("update_auth_config", "PATCH", "/v1/projects/abcdefghijklmnopqrst/config/auth", "auth_config", "auth_config_write"),
+    ("get_postgres_config", "GET", "/v1/projects/abcdefghijklmnopqrst/config/database/postgres", "project_config", "database_config_read"),
+    ("update_postgres_config", "PUT", "/v1/projects/abcdefghijklmnopqrst/config/database/postgres", "project_config", "database_config_write"),
+    ("get_storage_config", "GET", "/v1/projects/abcdefghijklmnopqrst/config/storage", "project_config", "storage_config_read"),
+    ("update_storage_config", "PATCH", "/v1/projects/abcdefghijklmnopqrst/config/storage", "project_config", "storage_config_write"),
+    ("list_buckets", "GET", "/v1/projects/abcdefghijklmnopqrst/storage/buckets", "storage", "storage_read"),
+    ("list_api_keys", "GET", "/v1/projects/abcdefghijklmnopqrst/api-keys", "api_keys", "api_gateway_keys_read"),
+    ("create_api_key", "POST", "/v1/projects/abcdefghijklmnopqrst/api-keys", "api_keys", "api_gateway_keys_write"),
+    ("list_branches", "GET", "/v1/projects/abcdefghijklmnopqrst/branches", "branches", "branching_development_read"),
+    ("create_branch", "POST", "/v1/projects/abcdefghijklmnopqrst/branches", "branches", "branching_development_create"),
+    ("delete_branch", "DELETE", "/v1/branches/abcdefghijklmnopqrst", "branches", "branching_development_delete"),
 ];
 
-/// A one-agent policy; `extra` is spliced into the agent object.
-fn policy(mode: &str, extra: &str) -> Policy {
+/// A one-agent policy ("Agent One", key KEY); `fields` is spliced into the agent object.
+fn policy(mode: &str, fields: &str) -> Policy {
+    let sep = if fields.is_empty() { "" } else { "," };
     let text = format!(
         r#"{{"mode":"{mode}","upstream":{{"token_env":"SUPABASE_ACCESS_TOKEN"}},"agents":[{{
-            "id":"agent-1","name":"Agent One","key_sha256":"{}"{}{extra}}}]}}"#,
-        key_sha256(KEY),
-        if extra.is_empty() { "" } else { "," }
+            "id":"agent-1","name":"Agent One","key_sha256":"{}"{sep}{fields}}}]}}"#,
+        key_sha256(KEY)
     );
     Policy::from_json(&text).unwrap_or_else(|e| panic!("test policy: {e}\n{text}"))
 }
 
-fn run<'p, 'a>(p: &'p Policy, method: &'a str, target: &'a str, auth: &'a [&'a str]) -> Decision<'p, 'a> {
+/// Decides a request, then completes it with `body` when the decision waits for one.
+fn req<'p, 'a>(p: &'p Policy, method: &'a str, target: &'a str, auth: &'a [&'a str], body: &[u8]) -> Decision<'p, 'a> {
     let catalog = Catalog::new().expect("catalog");
-    decide(p, &catalog, &Request { method, target, authorization: auth, method_override: false })
+    let mut d = decide(p, &catalog, &Request { method, target, authorization: auth, method_override: false });
+    d.apply_body(p, Some("application/json"), body);
+    d
 }
 
-const AUTH: &[&str] = &["Bearer sbp_0000000000000000000000000000000000000001"];
+fn run<'p, 'a>(p: &'p Policy, method: &'a str, target: &'a str, auth: &'a [&'a str]) -> Decision<'p, 'a> {
+    req(p, method, target, auth, BODY)
+}
+
+fn refusal(d: &Decision, method: &str) -> serde_json::Value {
+    serde_json::from_str(&bollard::refusal::body(d, method, Some("rid-1"))).expect("refusal body is JSON")
+}
 
 #[wasm_bindgen_test(unsupported = test)]
 fn every_seed_endpoint_at_every_level() {
-    for (id, method, path, area) in SEED {
+    for (id, method, path, area, permission) in SEED {
+        let is_read = permission.ends_with("_read");
         for level in ["off", "read", "full"] {
-            let p = policy(
-                "enforce",
-                &format!(r#""projects":["*"],"organizations":["*"],"access":{{"{area}":"{level}"}}"#),
-            );
+            let p = policy("enforce", &format!(r#"{SCOPE},"access":{{"{area}":"{level}"}}"#));
             let d = run(&p, method, path, AUTH);
-            let e = d.endpoint.unwrap_or_else(|| panic!("{method} {path} did not match"));
+            let e = d.endpoint.unwrap_or_else(|| panic!("{method} {path} matched nothing"));
             assert_eq!(e.id, id, "{method} {path}");
-            assert_eq!(e.area.name(), area, "{id}");
-            let want = level == "full" || (level == "read" && e.class() == Class::Read);
-            assert_eq!(d.verdict == Verdict::Allow, want, "{id} at {level}: {:?}", d.reason);
-            if want {
-                assert!(d.forward() && d.refusal_status().is_none(), "{id}");
-            } else {
-                assert_eq!(d.refusal_status(), Some(403), "{id} at {level}");
-                assert_eq!(d.reason.code(), "permission_denied");
+            let want_allow = level == "full" || (level == "read" && is_read);
+            let want_reason = match (want_allow, level) {
+                (true, "full") => "access_full",
+                (true, _) => "access_read",
+                // run_sql at read passes only in its read-only form; this body is not.
+                (false, "read") if id == "run_sql" => "read_only_required",
+                (false, _) => "permission_denied",
+            };
+            assert_eq!(d.reason.code(), want_reason, "{id} at {level}");
+            assert_eq!(d.verdict == Verdict::Allow, want_allow, "{id} at {level}");
+            assert_eq!(d.forward(), want_allow, "{id} at {level}");
+            if want_allow {
+                assert_eq!(d.refusal_status(), None, "{id}");
+                continue;
             }
+            assert_eq!(d.refusal_status(), Some(403), "{id} at {level}");
+            let body = refusal(&d, method);
+            let project = if path.contains(P1) { serde_json::json!(P1) } else { serde_json::Value::Null };
+            assert_eq!(
+                (&body["code"], &body["agent"], &body["endpoint"], &body["area"], &body["permission"], &body["project"]),
+                (&want_reason.into(), &"agent-1".into(), &id.into(), &area.into(), &permission.into(), &project),
+                "{id} at {level}"
+            );
         }
     }
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn every_seed_endpoint_by_allow_and_deny_entries() {
+    for (id, method, path, _, permission) in SEED {
+        let grants = |fields: &str| {
+            let p = policy("enforce", &format!("{SCOPE},{fields}"));
+            run(&p, method, path, AUTH).reason.code()
+        };
+        assert_eq!(grants(&format!(r#""allow":["{id}"]"#)), "allow_list", "allow by id, access off: {id}");
+        // Allowing a permission grants the endpoints all of whose permissions are allowed.
+        let needs_only_this = Catalog::by_id(id).is_some_and(|(_, e)| e.permissions.iter().all(|p| *p == permission));
+        let by_perm = grants(&format!(r#""allow":["{permission}"]"#));
+        assert_eq!(by_perm == "allow_list", needs_only_this, "allow {permission}: {id} got {by_perm}");
+        for deny in [id, permission] {
+            let fields = format!(r#""access":{{"projects":"full","organizations":"full","database":"full","edge_functions":"full",
+                "secrets":"full","auth_config":"full","project_config":"full","storage":"full","api_keys":"full","branches":"full"}},
+                "allow":["{id}"],"deny":["{deny}"]"#);
+            let p = policy("enforce", &format!("{SCOPE},{fields}"));
+            let d = run(&p, method, path, AUTH);
+            assert_eq!((d.reason.code(), d.refusal_status()), ("denied_by_policy", Some(403)), "deny {deny} beats full and allow: {id}");
+            assert!(refusal(&d, method)["message"].as_str().is_some_and(|m| m.contains(deny)), "the refusal names the deny entry {deny}");
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn run_sql_read_only_form() {
+    let q = "/v1/projects/abcdefghijklmnopqrst/database/query";
+    let ro = br#"{"query":"select 1","read_only":true}"#;
+    let cases: [(&str, &[u8], &str); 7] = [
+        (r#""access":{"database":"read"}"#, ro, "read_only_sql"),
+        (r#""access":{"database":"read"}"#, br#"{"query":"drop table t"}"#, "read_only_required"),
+        (r#""access":{"database":"read"}"#, br#"{"query":"drop table t","read_only":"true"}"#, "read_only_required"),
+        (r#""access":{"database":"read"}"#, br#"{"read_only":true,"read_only":false}"#, "invalid_body"),
+        (r#""allow":["database_read"]"#, ro, "read_only_sql"),
+        (r#""access":{"database":"full"}"#, br#"{"query":"drop table t"}"#, "access_full"),
+        (r#""access":{"database":"off"}"#, ro, "permission_denied"),
+    ];
+    for (fields, body, reason) in cases {
+        let p = policy("enforce", &format!("{SCOPE},{fields}"));
+        let d = req(&p, "POST", q, AUTH, body);
+        assert_eq!(d.reason.code(), reason, "{fields} {}", String::from_utf8_lossy(body));
+        assert_eq!(d.forward(), reason == "read_only_sql" || reason == "access_full", "{reason}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn scope_in_and_out() {
-    let p = policy("enforce", r#""projects":["abcdefghijklmnopqrst"],"organizations":["acme"],
-        "access":{"edge_functions":"full","organizations":"full","branches":"full"}"#);
+    let p = policy("enforce", &format!(r#"{SCOPE},"access":{{"edge_functions":"full","organizations":"full","branches":"full"}}"#));
     let p2 = format!("/v1/projects/{P2}/functions");
     let b_uuid = format!("/v1/branches/{BRANCH_UUID}");
     let b_p1 = format!("/v1/branches/{P1}");
@@ -112,9 +186,13 @@ fn scope_in_and_out() {
     ];
     for (method, path, reason) in cases {
         let d = run(&p, method, path, AUTH);
-        assert_eq!(d.reason.code(), reason, "{method} {path}");
+        let status = if reason == "access_full" { None } else { Some(403) };
+        assert_eq!((d.reason.code(), d.refusal_status()), (reason, status), "{method} {path}");
     }
-    // projects ["*"] reaches any branch; [] reaches no project at all.
+    let d = run(&p, "GET", &p2, AUTH);
+    let m = refusal(&d, "GET")["message"].as_str().map(str::to_string).unwrap_or_default();
+    assert!(m.contains(P2) && m.contains(&format!("({P1})")), "the message names the project and the agent's projects: {m}");
+    // projects ["*"] reaches any branch; no projects at all reaches no project.
     let all = policy("enforce", r#""projects":["*"],"access":{"branches":"full"}"#);
     assert_eq!(run(&all, "DELETE", &b_uuid, AUTH).verdict, Verdict::Allow);
     let none = policy("enforce", r#""access":{"edge_functions":"full"}"#);
@@ -124,55 +202,74 @@ fn scope_in_and_out() {
 #[wasm_bindgen_test(unsupported = test)]
 fn allow_and_deny_lists() {
     let fns = "/v1/projects/abcdefghijklmnopqrst/functions";
-    let cases: [(&str, &str, &str, &str); 8] = [
+    let auth_cfg = "/v1/projects/abcdefghijklmnopqrst/config/auth";
+    let cases: [(&str, &str, &str, &str); 9] = [
         // (agent fields, method, path, expected reason)
         (r#""allow":["list_functions"]"#, "GET", fns, "allow_list"),
         (r#""allow":["edge_functions_read"]"#, "GET", fns, "allow_list"),
         (r#""allow":["edge_functions_read"]"#, "POST", fns, "permission_denied"),
         // update_auth_config needs auth_config_write and project_admin_write: one is not enough.
-        (r#""allow":["auth_config_write"]"#, "PATCH", "/v1/projects/abcdefghijklmnopqrst/config/auth", "permission_denied"),
-        (r#""allow":["auth_config_write","project_admin_write"]"#, "PATCH", "/v1/projects/abcdefghijklmnopqrst/config/auth", "allow_list"),
+        (r#""allow":["auth_config_write"]"#, "PATCH", auth_cfg, "permission_denied"),
+        (r#""allow":["auth_config_write","project_admin_write"]"#, "PATCH", auth_cfg, "allow_list"),
         (r#""access":{"edge_functions":"full"},"deny":["list_functions"]"#, "GET", fns, "denied_by_policy"),
         (r#""access":{"edge_functions":"full"},"deny":["edge_functions_write"]"#, "POST", fns, "denied_by_policy"),
-        (r#""allow":["list_functions"],"deny":["list_functions"]"#, "GET", fns, "denied_by_policy"),
+        (r#""access":{"edge_functions":"full"},"deny":["edge_functions_write"]"#, "GET", fns, "access_full"),
+        (r#""allow":["list_functions"],"deny":["edge_functions_read"]"#, "GET", fns, "denied_by_policy"),
     ];
     for (fields, method, path, reason) in cases {
-        let p = policy("enforce", &format!(r#""projects":["abcdefghijklmnopqrst"],{fields}"#));
+        let p = policy("enforce", &format!("{SCOPE},{fields}"));
         assert_eq!(run(&p, method, path, AUTH).reason.code(), reason, "{fields} {method} {path}");
     }
     // allow does not lift scope.
-    let p = policy("enforce", r#""projects":["abcdefghijklmnopqrst"],"allow":["list_functions"]"#);
+    let p = policy("enforce", &format!(r#"{SCOPE},"allow":["list_functions"]"#));
     let other = format!("/v1/projects/{P2}/functions");
     assert_eq!(run(&p, "GET", &other, AUTH).reason.code(), "project_out_of_scope");
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn outside_the_catalog_is_denied() {
-    let p = policy("enforce", r#""projects":["*"],"organizations":["*"],"access":{"projects":"full"}"#);
-    for (method, path) in [("GET", "/v1/nothing"), ("PUT", "/v1/projects/abcdefghijklmnopqrst"), ("GET", "/v2/projects"), ("OPTIONS", "/v1/projects")] {
+    let p = policy("enforce", r#""projects":["*"],"organizations":["*"],"access":{"projects":"full"},"allow":["get_project"]"#);
+    for (method, path) in [
+        ("GET", "/v1/nothing"),
+        ("GET", "/v2/projects"),
+        ("GET", "/v1/projects/abcdefghijklmnopqrst/nothing"),
+        ("PUT", "/v1/projects/abcdefghijklmnopqrst"),
+        ("POST", "/v1/projects/abcdefghijklmnopqrst"),
+        ("OPTIONS", "/v1/projects"),
+    ] {
         let d = run(&p, method, path, AUTH);
         assert_eq!((d.verdict, d.reason.code(), d.refusal_status()), (Verdict::Deny, "unknown_endpoint", Some(403)), "{method} {path}");
         assert!(d.endpoint.is_none());
+        let body = refusal(&d, method);
+        assert_eq!((&body["code"], &body["agent"], &body["endpoint"]), (&"unknown_endpoint".into(), &"agent-1".into(), &serde_json::Value::Null));
     }
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn monitor_mode_forwards_only_identified_authorization_denials() {
-    let p = policy("monitor", r#""projects":["abcdefghijklmnopqrst"],"access":{"projects":"read"}"#);
-    let d = run(&p, "DELETE", "/v1/projects/abcdefghijklmnopqrst", AUTH);
-    assert_eq!((d.verdict, d.enforced, d.forward()), (Verdict::Deny, false, true));
-    let d = run(&p, "GET", "/v1/nothing", AUTH);
-    assert_eq!((d.reason.code(), d.enforced, d.forward()), ("unknown_endpoint", false, true));
+    let p = policy("monitor", &format!(r#"{SCOPE},"access":{{"projects":"read","database":"read"}},"deny":["list_projects"]"#));
+    let p2 = format!("/v1/projects/{P2}");
+    for (method, target, reason) in [
+        ("DELETE", "/v1/projects/abcdefghijklmnopqrst", "permission_denied"),
+        ("GET", p2.as_str(), "project_out_of_scope"),
+        ("GET", "/v1/projects", "denied_by_policy"),
+        ("GET", "/v1/nothing", "unknown_endpoint"),
+        ("POST", "/v1/projects/abcdefghijklmnopqrst/database/query", "read_only_required"),
+    ] {
+        let d = run(&p, method, target, AUTH);
+        assert_eq!((d.verdict, d.reason.code(), d.enforced, d.forward(), d.refusal_status()), (Verdict::Deny, reason, false, true, None), "{method} {target}");
+    }
     let d = run(&p, "GET", "/v1/projects/abcdefghijklmnopqrst", AUTH);
     assert_eq!((d.verdict, d.enforced), (Verdict::Allow, true));
     for (target, auth, status) in [
         ("/v1/projects", &[][..], 401),
         ("/v1/projects", &["Bearer sbp_wrong"][..], 401),
+        ("/v1/projects", &["Basic abc"][..], 401),
         ("/v1/projects/../x", AUTH, 400),
         ("/v1/projects/ABC", AUTH, 400),
     ] {
         let d = run(&p, "GET", target, auth);
-        assert_eq!((d.enforced, d.forward(), d.refusal_status()), (true, false, Some(status)), "{target}");
+        assert_eq!((d.verdict, d.enforced, d.forward(), d.refusal_status()), (Verdict::Deny, true, false, Some(status)), "{target} {auth:?}");
     }
 }
 
@@ -180,17 +277,19 @@ fn monitor_mode_forwards_only_identified_authorization_denials() {
 fn credentials() {
     let p = policy("enforce", r#""access":{"projects":"read"}"#);
     let k = KEY;
+    let good = format!("Bearer {k}");
     let two = format!("Bearer {k}, Bearer {k}");
     let twice = format!("Bearer Bearer {k}");
     let basic = format!("Basic {k}");
     let lower = format!("bearer {k}");
     let upper = format!("BEARER {k}");
-    let good = format!("Bearer {k}");
-    let cases: [(Vec<&str>, &str); 9] = [
+    let cases: [(Vec<&str>, &str); 11] = [
         (vec![], "missing_key"),
         (vec!["Bearer "], "missing_key"),
         (vec!["Bearer sbp_not_an_agent"], "unknown_key"),
         (vec![&good, &good], "ambiguous_credentials"),
+        (vec![&good, "Bearer sbp_other"], "ambiguous_credentials"),
+        (vec!["Bearer a, Bearer b"], "ambiguous_credentials"),
         (vec![&two], "ambiguous_credentials"),
         (vec![&twice], "ambiguous_credentials"),
         (vec![&basic], "ambiguous_credentials"),
@@ -200,10 +299,17 @@ fn credentials() {
     for (auth, reason) in cases {
         let d = run(&p, "GET", "/v1/projects", &auth);
         assert_eq!(d.reason.code(), reason, "{auth:?}");
-        if reason != "access_read" {
-            assert_eq!(d.refusal_status(), Some(401));
-            assert!(d.agent.is_none());
+        if reason == "access_read" {
+            assert_eq!(d.agent.map(|a| a.id.as_str()), Some("agent-1"));
+            continue;
         }
+        assert_eq!((d.refusal_status(), d.forward()), (Some(401), false), "{auth:?}");
+        assert!(d.agent.is_none());
+        // Neither the refusal nor the audit record repeats what the caller sent as a key.
+        let body = bollard::refusal::body(&d, "GET", None);
+        let rec = AuditRecord::new(&d, "GET", "/v1/projects", Completion { unix_ms: 0, request_id: None, status: 401, duration_ms: 0.0 });
+        assert!(!body.contains(KEY) && !rec.to_json().contains(KEY), "key leaked for {auth:?}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["code"], reason);
     }
 }
 
@@ -211,10 +317,14 @@ fn credentials() {
 fn malformed_requests_are_400() {
     let p = policy("enforce", r#""projects":["*"],"organizations":["*"],"access":{"projects":"full","edge_functions":"full","api_keys":"full"}"#);
     let long = format!("/v1/projects/{}", "a".repeat(3000));
-    let cases: [(&str, &str, &str); 14] = [
+    let cases: [(&str, &str, &str); 19] = [
         ("GET", "/v1/projects/abcdefghijklmnopqrst/../x", "malformed_target"),
+        ("GET", "/v1/./projects", "malformed_target"),
         ("GET", "/v1/projects/%2e%2e/x", "malformed_target"),
+        ("GET", "/v1/%2e/projects", "malformed_target"),
+        ("GET", "/v1/projects%2Fabcdefghijklmnopqrst", "malformed_target"),
         ("GET", "//v1/projects", "malformed_target"),
+        ("GET", "/v1//projects", "malformed_target"),
         ("GET", "/v1/projects/", "malformed_target"),
         ("GET", "/v1/projects;a=b", "malformed_target"),
         ("GET", "/v1/projects/\u{e9}", "malformed_target"),
@@ -225,46 +335,59 @@ fn malformed_requests_are_400() {
         ("get", "/v1/projects", "invalid_method"),
         ("GET", "/v1/projects/ABCDEFGHIJKLMNOPQRST", "invalid_parameter"),
         ("GET", "/v1/projects/abcdefghijklmnopqrs/functions", "invalid_parameter"),
+        ("GET", "/v1/projects/abcdefghijklmnopqrst/functions/hello.world", "invalid_parameter"),
         ("GET", "/v1/projects/abcdefghijklmnopqrst/api-keys/not-a-uuid", "invalid_parameter"),
     ];
     for (method, target, reason) in cases {
         let d = run(&p, method, target, AUTH);
-        assert_eq!((d.reason.code(), d.refusal_status()), (reason, Some(400)), "{method} {target}");
+        assert_eq!((d.reason.code(), d.refusal_status(), d.forward()), (reason, Some(400), false), "{method} {target}");
+        assert_eq!(refusal(&d, method)["code"], reason);
     }
+    let d = run(&p, "GET", "/v1/projects/ABCDEFGHIJKLMNOPQRST", AUTH);
+    let m = refusal(&d, "GET")["message"].as_str().map(str::to_string).unwrap_or_default();
+    assert!(m.contains("ref") && m.contains("20 lowercase letters"), "the message says which parameter and what it must be: {m}");
     let catalog = Catalog::new().expect("catalog");
     let d = decide(&p, &catalog, &Request { method: "GET", target: "/v1/projects", authorization: AUTH, method_override: true });
-    assert_eq!(d.reason.code(), "method_override");
+    assert_eq!((d.reason.code(), d.refusal_status()), ("method_override", Some(400)));
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn refusal_body_has_every_field_and_an_actionable_message() {
-    let p = policy("enforce", r#""projects":["abcdefghijklmnopqrst"],"access":{"projects":"read"}"#);
+    let p = policy("enforce", &format!(r#"{SCOPE},"access":{{"projects":"read"}}"#));
     let d = run(&p, "DELETE", "/v1/projects/abcdefghijklmnopqrst", AUTH);
-    let body: serde_json::Value = serde_json::from_str(&bollard::refusal::body(&d, "DELETE", Some("rid-1"))).expect("JSON");
-    let keys: Vec<&str> = body.as_object().expect("object").keys().map(String::as_str).collect();
+    let body = refusal(&d, "DELETE");
+    let mut keys: Vec<&str> = body.as_object().expect("object").keys().map(String::as_str).collect();
+    keys.sort_unstable();
     let mut want = vec!["message", "code", "agent", "endpoint", "area", "permission", "project", "request_id"];
     want.sort_unstable();
-    let mut keys_sorted = keys.clone();
-    keys_sorted.sort_unstable();
-    assert_eq!(keys_sorted, want);
+    assert_eq!(keys, want);
     assert_eq!(body["code"], "permission_denied");
+    assert_eq!(body["agent"], "agent-1");
     assert_eq!(body["endpoint"], "delete_project");
+    assert_eq!(body["area"], "projects");
     assert_eq!(body["permission"], "project_admin_write");
     assert_eq!(body["project"], P1);
     assert_eq!(body["request_id"], "rid-1");
     let m = body["message"].as_str().expect("message");
-    for part in ["Agent One", "delete project abcdefghijklmnopqrst", "Projects access is read", "needs full", "project_admin_write"] {
+    for part in ["Agent One", "delete project abcdefghijklmnopqrst", "delete_project", "Projects access is read", "needs full", "project_admin_write"] {
         assert!(m.contains(part), "{part:?} not in {m}");
     }
+    // Unknown fields are null, not missing.
+    let d = run(&p, "GET", "/v1/projects", &[]);
+    let body = refusal(&d, "GET");
+    assert_eq!(body.as_object().map(|o| o.len()), Some(8));
+    assert!(body["agent"].is_null() && body["endpoint"].is_null() && body["project"].is_null());
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn audit_record_has_the_interface_fields() {
-    let p = policy("enforce", r#""projects":["abcdefghijklmnopqrst"],"access":{"edge_functions":"read"}"#);
-    let d = run(&p, "GET", "/v1/projects/abcdefghijklmnopqrst/functions?limit=1", AUTH);
-    let rec = AuditRecord::new(&d, "GET", "/v1/projects/abcdefghijklmnopqrst/functions?limit=1",
+    let p = policy("enforce", &format!(r#"{SCOPE},"access":{{"edge_functions":"read","projects":"read"}}"#));
+    let target = "/v1/projects/abcdefghijklmnopqrst/functions?limit=1";
+    let d = run(&p, "GET", target, AUTH);
+    let rec = AuditRecord::new(&d, "GET", target,
         Completion { unix_ms: 1_796_000_000_123, request_id: Some("r1"), status: 200, duration_ms: 1.23456 });
     let v: serde_json::Value = serde_json::from_str(&rec.to_json()).expect("JSON");
+    assert!(!rec.to_json().contains('\n'), "one line");
     let mut keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
     keys.sort_unstable();
     let mut want = vec!["ts", "request_id", "agent", "method", "path", "endpoint", "area", "permission", "project",
@@ -276,14 +399,26 @@ fn audit_record_has_the_interface_fields() {
     assert_eq!(bollard::audit::rfc3339(1_709_164_800_000), "2024-02-29T00:00:00.000Z");
     assert_eq!(bollard::audit::rfc3339(951_868_799_999), "2000-02-29T23:59:59.999Z");
     assert_eq!(v["duration_ms"], 1.235);
-    assert_eq!(v["decision"], "allow");
+    assert_eq!((&v["agent"], &v["endpoint"], &v["area"], &v["permission"], &v["project"]),
+        (&"agent-1".into(), &"list_functions".into(), &"edge_functions".into(), &"edge_functions_read".into(), &P1.into()));
+    assert_eq!((&v["decision"], &v["enforced"], &v["reason"], &v["status"]), (&"allow".into(), &true.into(), &"access_read".into(), &200.into()));
     assert_eq!(v["organization"], serde_json::Value::Null);
-    let s = v["summary"].as_str().expect("summary");
-    assert_eq!(s, "Agent One asked to list edge functions on project abcdefghijklmnopqrst: allowed (edge_functions: read).");
+    assert_eq!(v["summary"], "Agent One asked to list edge functions on project abcdefghijklmnopqrst: allowed (edge_functions: read).");
+    // The summary of a denial names the agent, the action and what it lacked.
+    let d = run(&p, "DELETE", "/v1/projects/abcdefghijklmnopqrst", AUTH);
+    let rec = AuditRecord::new(&d, "DELETE", "/v1/projects/abcdefghijklmnopqrst", Completion { unix_ms: 0, request_id: None, status: 403, duration_ms: 0.0 });
+    assert_eq!((rec.decision, rec.reason, rec.status), ("deny", "permission_denied", 403));
+    assert_eq!(rec.summary, "Agent One asked to delete project abcdefghijklmnopqrst: denied (projects: read, needs full).");
     // A refused, non-canonical target is logged escaped and cut to 256 bytes.
-    let bad = format!("/v1/\u{1}{}", "x".repeat(400));
+    let bad = format!("/v1/\u{1}{}?apikey=secret", "x".repeat(400));
     let d = run(&p, "GET", &bad, AUTH);
     let rec = AuditRecord::new(&d, "GET", &bad, Completion { unix_ms: 0, request_id: None, status: 400, duration_ms: 0.0 });
-    assert!(rec.path.len() <= 256 && rec.path.starts_with("/v1/\\u{1}"), "{}", rec.path);
+    assert!(rec.path.len() <= 256 && rec.path.starts_with("/v1/\\u{1}xxx"), "{}", rec.path);
+    assert!(!rec.to_json().contains("secret"), "no query string in the record");
     assert_eq!(rec.ts, "1970-01-01T00:00:00.000Z");
+    // An unidentified caller is named as such.
+    let d = run(&p, "GET", "/v1/projects", &["Bearer sbp_nobody"]);
+    let rec = AuditRecord::new(&d, "GET", "/v1/projects", Completion { unix_ms: 0, request_id: None, status: 401, duration_ms: 0.0 });
+    assert!(rec.agent.is_none());
+    assert!(rec.summary.starts_with("An unidentified caller asked to call GET /v1/projects: refused"), "{}", rec.summary);
 }

@@ -1,5 +1,8 @@
 //! Policy validation: one row per rule, each naming its culprit. Runs natively and as wasm32.
 
+// Tests may panic: that is how they fail.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use bollard::policy::{key_sha256, Mode, Policy, PolicyError};
 use bollard::secret::Secret;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -50,14 +53,17 @@ fn each_rule_refuses_and_names_the_culprit() {
         // (policy text, culprit, a fragment of the message)
         (b.replace(r#""mode":"enforce","#, r#""mode":"enforce","extra":1,"#), "policy", "unknown field `extra`"),
         (b.replace(r#""name":"CI bot","#, r#""name":"CI bot","colour":"red","#), "agent \"ci-bot\"", "unknown field `colour`"),
-        (b.replace(r#""edge_functions":"full""#, r#""storge":"read""#), "agent \"ci-bot\"", "unknown area \"storge\" (known: projects, organizations,"),
+        (b.replace(r#""edge_functions":"full""#, r#""storge":"read""#), "agent \"ci-bot\"", "unknown area \"storge\" (known: projects, organizations, database, edge_functions, secrets, auth_config, project_config, storage, api_keys, branches"),
         (b.replace(r#""edge_functions":"full""#, r#""edge_functions":"write""#), "agent \"ci-bot\"", "unknown level \"write\""),
         (b.replace(r#""allow":["list_migrations"]"#, r#""allow":["list_migratoins"]"#), "agent \"ci-bot\"", "allow: \"list_migratoins\""),
         (b.replace(r#""deny":["delete_function"]"#, r#""deny":["functions_delete"]"#), "agent \"ci-bot\"", "deny: \"functions_delete\""),
+        (b.replace(r#""allow":["list_migrations"]"#, r#""allow":["database_reed"]"#), "agent \"ci-bot\"", "allow: \"database_reed\" is neither an endpoint id nor a Supabase permission"),
+        (b.replace(r#""deny":["delete_function"]"#, r#""deny":["delete_projet"]"#), "agent \"ci-bot\"", "deny: \"delete_projet\" is neither an endpoint id nor a Supabase permission"),
         (b.replace(r#""projects":["abcdefghijklmnopqrst"]"#, r#""projects":["ABCDEFGHIJKLMNOPQRST"]"#), "agent \"ci-bot\"", "projects: \"ABCDEFGHIJKLMNOPQRST\""),
         (b.replace(r#""projects":["abcdefghijklmnopqrst"]"#, r#""projects":["abc"]"#), "agent \"ci-bot\"", "projects: \"abc\""),
         (b.replace(r#""organizations":["acme"]"#, r#""organizations":["ac me"]"#), "agent \"ci-bot\"", "organizations: \"ac me\""),
         (b.replace(r#""projects":["*"]"#, r#""projects":["*","abcdefghijklmnopqrst"]"#), "agent \"ops\"", "\"*\" means all"),
+        (b.replace(r#""organizations":["acme"]"#, r#""organizations":["acme","*"]"#), "agent \"ci-bot\"", "organizations: \"*\" means all"),
         (b.replace(r#""projects":["abcdefghijklmnopqrst"]"#, r#""projects":["abcdefghijklmnopqrst","abcdefghijklmnopqrst"]"#), "agent \"ci-bot\"", "listed twice"),
         (b.replace(r#""id":"ops""#, r#""id":"ci-bot""#), "agent \"ci-bot\"", "ids must be unique"),
         (b.replace(&h("k2"), &ci_hash), "agent \"ops\"", "same as agent \"ci-bot\""),

@@ -1,5 +1,8 @@
 //! The canonical request target and path parameter formats. Runs natively and as wasm32.
 
+// Tests may panic: that is how they fail.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use bollard::target::{check_param, credential_in_query, loggable_path, RequestTarget, TargetError};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -96,4 +99,9 @@ fn loggable_paths_are_escaped_and_bounded() {
     assert_eq!(loggable_path("/v1/\u{e9}"), "/v1/\\u{e9}");
     let long = loggable_path(&format!("/{}", "a".repeat(1000)));
     assert_eq!(long.len(), 256);
+    // Escapes are never cut in half: 1 + 42 * len("\\u{e9}") = 253, and a 43rd would pass 256.
+    let wide = loggable_path(&format!("/{}", "\u{e9}".repeat(200)));
+    assert_eq!(wide.len(), 253);
+    assert!(wide.ends_with("\\u{e9}") && wide.is_ascii(), "{wide}");
+    assert_eq!(loggable_path("/v1/a\"b\\c"), "/v1/a\\\"b\\\\c", "quotes and backslashes are escaped");
 }

@@ -1,20 +1,21 @@
 //! The proxy-wasm glue: reads what the decision needs from the host, hands it to the core, and
 //! carries the result back (forward with the real token, or reply). No decision logic lives here.
 
+mod metrics;
+
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use metrics::Metrics;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
-mod metrics;
-
-use metrics::Metrics;
-
 use crate::audit::{AuditRecord, Completion};
 use crate::catalog::Catalog;
-use crate::decision::{decide, Request, Verdict, METHOD_OVERRIDE_HEADERS};
-use crate::policy::Policy;
+use crate::decision::{decide, identify, Decision, Request, Verdict, METHOD_OVERRIDE_HEADERS};
+use crate::discovery;
+use crate::guards::{lists, secrets};
+use crate::policy::{Mode, Policy};
 use crate::rate_limit::{self, Take, Window};
 use crate::refusal;
 use crate::secret::Secret;
@@ -47,7 +48,7 @@ impl Context for BollardRoot {}
 
 impl RootContext for BollardRoot {
     fn on_vm_start(&mut self, _: usize) -> bool {
-        log::info!("bollard {} starting", crate::VERSION);
+        log::info!("bollard {} ({}) starting", crate::VERSION, crate::GIT_REVISION);
         true
     }
 
@@ -83,6 +84,9 @@ impl RootContext for BollardRoot {
             record: None,
             started: None,
             limit_headers: None,
+            pending: None,
+            response_guard: None,
+            response_encoded: false,
         }))
     }
 }
@@ -95,6 +99,27 @@ fn load(config: &[u8]) -> Result<Loaded, String> {
     Ok(Loaded { policy, catalog, token })
 }
 
+/// What the decision reads from the request headers, owned, so a decision that waits for the
+/// body can be made again from the same inputs when the body has arrived.
+#[derive(Default)]
+struct Head {
+    method: String,
+    target: String,
+    authorization: Vec<String>,
+    request_id: Option<String>,
+    method_override: bool,
+    content_type: Option<String>,
+    content_length: Option<usize>,
+    /// Client headers that never go upstream (`apikey`, `cookie`, `x-bollard-*`, ...).
+    strip: Vec<String>,
+}
+
+/// What a response must go through before the agent sees it.
+enum ResponseGuard {
+    Secrets(&'static [&'static str]),
+    List(lists::ScopedList, String),
+}
+
 struct BollardHttp {
     loaded: Option<Rc<Loaded>>,
     metrics: Rc<Metrics>,
@@ -103,6 +128,12 @@ struct BollardHttp {
     /// The audit record, completed with status and duration when the request ends.
     record: Option<AuditRecord>,
     started: Option<SystemTime>,
+    /// Headers of a request whose decision waits for its body.
+    pending: Option<Head>,
+    response_guard: Option<ResponseGuard>,
+    /// The response has a content encoding the guards cannot read (read with its headers: the
+    /// header map cannot be read from the body callback).
+    response_encoded: bool,
 }
 
 fn unix_ms(t: SystemTime) -> u64 {
@@ -113,6 +144,14 @@ fn unix_ms(t: SystemTime) -> u64 {
 fn clean_request_id(v: &str) -> Option<String> {
     let ok = !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     ok.then(|| v.to_string())
+}
+
+fn limit_header_values(t: &Take) -> [(String, String); 3] {
+    [
+        ("x-ratelimit-limit".into(), t.limit.to_string()),
+        ("x-ratelimit-remaining".into(), t.remaining.to_string()),
+        ("x-ratelimit-reset".into(), t.reset_secs.to_string()),
+    ]
 }
 
 impl Context for BollardHttp {}
@@ -150,117 +189,249 @@ impl BollardHttp {
         }
         None
     }
+
+    /// Reads every request header once, as bytes (the SDK's string form panics on a value that
+    /// is not UTF-8); every copy of a repeated header is seen.
+    fn read_head(&self) -> Head {
+        let mut h = Head::default();
+        for (name, value) in self.get_http_request_headers_bytes() {
+            let value = String::from_utf8_lossy(&value).into_owned();
+            match name.as_str() {
+                ":method" => h.method = value,
+                ":path" => h.target = value,
+                "authorization" => h.authorization.push(value),
+                "x-request-id" => h.request_id = clean_request_id(&value),
+                "content-type" => h.content_type = Some(value),
+                "content-length" => h.content_length = value.trim().parse().ok(),
+                // Never credentials to Bollard, never forwarded.
+                "apikey" | "cookie" | "proxy-authorization" => h.strip.push(name),
+                n if n.starts_with("x-bollard-") => h.strip.push(name),
+                n if METHOD_OVERRIDE_HEADERS.contains(&n) => h.method_override = true,
+                _ => {}
+            }
+        }
+        h
+    }
+
+    /// Decides, completes the decision with the body when it has one, and applies the result.
+    fn process(&mut self, loaded: &Rc<Loaded>, head: &Head, body: Option<&[u8]>, end_of_stream: bool) -> Action {
+        let auth: Vec<&str> = head.authorization.iter().map(String::as_str).collect();
+        let request =
+            Request { method: &head.method, target: &head.target, authorization: &auth, method_override: head.method_override };
+        let mut d = decide(&loaded.policy, &loaded.catalog, &request);
+        if d.body_check.is_some() {
+            let limit = loaded.policy.max_body_bytes;
+            if head.content_length.is_some_and(|n| n > limit) {
+                d.body_too_large(limit);
+            } else if let Some(b) = body {
+                d.apply_body(&loaded.policy, head.content_type.as_deref(), b);
+            } else if end_of_stream {
+                d.apply_body(&loaded.policy, head.content_type.as_deref(), b"");
+            } else {
+                return Action::Pause;
+            }
+        }
+        self.finish(loaded, head, &d)
+    }
+
+    /// Answers or forwards a final decision.
+    fn finish(&mut self, loaded: &Rc<Loaded>, head: &Head, d: &Decision) -> Action {
+        let now = self.started.unwrap_or(UNIX_EPOCH);
+        let request_id = head.request_id.as_deref();
+        let status = d.refusal_status();
+        let mut record = AuditRecord::new(
+            d,
+            &head.method,
+            &head.target,
+            Completion { unix_ms: unix_ms(now), request_id, status: status.unwrap_or(0), duration_ms: 0.0 },
+        );
+        let verdict = d.verdict.as_str();
+        if let Some(status) = status {
+            let body = refusal::body(d, &head.method, request_id);
+            self.record = Some(record);
+            self.reply(status, &body, d.agent.is_some().then_some(verdict), request_id, None);
+            return Action::Pause;
+        }
+        let (Some(agent), Some(endpoint)) = (d.agent, d.endpoint) else {
+            // Forwarding needs an identified agent and an endpoint; anything else is refused.
+            self.record = Some(record);
+            self.reply(500, &refusal::internal_error(request_id), None, request_id, None);
+            return Action::Pause;
+        };
+        // Rate limits apply to what would be forwarded; monitor mode records but does not apply them.
+        if let Some(rl) = &agent.rate_limit {
+            let now_secs = unix_ms(now) / 1000;
+            let mut checks = vec![(format!("bollard.rl.{}", agent.id), rl.per_minute)];
+            if let Some(n) = d.endpoint_index().and_then(|i| rl.for_endpoint(i)) {
+                checks.push((format!("bollard.rl.{}.{}", agent.id, endpoint.id), n));
+            }
+            for (key, limit) in checks {
+                let taken = self.take(&key, limit, now_secs);
+                let over = taken.is_none_or(|t| !t.allowed);
+                if over && loaded.policy.mode == Mode::Enforce {
+                    let t = taken.unwrap_or(Take {
+                        allowed: false,
+                        limit,
+                        remaining: 0,
+                        reset_secs: 60,
+                        next: Window { minute: 0, count: 0 },
+                    });
+                    self.metrics.count(&format!("bollard.rate_limited.agent.{}", agent.id));
+                    record.rate_limited(d, limit);
+                    let body = refusal::rate_limited(d, &head.method, request_id, limit, t.reset_secs);
+                    self.record = Some(record);
+                    self.reply(429, &body, Some("deny"), request_id, Some(&t));
+                    return Action::Pause;
+                }
+                if self.limit_headers.is_none() {
+                    self.limit_headers = taken;
+                }
+            }
+        }
+        self.record = Some(record);
+        for name in &head.strip {
+            self.set_http_request_header(name, None);
+        }
+        self.set_http_request_header("authorization", None);
+        self.add_http_request_header("authorization", &format!("Bearer {}", loaded.token.expose()));
+        self.set_http_request_header("x-bollard-agent", Some(&agent.id));
+        self.set_http_request_header("x-bollard-endpoint", Some(endpoint.id));
+        self.set_http_request_header("x-bollard-decision", Some(verdict));
+        // Responses that carry secrets or account-wide lists are read before the agent sees them.
+        self.response_guard = if let Some(list) = lists::for_endpoint(endpoint.id, agent) {
+            Some(ResponseGuard::List(list, agent.id.clone()))
+        } else if agent.reveal_secrets {
+            None
+        } else {
+            secrets::fields(endpoint.id).map(ResponseGuard::Secrets)
+        };
+        if self.response_guard.is_some() {
+            self.set_http_request_header("accept-encoding", Some("identity"));
+        }
+        if endpoint.id == "list_api_keys" && !agent.reveal_secrets {
+            if let Some(path) = without_query_param(&head.target, "reveal") {
+                self.set_http_request_header(":path", Some(&path));
+            }
+        }
+        if d.body_check.is_none() && self.pending.is_some() {
+            // The decision waited for the body; let the held request go on.
+            self.pending = None;
+        }
+        Action::Continue
+    }
+
+    /// `GET /_bollard/whoami` and `GET /_bollard/explain`: answered here, never forwarded.
+    fn self_discovery(&mut self, loaded: &Rc<Loaded>, head: &Head) -> Action {
+        let auth: Vec<&str> = head.authorization.iter().map(String::as_str).collect();
+        let request_id = head.request_id.as_deref();
+        let agent = match identify(&loaded.policy, &auth) {
+            Ok(a) => a,
+            Err(_) => {
+                // Refused exactly like any other unidentified call.
+                return self.process(loaded, head, None, true);
+            }
+        };
+        let (path, query) = head.target.split_once('?').map_or((head.target.as_str(), None), |(p, q)| (p, Some(q)));
+        let (id, status, body) = match (head.method.as_str(), path) {
+            ("GET", "/_bollard/whoami") => ("bollard_whoami", 200, discovery::whoami(&loaded.policy, agent)),
+            ("GET", "/_bollard/explain") => {
+                let (s, b) = discovery::explain(&loaded.policy, &loaded.catalog, agent, query);
+                ("bollard_explain", s, b)
+            }
+            _ => (
+                "bollard_unknown",
+                404,
+                r#"{"message":"Bollard answers GET /_bollard/whoami and GET /_bollard/explain?method=M&path=P.","code":"unknown_endpoint"}"#.to_string(),
+            ),
+        };
+        let ok = status == 200;
+        let mut record = AuditRecord::new(
+            &Decision::discovery(agent),
+            &head.method,
+            &head.target,
+            Completion { unix_ms: unix_ms(self.started.unwrap_or(UNIX_EPOCH)), request_id, status, duration_ms: 0.0 },
+        );
+        record.endpoint = Some(id);
+        record.path = path.to_string();
+        record.decision = if ok { "allow" } else { "deny" };
+        record.reason = if ok { "self_discovery" } else { "unknown_endpoint" };
+        record.summary = format!(
+            "{} asked the gateway {}: {}.",
+            agent.name,
+            if id == "bollard_explain" { "to explain a decision" } else { "what it may do" },
+            if ok { "answered" } else { "refused" }
+        );
+        self.record = Some(record);
+        self.reply(status, &body, Some(if ok { "allow" } else { "deny" }), request_id, None);
+        Action::Pause
+    }
 }
 
-fn limit_header_values(t: &Take) -> [(String, String); 3] {
-    [
-        ("x-ratelimit-limit".into(), t.limit.to_string()),
-        ("x-ratelimit-remaining".into(), t.remaining.to_string()),
-        ("x-ratelimit-reset".into(), t.reset_secs.to_string()),
-    ]
+/// The target without one query parameter, or `None` when it has none of that name.
+fn without_query_param(target: &str, name: &str) -> Option<String> {
+    let (path, query) = target.split_once('?')?;
+    let kept: Vec<&str> = query.split('&').filter(|p| p.split('=').next() != Some(name)).collect();
+    if kept.len() == query.split('&').count() {
+        return None;
+    }
+    Some(if kept.is_empty() { path.to_string() } else { format!("{path}?{}", kept.join("&")) })
 }
 
 impl HttpContext for BollardHttp {
-    fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
-        let now = self.get_current_time();
-        self.started = Some(now);
+    fn on_http_request_headers(&mut self, _: usize, end_of_stream: bool) -> Action {
+        self.started = Some(self.get_current_time());
         let Some(loaded) = self.loaded.clone() else {
             // No policy: nothing may pass.
             self.reply(500, &refusal::internal_error(None), None, None, None);
             return Action::Pause;
         };
-        // The byte form: the SDK's string form panics on a value that is not UTF-8. Every value is
-        // read, so a repeated `authorization` is seen (a single-header read returns the first).
-        let headers: Vec<(String, String)> = self
-            .get_http_request_headers_bytes()
-            .into_iter()
-            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
-            .collect();
-        let mut method = "";
-        let mut target = "";
-        let mut request_id = None;
-        let mut method_override = false;
-        let mut authorization: Vec<&str> = Vec::new();
-        let mut strip: Vec<&str> = Vec::new();
-        for (name, value) in &headers {
-            match name.as_str() {
-                ":method" => method = value,
-                ":path" => target = value,
-                "authorization" => authorization.push(value),
-                "x-request-id" => request_id = clean_request_id(value),
-                // Never credentials to Bollard, never forwarded.
-                "apikey" | "cookie" | "proxy-authorization" => strip.push(name),
-                n if n.starts_with("x-bollard-") => strip.push(name),
-                n if METHOD_OVERRIDE_HEADERS.contains(&n) => method_override = true,
-                _ => {}
-            }
-        }
+        let head = self.read_head();
         #[cfg(feature = "fault-injection")]
-        fault_injection(&headers);
-        let request = Request { method, target, authorization: &authorization, method_override };
-        let d = decide(&loaded.policy, &loaded.catalog, &request);
-        let status = d.refusal_status();
-        let record = AuditRecord::new(
-            &d,
-            method,
-            target,
-            Completion {
-                unix_ms: unix_ms(now),
-                request_id: request_id.as_deref(),
-                status: status.unwrap_or(0),
-                duration_ms: 0.0,
-            },
-        );
-        let mut record = record;
-        let verdict = d.verdict.as_str();
-        let identified = d.agent.is_some();
-        if let Some(status) = status {
-            let body = refusal::body(&d, method, request_id.as_deref());
-            self.record = Some(record);
-            self.reply(status, &body, identified.then_some(verdict), request_id.as_deref(), None);
-            return Action::Pause;
+        fault_injection(&self.get_http_request_headers_bytes());
+        if head.target.starts_with(discovery::PREFIX) {
+            return self.self_discovery(&loaded, &head);
         }
-        // Rate limits apply to what would be forwarded; monitor mode records but does not apply them.
-        if let (Some(agent), Some(endpoint)) = (d.agent, d.endpoint) {
-            if let Some(rl) = &agent.rate_limit {
-                let now_secs = unix_ms(now) / 1000;
-                let mut checks = vec![(format!("bollard.rl.{}", agent.id), rl.per_minute)];
-                if let Some(n) = d.endpoint_index().and_then(|i| rl.for_endpoint(i)) {
-                    checks.push((format!("bollard.rl.{}.{}", agent.id, endpoint.id), n));
-                }
-                for (key, limit) in checks {
-                    let taken = self.take(&key, limit, now_secs);
-                    let over = taken.is_none_or(|t| !t.allowed);
-                    if over && loaded.policy.mode == crate::policy::Mode::Enforce {
-                        let t = taken.unwrap_or(Take { allowed: false, limit, remaining: 0, reset_secs: 60, next: Window { minute: 0, count: 0 } });
-                        self.metrics.count(&format!("bollard.rate_limited.agent.{}", agent.id));
-                        record.rate_limited(&d, limit);
-                        let body = refusal::rate_limited(&d, method, request_id.as_deref(), limit, t.reset_secs);
-                        self.record = Some(record);
-                        self.reply(429, &body, Some("deny"), request_id.as_deref(), Some(&t));
-                        return Action::Pause;
-                    }
-                    if self.limit_headers.is_none() {
-                        self.limit_headers = taken;
-                    }
-                }
-            }
+        let action = self.process(&loaded, &head, None, end_of_stream);
+        if matches!(action, Action::Pause) && self.record.is_none() {
+            // The decision needs the body: hold the headers until it has arrived.
+            self.pending = Some(head);
         }
-        let agent_id = d.agent.map(|a| a.id.clone()).unwrap_or_default();
-        let endpoint_id = d.endpoint.map(|e| e.id).unwrap_or_default();
-        self.record = Some(record);
-        for name in strip {
-            self.set_http_request_header(name, None);
-        }
-        self.set_http_request_header("authorization", None);
-        self.add_http_request_header("authorization", &format!("Bearer {}", loaded.token.expose()));
-        self.set_http_request_header("x-bollard-agent", Some(&agent_id));
-        self.set_http_request_header("x-bollard-endpoint", Some(endpoint_id));
-        self.set_http_request_header("x-bollard-decision", Some(verdict));
-        Action::Continue
+        action
     }
 
-    fn on_http_response_headers(&mut self, _: usize, _: bool) -> Action {
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let (Some(loaded), Some(head)) = (self.loaded.clone(), self.pending.take()) else {
+            return Action::Continue;
+        };
+        let limit = loaded.policy.max_body_bytes;
+        if body_size > limit || !end_of_stream {
+            if body_size > limit {
+                // Decide on what is known: the body is over the limit.
+                let auth: Vec<&str> = head.authorization.iter().map(String::as_str).collect();
+                let request = Request {
+                    method: &head.method,
+                    target: &head.target,
+                    authorization: &auth,
+                    method_override: head.method_override,
+                };
+                let mut d = decide(&loaded.policy, &loaded.catalog, &request);
+                d.body_too_large(limit);
+                return self.finish(&loaded, &head, &d);
+            }
+            self.pending = Some(head);
+            return Action::Pause;
+        }
+        let body = self.get_http_request_body(0, body_size).unwrap_or_default();
+        match self.process(&loaded, &head, Some(&body), true) {
+            Action::Continue => {
+                self.resume_http_request();
+                Action::Continue
+            }
+            other => other,
+        }
+    }
+
+    fn on_http_response_headers(&mut self, _: usize, end_of_stream: bool) -> Action {
         if let Some(record) = &self.record {
             if record.agent.is_some() && record.status == 0 {
                 let decision = record.decision;
@@ -277,6 +448,42 @@ impl HttpContext for BollardHttp {
                 }
             }
         }
+        if self.response_guard.is_some() && !end_of_stream {
+            self.response_encoded = self
+                .get_http_response_header_bytes("content-encoding")
+                .is_some_and(|e| !String::from_utf8_lossy(&e).trim().eq_ignore_ascii_case("identity"));
+            // The body will change length.
+            self.set_http_response_header("content-length", None);
+        }
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Some(guard) = &self.response_guard else {
+            return Action::Continue;
+        };
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        let body = self.get_http_response_body(0, body_size).unwrap_or_default();
+        let rewritten = if self.response_encoded {
+            None
+        } else {
+            match guard {
+                ResponseGuard::Secrets(fields) => secrets::redact(&body, fields),
+                ResponseGuard::List(list, agent_id) => match self.loaded.as_ref().and_then(|l| l.policy.agent(agent_id)) {
+                    Some(agent) => lists::filter(*list, agent, &body),
+                    None => None,
+                },
+            }
+        };
+        let out = match rewritten {
+            Some(b) => b,
+            // Never pass on what could not be checked.
+            None if body.is_empty() => body,
+            None => br#"{"message":"Bollard could not inspect this response, so it was withheld.","code":"response_withheld"}"#.to_vec(),
+        };
+        self.set_http_response_body(0, body_size, &out);
         Action::Continue
     }
 
@@ -301,7 +508,26 @@ impl HttpContext for BollardHttp {
         self.metrics.request(record.decision, record.area, record.agent.as_deref(), record.reason);
         let line = record.to_json();
         log::info!("{line}");
-        self.set_property(vec![AUDIT_PROPERTY], Some(line.as_bytes()));
+        // Hosts that keep no filter state (Kong) refuse this; the log line above still carries it.
+        let _ = set_property_quietly(AUDIT_PROPERTY, line.as_bytes());
+    }
+}
+
+/// `set_property` for one path segment, returning the host's status instead of panicking on it
+/// as the SDK does (a panic would stop the VM for every request on that worker).
+fn set_property_quietly(name: &str, value: &[u8]) -> Result<(), u32> {
+    #[link(wasm_import_module = "env")]
+    extern "C" {
+        #[allow(clashing_extern_declarations)]
+        fn proxy_set_property(path: *const u8, path_size: usize, value: *const u8, value_size: usize) -> u32;
+    }
+    // SAFETY: both buffers are valid for their lengths for the duration of the call; the host
+    // copies them and keeps no pointer.
+    let status = unsafe { proxy_set_property(name.as_ptr(), name.len(), value.as_ptr(), value.len()) };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(status)
     }
 }
 
@@ -323,17 +549,16 @@ fn unrecorded(unix_ms: u64) -> AuditRecord {
         reason: "not_decided",
         status: 0,
         duration_ms: 0.0,
-        summary: "A request ended before its headers were read: nothing was forwarded.".to_string(),
+        summary: "A request ended before it was decided: nothing was forwarded.".to_string(),
     }
 }
-
 
 /// Test builds only (`--features fault-injection`): a request with `x-bollard-fault: panic` makes
 /// the filter panic, so the tests can prove that a request the filter fails on is not forwarded.
 #[cfg(feature = "fault-injection")]
 #[allow(clippy::panic)]
-fn fault_injection(headers: &[(String, String)]) {
-    if headers.iter().any(|(k, v)| k == "x-bollard-fault" && v == "panic") {
+fn fault_injection(headers: &[(String, proxy_wasm::types::Bytes)]) {
+    if headers.iter().any(|(k, v)| k == "x-bollard-fault" && v.as_slice() == b"panic") {
         panic!("fault injected by x-bollard-fault");
     }
 }

@@ -1,14 +1,11 @@
 //! The policy as written: serde types with unknown fields refused. `compile` in the parent turns
 //! them into the runtime form.
 
-use std::collections::BTreeMap;
-use std::fmt;
-
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::PolicyError;
+pub(super) use crate::json::UniqueMap;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +16,8 @@ pub(super) struct PolicyFile {
     pub agents: Vec<Box<RawValue>>,
     #[serde(default)]
     pub rate_limit: Option<RateLimitFile>,
+    #[serde(default)]
+    pub max_body_bytes: Option<usize>,
 }
 
 /// `{"requests_per_minute": 120, "endpoints": {"run_sql": 30}}`
@@ -55,47 +54,8 @@ pub(super) struct AgentFile {
     pub deny: Vec<String>,
     #[serde(default)]
     pub rate_limit: Option<RateLimitFile>,
-}
-
-/// A JSON object in which a repeated key is an error, not a silent last-wins.
-#[derive(Clone)]
-pub(super) struct UniqueMap<V = String>(BTreeMap<String, V>);
-
-impl<V> Default for UniqueMap<V> {
-    fn default() -> Self {
-        UniqueMap(BTreeMap::new())
-    }
-}
-
-impl<'a, V> IntoIterator for &'a UniqueMap<V> {
-    type Item = (&'a String, &'a V);
-    type IntoIter = std::collections::btree_map::Iter<'a, String, V>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<UniqueMap<V>, D::Error> {
-        struct Vis<V>(std::marker::PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
-            type Value = UniqueMap<V>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object with each key once")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<UniqueMap<V>, M::Error> {
-                let mut out = BTreeMap::new();
-                while let Some((k, v)) = m.next_entry::<String, V>()? {
-                    if out.contains_key(&k) {
-                        return Err(serde::de::Error::custom(format!("{k:?} is given twice")));
-                    }
-                    out.insert(k, v);
-                }
-                Ok(UniqueMap(out))
-            }
-        }
-        d.deserialize_map(Vis(std::marker::PhantomData))
-    }
+    #[serde(default)]
+    pub reveal_secrets: bool,
 }
 
 /// Parses the policy text; an agent's error names the agent.

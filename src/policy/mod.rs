@@ -14,6 +14,11 @@ use crate::catalog::{Area, Catalog};
 use crate::secret::Secret;
 use crate::target::{is_org_slug, is_project_ref};
 
+/// The body limit when the policy sets none: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+/// The largest body limit a policy may set.
+pub const MAX_BODY_LIMIT: usize = 16 << 20;
+
 /// `enforce` applies decisions; `monitor` records them and forwards identified agents' requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -146,6 +151,8 @@ pub struct Agent {
     pub deny: Vec<String>,
     /// The agent's limits (its own, or the policy's default); `None` means no gateway limit.
     pub rate_limit: Option<RateLimit>,
+    /// Whether responses may show this agent secret values (default: replaced with a marker).
+    pub reveal_secrets: bool,
 }
 
 impl Agent {
@@ -166,6 +173,8 @@ pub struct Policy {
     pub mode: Mode,
     /// The environment variable that holds the upstream token.
     pub token_env: String,
+    /// The largest request body a decision reads (`max_body_bytes`, 1 MiB by default); larger is 413.
+    pub max_body_bytes: usize,
     agents: Vec<Agent>,
     by_digest: HashMap<[u8; 32], usize>,
 }
@@ -226,7 +235,17 @@ impl Policy {
             by_digest.insert(digest, agents.len());
             agents.push(agent);
         }
-        Ok(Policy { mode, token_env, agents, by_digest })
+        let max_body_bytes = match raw.max_body_bytes {
+            None => DEFAULT_MAX_BODY_BYTES,
+            Some(n) if (1..=MAX_BODY_LIMIT).contains(&n) => n,
+            Some(n) => {
+                return Err(PolicyError::new(
+                    "policy",
+                    format!("max_body_bytes {n} must be between 1 and {MAX_BODY_LIMIT} (16 MiB)"),
+                ))
+            }
+        };
+        Ok(Policy { mode, token_env, max_body_bytes, agents, by_digest })
     }
 
     pub fn agents(&self) -> &[Agent] {
@@ -365,6 +384,7 @@ fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, [u8; 32]
         allow: a.allow,
         deny: a.deny,
         rate_limit,
+        reveal_secrets: a.reveal_secrets,
     };
     Ok((agent, digest))
 }

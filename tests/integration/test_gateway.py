@@ -72,7 +72,8 @@ DENIED = [
     # (agent, method, path, status, code)
     ("ops-agent", "DELETE", f"/v1/projects/{P1}", 403, "permission_denied"),
     ("ops-agent", "DELETE", f"/v1/projects/{P1}/functions/hello", 403, "denied_by_policy"),
-    ("ops-agent", "POST", f"/v1/projects/{P1}/database/query", 403, "permission_denied"),
+    ("ops-agent", "POST", f"/v1/projects/{P1}/database/migrations", 403, "permission_denied"),
+    ("ops-agent", "POST", f"/v1/projects/{P1}/database/query", 400, "invalid_body"),
     ("ops-agent", "GET", f"/v1/projects/{P2}/functions", 403, "project_out_of_scope"),
     ("ops-agent", "GET", "/v1/organizations/other-org/members", 403, "organization_out_of_scope"),
     ("ops-agent", "DELETE", f"/v1/branches/{P2}", 403, "branch_out_of_scope"),
@@ -133,12 +134,12 @@ def test_denied_calls_never_reach_upstream(gw, agent, method, path, status, code
 
 
 def test_refusal_message_says_who_what_where_why_and_the_grant(gw):
-    r = gw.call("POST", f"/v1/projects/{P1}/database/query", key=KEYS["ops-agent"])
+    r = gw.call("POST", f"/v1/projects/{P1}/database/migrations", key=KEYS["ops-agent"])
     body = r.json()
-    assert body["endpoint"] == "run_sql" and body["area"] == "database"
-    assert body["permission"] == "database_write" and body["project"] == P1
+    assert body["endpoint"] == "apply_migration" and body["area"] == "database"
+    assert body["permission"] == "database_migrations_write" and body["project"] == P1
     m = body["message"]
-    for part in ("Ops Agent", "run SQL", P1, "Database access is read", "needs full", 'access.database = "full"'):
+    for part in ("Ops Agent", "apply a migration", P1, "Database access is read", "needs full", 'access.database = "full"'):
         assert part in m, m
 
 

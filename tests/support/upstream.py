@@ -17,6 +17,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_SPEC = os.path.join(HERE, "..", "..", "..", "shared", "supabase", "management-api-v1.openapi.json")
 SAMPLE_REF = "abcdefghijklmnopqrst"
+# Secret-looking fields are answered with values the tests can look for ("CANARY").
+SECRET_NAME = re.compile(r"(secret|password|_pass$|api_key|auth_token|access_key|root_key|^value$|^token$|access_token|refresh_token)")
+NOT_SECRET = re.compile(r"(_enabled$|_uri$|_length$|_characters$|_interval$|_changed|reauthentication|token_type|token_alias|jwt_template|rate_limit)")
+# Account-wide lists hold more than one agent's scope.
+LISTS = {
+    ("GET", "/v1/projects"): [
+        {"id": ref, "ref": ref, "name": name, "organization_id": org, "organization_slug": org,
+         "region": "us-east-1", "created_at": "2026-01-01T00:00:00Z", "status": "ACTIVE_HEALTHY"}
+        for ref, name, org in [("abcdefghijklmnopqrst", "prod", "acme"), ("zyxwvutsrqponmlkjihg", "other", "other-org"),
+                               ("mnopqrstuvwxyzabcdef", "staging", "acme")]],
+    ("GET", "/v1/organizations"): [{"id": "acme", "slug": "acme", "name": "Acme"},
+                                   {"id": "other-org", "slug": "other-org", "name": "Other"}],
+}
 
 
 class Spec:
@@ -45,10 +58,14 @@ class Spec:
             schema = self.doc["components"]["schemas"][name]
         return schema
 
-    def example(self, schema, depth=0):
+    def example(self, schema, depth=0, name=""):
         schema = self.resolve(schema)
         if not isinstance(schema, dict) or depth > 8:
             return None
+        if name and SECRET_NAME.search(name) and not NOT_SECRET.search(name):
+            t = schema.get("type")
+            if t == "string" or (isinstance(t, list) and "string" in t) or "type" not in schema:
+                return f"sk_live_CANARY_{name}"
         if "example" in schema:
             return schema["example"]
         if "enum" in schema:
@@ -67,7 +84,7 @@ class Spec:
         if isinstance(t, list):
             t = next((x for x in t if x != "null"), "null")
         if t == "object" or "properties" in schema:
-            return {k: self.example(v, depth + 1) for k, v in schema.get("properties", {}).items()}
+            return {k: self.example(v, depth + 1, k) for k, v in schema.get("properties", {}).items()}
         if t == "array":
             return [self.example(schema.get("items", {}), depth + 1)]
         if t == "integer":
@@ -86,6 +103,8 @@ class Spec:
         return None
 
     def answer(self, method, path):
+        if (method, path) in LISTS:
+            return 200, LISTS[(method, path)]
         op = self.find(method, path)
         if op is None:
             return 404, {"message": f"Cannot {method} {path}"}
@@ -122,6 +141,7 @@ def main():
                 "path": self.path,
                 "headers": [[k.lower(), v] for k, v in self.headers.items()],
                 "body_bytes": len(body),
+                "body": body.decode("utf-8", "replace")[:4096],
             }
             with lock:
                 record.write(json.dumps(entry) + "\n")

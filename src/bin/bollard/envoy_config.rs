@@ -152,6 +152,9 @@ static_resources:
                 root_id: bollard
                 # A VM that fails answers 503 rather than letting requests past.
                 failure_policy: FAIL_CLOSED
+                # The filter holds a request's headers while it reads the body a decision needs
+                # (run_sql, create_project); Envoy 1.40 delivers that body only with this.
+                allow_on_headers_stop_iteration: true
                 configuration:
                   "@type": type.googleapis.com/google.protobuf.StringValue
                   value: |

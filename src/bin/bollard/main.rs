@@ -87,7 +87,8 @@ fn help(command: &str) -> String {
         "explain" => "usage: bollard explain POLICY --agent ID METHOD PATH [--body FILE]\n\n\
             Decides one request for agent ID with the filter's own decision code and prints the decision,\n\
             endpoint, permission, reason, the refusal message and the audit summary. Exit 0 when allowed,\n\
-            2 when denied. --body is read but no rule of this version depends on a body.",
+            2 when denied. --body FILE is the JSON request body, for the decisions that read it\n\
+            (run_sql with read access, create_project); without it they are decided as without a body.",
         "catalog" => "usage: bollard catalog [--format table|markdown|json]\n\n\
             Prints every endpoint with id, method, path, area, permission and class. docs/catalog.md is\n\
             the markdown form.",
@@ -243,12 +244,18 @@ fn explain(raw: &[String]) -> Outcome {
         let known: Vec<&str> = policy.agents().iter().map(|x| x.id.as_str()).collect();
         format!("{path}: no agent {id:?} (agents: {})", known.join(", "))
     })?;
-    if let Some(body) = a.value("--body") {
-        read_input(body)?;
-    }
+    let body = a.value("--body").map(read_input).transpose()?;
     let catalog = Catalog::new()?;
     let request = Request { method, target, authorization: &[], method_override: false };
-    let d = decide_for(&policy, &catalog, agent, &request);
+    let mut d = decide_for(&policy, &catalog, agent, &request);
+    let depends_on_body = d.body_check.is_some();
+    if depends_on_body {
+        // As the filter does: the body sent (JSON), or a request without one.
+        match &body {
+            Some(b) => d.apply_body(&policy, Some("application/json"), b.as_bytes()),
+            None => d.apply_body(&policy, None, b""),
+        }
+    }
     let status = d.refusal_status();
     let record = AuditRecord::new(&d, method, target, Completion { unix_ms: 0, request_id: None, status: status.unwrap_or(200), duration_ms: 0.0 });
     let enforced = if d.enforced { "enforced" } else { "not enforced: monitor mode forwards it" };
@@ -277,6 +284,9 @@ fn explain(raw: &[String]) -> Outcome {
         println!("message:    {}", bollard::refusal::message(&d, method));
     }
     println!("summary:    {}", record.summary);
+    if depends_on_body && body.is_none() {
+        println!("note:       this decision depends on the request body; pass it with --body FILE");
+    }
     Ok(if d.verdict == Verdict::Allow { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 

@@ -1,0 +1,126 @@
+//! Self-discovery: `GET /_bollard/whoami` and `GET /_bollard/explain?method=M&path=P`, answered
+//! by the filter for an identified agent and never forwarded.
+
+use serde_json::{json, Value};
+
+use crate::audit::summary;
+use crate::catalog::{Area, Catalog, Class};
+use crate::decision::{decide_for, Request};
+use crate::policy::{Agent, Level, Policy, Scope};
+use crate::refusal;
+
+/// The prefix of the paths the filter answers itself.
+pub const PREFIX: &str = "/_bollard/";
+
+fn scope(s: &Scope) -> Value {
+    match s {
+        Scope::All => json!(["*"]),
+        Scope::Only(v) => json!(v),
+    }
+}
+
+/// Whether the agent's grants reach an endpoint (scope and bodies aside): what whoami lists.
+pub fn may_call(agent: &Agent, index: usize) -> bool {
+    let Some(e) = Catalog::endpoints().get(index) else { return false };
+    if agent.denied.contains(index) {
+        return false;
+    }
+    agent.allowed.contains(index)
+        || match agent.level(e.area) {
+            Level::Full => true,
+            Level::Read => e.class() == Class::Read || e.id == "run_sql",
+            Level::Off => false,
+        }
+}
+
+/// The whoami answer.
+pub fn whoami(policy: &Policy, agent: &Agent) -> String {
+    let access: serde_json::Map<String, Value> =
+        Area::ALL.iter().map(|a| (a.name().to_string(), json!(agent.level(*a).as_str()))).collect();
+    let endpoints: Vec<Value> = Catalog::endpoints()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| may_call(agent, *i))
+        .map(|(_, e)| {
+            let mut v = json!({"id": e.id, "method": e.method.as_str(), "path": e.path});
+            if e.id == "run_sql" && agent.level(e.area) == Level::Read && !agent.allowed.contains(crate_index(e.id)) {
+                v["only_when"] = json!("the JSON body has \"read_only\": true");
+            }
+            v
+        })
+        .collect();
+    json!({
+        "id": agent.id,
+        "name": agent.name,
+        "mode": policy.mode.as_str(),
+        "projects": scope(&agent.projects),
+        "organizations": scope(&agent.organizations),
+        "access": access,
+        "reveal_secrets": agent.reveal_secrets,
+        "rate_limit_per_minute": agent.rate_limit.as_ref().map(|r| r.per_minute),
+        "endpoints": endpoints,
+    })
+    .to_string()
+}
+
+fn crate_index(id: &str) -> usize {
+    Catalog::by_id(id).map(|(i, _)| i).unwrap_or(usize::MAX)
+}
+
+/// Decodes `%XX` escapes and `+` in a query value.
+fn decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The explain answer: (status, JSON body).
+pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<&str>) -> (u16, String) {
+    let mut method = None;
+    let mut path = None;
+    for pair in query.unwrap_or_default().split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "method" => method = decode(v),
+            "path" => path = decode(v),
+            _ => {}
+        }
+    }
+    let (Some(method), Some(path)) = (method, path) else {
+        let body = json!({"message": "Ask as GET /_bollard/explain?method=GET&path=/v1/projects (the path URL-encoded).", "code": "invalid_query"});
+        return (400, body.to_string());
+    };
+    let d = decide_for(policy, catalog, agent, &Request { method: &method, target: &path, authorization: &[], method_override: false });
+    let status = d.refusal_status().unwrap_or(200);
+    let body = json!({
+        "decision": d.verdict.as_str(),
+        "status": status,
+        "reason": d.reason.code(),
+        "endpoint": d.endpoint.map(|e| e.id),
+        "area": d.endpoint.map(|e| e.area.name()),
+        "permission": d.endpoint.and_then(|e| e.permission()),
+        "project": d.project(),
+        "depends_on_body": d.body_check.is_some(),
+        "message": (d.verdict == crate::decision::Verdict::Deny).then(|| refusal::message(&d, &method)),
+        "summary": summary(&d, &method, &path, status),
+    });
+    (200, body.to_string())
+}

@@ -1,0 +1,73 @@
+//! Request bodies that decide: the read-only form of `run_sql`, and the organization named when
+//! creating a project. Only these endpoints' bodies are read, up to the policy's limit.
+
+use serde_json::Value;
+
+use crate::json::UniqueMap;
+use crate::policy::Agent;
+
+/// What a decision still needs from the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyCheck {
+    /// `run_sql` with read access: allowed only when the body says `"read_only": true`.
+    ReadOnlySql,
+    /// `create_project`: the body's organization must be one of the agent's.
+    OrganizationInScope,
+}
+
+/// Why a body failed its check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// Not one JSON object with each key once, or not sent as `application/json`.
+    NotJson(&'static str),
+    /// `read_only` is absent or not exactly `true`.
+    NotReadOnly,
+    /// No organization, or `organization_slug` and `organization_id` disagree.
+    NoOrganization,
+    /// The organization named is not the agent's.
+    OrganizationOutOfScope(String),
+}
+
+/// Parses a top-level JSON object whose keys each appear once.
+fn object(content_type: Option<&str>, body: &[u8]) -> Result<UniqueMap<Value>, BodyError> {
+    let ct = content_type.unwrap_or_default().split(';').next().unwrap_or_default().trim();
+    if !ct.eq_ignore_ascii_case("application/json") {
+        return Err(BodyError::NotJson("the body must be sent as application/json"));
+    }
+    serde_json::from_slice::<UniqueMap<Value>>(body)
+        .map_err(|_| BodyError::NotJson("the body must be one JSON object in which each key appears once"))
+}
+
+/// Applies a check to the body the filter read (and will forward unchanged).
+pub fn check(check: BodyCheck, agent: &Agent, content_type: Option<&str>, body: &[u8]) -> Result<(), BodyError> {
+    let map = object(content_type, body)?;
+    match check {
+        BodyCheck::ReadOnlySql => match map.get("read_only") {
+            Some(Value::Bool(true)) => Ok(()),
+            _ => Err(BodyError::NotReadOnly),
+        },
+        BodyCheck::OrganizationInScope => {
+            let slug = map.get("organization_slug");
+            let id = map.get("organization_id");
+            let name = match (slug, id) {
+                (Some(Value::String(s)), None) | (None, Some(Value::String(s))) => s,
+                (Some(Value::String(s)), Some(Value::String(i))) if s == i => s,
+                _ => return Err(BodyError::NoOrganization),
+            };
+            if agent.organizations.contains(name) {
+                Ok(())
+            } else {
+                Err(BodyError::OrganizationOutOfScope(name.clone()))
+            }
+        }
+    }
+}
+
+/// The organization a (checked) body names, for audit records.
+pub fn organization(body: &[u8]) -> Option<String> {
+    let map: UniqueMap<Value> = serde_json::from_slice(body).ok()?;
+    match map.get("organization_slug").or_else(|| map.get("organization_id")) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
