@@ -1,0 +1,140 @@
+//! The guards on bodies and responses, and self-discovery, on the core. Native and wasm32.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use bollard::catalog::Catalog;
+use bollard::decision::{decide, Request, Verdict};
+use bollard::discovery;
+use bollard::guards::{lists, secrets};
+use bollard::policy::{key_sha256, Policy};
+use serde_json::Value;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const KEY: &str = "sbp_9a4d000000000000000000000000000000000001";
+const AUTH: &[&str] = &["Bearer sbp_9a4d000000000000000000000000000000000001"];
+
+fn policy(fields: &str) -> Policy {
+    let text = format!(
+        r#"{{"upstream":{{"token_env":"T"}},"max_body_bytes":100,"agents":[{{"id":"a","name":"Agent","key_sha256":"{}",{fields}}}]}}"#,
+        key_sha256(KEY)
+    );
+    Policy::from_json(&text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Decides a request with a body, as the filter does once the body has arrived.
+fn with_body(p: &Policy, method: &str, path: &str, content_type: Option<&str>, body: &str) -> (String, u16, Verdict) {
+    let c = Catalog::new().unwrap();
+    let mut d = decide(p, &c, &Request { method, target: path, authorization: AUTH, method_override: false });
+    assert!(!(d.body_check.is_some() && d.forward()), "a decision waiting for its body never forwards");
+    if d.body_check.is_some() {
+        d.apply_body(p, content_type, body.as_bytes());
+    }
+    (d.reason.code().to_string(), d.refusal_status().unwrap_or(200), d.verdict)
+}
+
+const SQL: &str = "/v1/projects/abcdefghijklmnopqrst/database/query";
+const JSON: Option<&str> = Some("application/json; charset=utf-8");
+
+#[wasm_bindgen_test(unsupported = test)]
+fn read_only_sql() {
+    let read = policy(r#""projects":["*"],"access":{"database":"read"}"#);
+    for (ct, body, reason, status) in [
+        (JSON, r#"{"query":"select 1","read_only":true}"#, "read_only_sql", 200),
+        (JSON, r#"{"query":"drop table t"}"#, "read_only_required", 403),
+        (JSON, r#"{"query":"x","read_only":"true"}"#, "read_only_required", 403),
+        (JSON, r#"{"query":"x","read_only":false,"read_only":true}"#, "invalid_body", 400),
+        (JSON, r#"{"query":"x","read_only":true} {}"#, "invalid_body", 400),
+        (JSON, r#"[true]"#, "invalid_body", 400),
+        (JSON, "", "invalid_body", 400),
+        (Some("text/plain"), r#"{"read_only":true}"#, "invalid_body", 400),
+        (None, r#"{"read_only":true}"#, "invalid_body", 400),
+        (JSON, &format!(r#"{{"query":"{}","read_only":true}}"#, "x".repeat(120)), "body_too_large", 413),
+    ] {
+        assert_eq!(with_body(&read, "POST", SQL, ct, body).0, reason, "{body}");
+        assert_eq!(with_body(&read, "POST", SQL, ct, body).1, status, "{body}");
+    }
+    // full access and an allow of run_sql need no body; off never reads it.
+    let full = policy(r#""projects":["*"],"access":{"database":"full"}"#);
+    assert_eq!(with_body(&full, "POST", SQL, JSON, r#"{"query":"drop"}"#).0, "access_full");
+    let allowed = policy(r#""projects":["*"],"allow":["database_read"]"#);
+    assert_eq!(with_body(&allowed, "POST", SQL, JSON, r#"{"read_only":true}"#).0, "read_only_sql");
+    let off = policy(r#""projects":["*"]"#);
+    assert_eq!(with_body(&off, "POST", SQL, JSON, r#"{"read_only":true}"#).0, "permission_denied");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn create_project_organization() {
+    let p = policy(r#""organizations":["acme"],"access":{"projects":"full"}"#);
+    for (body, reason) in [
+        (r#"{"name":"p","organization_slug":"acme"}"#, "access_full"),
+        (r#"{"name":"p","organization_id":"acme"}"#, "access_full"),
+        (r#"{"name":"p","organization_slug":"other"}"#, "organization_out_of_scope"),
+        (r#"{"name":"p","organization_slug":"acme","organization_id":"other"}"#, "invalid_body"),
+        (r#"{"name":"p"}"#, "invalid_body"),
+    ] {
+        assert_eq!(with_body(&p, "POST", "/v1/projects", JSON, body).0, reason, "{body}");
+    }
+    let all = policy(r#""organizations":["*"],"access":{"projects":"full"}"#);
+    let c = Catalog::new().unwrap();
+    let d = decide(&all, &c, &Request { method: "POST", target: "/v1/projects", authorization: AUTH, method_override: false });
+    assert!(d.body_check.is_none() && d.forward(), "organizations [\"*\"] needs no body");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn lists_keep_only_what_is_in_scope() {
+    let p = policy(r#""projects":["abcdefghijklmnopqrst"],"organizations":["acme"]"#);
+    let agent = p.agent("a").unwrap();
+    let projects = br#"[{"id":"abcdefghijklmnopqrst","ref":"abcdefghijklmnopqrst"},{"id":"zyxwvutsrqponmlkjihg","ref":"zyxwvutsrqponmlkjihg"}]"#;
+    let kind = lists::for_endpoint("list_projects", agent).unwrap();
+    let out: Value = serde_json::from_slice(&lists::filter(kind, agent, projects).unwrap()).unwrap();
+    assert_eq!(out.as_array().unwrap().len(), 1);
+    assert_eq!(out[0]["ref"], "abcdefghijklmnopqrst");
+    let orgs = br#"[{"id":"acme","slug":"acme"},{"id":"x","slug":"other"}]"#;
+    let kind = lists::for_endpoint("list_organizations", agent).unwrap();
+    let out: Value = serde_json::from_slice(&lists::filter(kind, agent, orgs).unwrap()).unwrap();
+    assert_eq!(out, serde_json::json!([{"id":"acme","slug":"acme"}]));
+    let nested = br#"{"projects":[{"ref":"abcdefghijklmnopqrst"},{"ref":"zyxwvutsrqponmlkjihg"}],"pagination":{"count":2}}"#;
+    let kind = lists::for_endpoint("get_projects_for_organization", agent).unwrap();
+    let out: Value = serde_json::from_slice(&lists::filter(kind, agent, nested).unwrap()).unwrap();
+    assert_eq!(out["projects"].as_array().unwrap().len(), 1);
+    assert!(lists::filter(kind, agent, b"not json").is_none(), "unreadable lists are withheld");
+    let all = policy(r#""projects":["*"],"organizations":["*"]"#);
+    assert!(lists::for_endpoint("list_projects", all.agent("a").unwrap()).is_none(), "[\"*\"] sees everything");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn secrets_are_replaced_at_any_depth() {
+    let body = br#"[{"name":"A","value":"s3cr3t"},{"name":"B","value":null,"nested":{"value":"deep"}}]"#;
+    let out = String::from_utf8(secrets::redact(body, secrets::fields("list_secrets").unwrap()).unwrap()).unwrap();
+    assert!(!out.contains("s3cr3t") && !out.contains("deep"), "{out}");
+    assert!(out.contains(r#""value":null"#), "nulls stay null: {out}");
+    assert_eq!(out.matches(secrets::MARKER).count(), 2);
+    let auth = br#"{"smtp_pass":"p","external_github_secret":"g","smtp_host":"h"}"#;
+    let out = String::from_utf8(secrets::redact(auth, secrets::fields("get_auth_config").unwrap()).unwrap()).unwrap();
+    assert!(out.contains(r#""smtp_host":"h""#) && !out.contains(r#""p""#) && !out.contains(r#""g""#), "{out}");
+    assert!(secrets::redact(b"<html>", &["value"]).is_none());
+    assert!(secrets::fields("list_functions").is_none());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn whoami_and_explain_agree_with_decide() {
+    let p = policy(r#""projects":["abcdefghijklmnopqrst"],"access":{"database":"read","projects":"read"},"deny":["list_migrations"],"reveal_secrets":true"#);
+    let c = Catalog::new().unwrap();
+    let agent = p.agent("a").unwrap();
+    let me: Value = serde_json::from_str(&discovery::whoami(&p, agent)).unwrap();
+    assert_eq!((me["id"].as_str(), me["reveal_secrets"].as_bool()), (Some("a"), Some(true)));
+    let ids: Vec<&str> = me["endpoints"].as_array().unwrap().iter().filter_map(|e| e["id"].as_str()).collect();
+    assert!(ids.contains(&"run_read_only_sql") && ids.contains(&"get_project") && ids.contains(&"run_sql"));
+    assert!(!ids.contains(&"list_migrations") && !ids.contains(&"delete_project"));
+    for (method, path) in [("GET", "/v1/projects/abcdefghijklmnopqrst"), ("DELETE", "/v1/projects/abcdefghijklmnopqrst"),
+                           ("GET", "/v1/projects/abcdefghijklmnopqrst/database/migrations"), ("GET", "/v1/x")] {
+        let q = format!("method={method}&path={}", path.replace('/', "%2F"));
+        let (status, body) = discovery::explain(&p, &c, agent, Some(&q));
+        assert_eq!(status, 200);
+        let e: Value = serde_json::from_str(&body).unwrap();
+        let d = decide(&p, &c, &Request { method, target: path, authorization: AUTH, method_override: false });
+        assert_eq!(e["decision"], d.verdict.as_str(), "{method} {path}");
+        assert_eq!(e["reason"], d.reason.code());
+    }
+    let (status, _) = discovery::explain(&p, &c, agent, Some("method=GET"));
+    assert_eq!(status, 400);
+}
