@@ -194,18 +194,22 @@ pub struct Decision<'p, 'a> {
     pub body_check: Option<BodyCheck>,
     /// The organization a body named (`create_project`).
     pub body_organization: Option<String>,
+    /// A branch id or ref whose parent project must be one of the agent's before this is final.
+    pub branch_lookup: Option<&'a str>,
 }
 
 impl<'p> Decision<'p, '_> {
     /// Whether the request goes upstream. Never while the decision still waits for the body.
     pub fn forward(&self) -> bool {
-        self.body_check.is_none() && (self.verdict == Verdict::Allow || !self.enforced)
+        self.body_check.is_none()
+            && self.branch_lookup.is_none()
+            && (self.verdict == Verdict::Allow || !self.enforced)
     }
 
     /// The status the filter answers with itself, or `None` when the request is forwarded. A
     /// decision still waiting for its body is a 500: whoever holds it must apply the body first.
     pub fn refusal_status(&self) -> Option<u16> {
-        if self.body_check.is_some() {
+        if self.body_check.is_some() || self.branch_lookup.is_some() {
             Some(500)
         } else if self.forward() {
             None
@@ -268,6 +272,22 @@ impl<'p> Decision<'p, '_> {
         }
     }
 
+    /// Completes a decision that waited for a branch's parent project (`None`: not one of the
+    /// agent's projects, or it could not be learned).
+    pub fn apply_branch_parent(&mut self, policy: &Policy, parent: Option<&str>) {
+        let (Some(_), Some(agent)) = (self.branch_lookup.take(), self.agent) else {
+            return;
+        };
+        if parent.is_some_and(|p| agent.projects.contains(p)) {
+            return;
+        }
+        let reason = match self.location {
+            Location::Project(_) => Reason::ProjectOutOfScope,
+            _ => Reason::BranchOutOfScope,
+        };
+        self.deny(reason, policy.mode == Mode::Enforce);
+    }
+
     /// The body limit was passed before the body arrived (from `content-length` or while reading).
     pub fn body_too_large(&mut self, limit: usize) {
         self.body_check = None;
@@ -317,6 +337,7 @@ fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> 
         level: None,
         body_check: None,
         body_organization: None,
+        branch_lookup: None,
     }
 }
 
@@ -386,19 +407,31 @@ pub fn decide_for<'p, 'a>(policy: &'p Policy, catalog: &Catalog, agent: &'p Agen
         return d;
     }
     // 6. Scope.
+    // A ref outside the agent's projects may still be a branch of one of them (and a branch id
+    // always needs its parent): that is learned upstream, after the grants below pass.
+    let has_projects = matches!(&agent.projects, Scope::Only(list) if !list.is_empty());
     let in_scope = match d.location {
         Location::Account => Ok(()),
         Location::Project(r) if agent.projects.contains(r) => Ok(()),
-        Location::Project(_) => Err(Reason::ProjectOutOfScope),
+        Location::Project(r) if has_projects => Err((Reason::ProjectOutOfScope, Some(r))),
+        Location::Project(_) => Err((Reason::ProjectOutOfScope, None)),
         Location::Organization(s) if agent.organizations.contains(s) => Ok(()),
-        Location::Organization(_) => Err(Reason::OrganizationOutOfScope),
+        Location::Organization(_) => Err((Reason::OrganizationOutOfScope, None)),
         Location::Branch(b) if agent.projects.contains(b) => Ok(()),
-        Location::Branch(_) => Err(Reason::BranchOutOfScope),
+        Location::Branch(b) if has_projects => Err((Reason::BranchOutOfScope, Some(b))),
+        Location::Branch(_) => Err((Reason::BranchOutOfScope, None)),
     };
-    if let Err(reason) = in_scope {
-        d.reason = reason;
-        return d;
-    }
+    let scope_reason = match in_scope {
+        Ok(()) => None,
+        Err((reason, None)) => {
+            d.reason = reason;
+            return d;
+        }
+        Err((reason, Some(key))) => {
+            d.branch_lookup = Some(key);
+            Some(reason)
+        }
+    };
     // 7, 8. Grants.
     let reason = if agent.allowed.contains(matched.index) {
         Some(Reason::AllowList)
@@ -428,7 +461,15 @@ pub fn decide_for<'p, 'a>(policy: &'p Policy, catalog: &Catalog, agent: &'p Agen
                 d.body_check = Some(BodyCheck::OrganizationInScope);
             }
         }
-        None => d.reason = Reason::PermissionDenied,
+        None => {
+            // Scope is checked before grants: a place outside the agent's projects is the reason,
+            // and no lookup is needed when the grants refuse anyway.
+            d.body_check = None;
+            d.reason = match d.branch_lookup.take().and(scope_reason) {
+                Some(scope) => scope,
+                None => Reason::PermissionDenied,
+            };
+        }
     }
     d
 }

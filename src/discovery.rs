@@ -108,7 +108,12 @@ pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<
         let body = json!({"message": "Ask as GET /_bollard/explain?method=GET&path=/v1/projects (the path URL-encoded).", "code": "invalid_query"});
         return (400, body.to_string());
     };
-    let d = decide_for(policy, catalog, agent, &Request { method: &method, target: &path, authorization: &[], method_override: false });
+    let mut d = decide_for(policy, catalog, agent, &Request { method: &method, target: &path, authorization: &[], method_override: false });
+    let depends_on_branch = d.branch_lookup.is_some();
+    let depends_on_body = d.body_check.is_some();
+    // Without the request itself: no body, and a branch whose parent is not looked up.
+    d.apply_body(policy, None, b"");
+    d.apply_branch_parent(policy, None);
     let status = d.refusal_status().unwrap_or(200);
     let body = json!({
         "decision": d.verdict.as_str(),
@@ -118,7 +123,8 @@ pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<
         "area": d.endpoint.map(|e| e.area.name()),
         "permission": d.endpoint.and_then(|e| e.permission()),
         "project": d.project(),
-        "depends_on_body": d.body_check.is_some(),
+        "depends_on_body": depends_on_body,
+        "depends_on_branch": depends_on_branch,
         "message": (d.verdict == crate::decision::Verdict::Deny).then(|| refusal::message(&d, &method)),
         "summary": summary(&d, &method, &path, status),
     });

@@ -6,6 +6,7 @@
 //! for `wasm32-wasip1`.
 
 pub mod audit;
+pub mod branches;
 pub mod catalog;
 pub mod decision;
 pub mod discovery;

@@ -71,12 +71,39 @@ fn policy(mode: &str, fields: &str) -> Policy {
     Policy::from_json(&text).unwrap_or_else(|e| panic!("test policy: {e}\n{text}"))
 }
 
-/// Decides a request, then completes it with `body` when the decision waits for one.
+/// Decides a request, then completes it as the filter does: with `body` when the decision waits
+/// for one, and, when it waits for a branch's parent project, with upstream's answer that the
+/// ref is no branch of the agent's projects.
 fn req<'p, 'a>(p: &'p Policy, method: &'a str, target: &'a str, auth: &'a [&'a str], body: &[u8]) -> Decision<'p, 'a> {
     let catalog = Catalog::new().expect("catalog");
     let mut d = decide(p, &catalog, &Request { method, target, authorization: auth, method_override: false });
+    assert!(!((d.body_check.is_some() || d.branch_lookup.is_some()) && d.forward()), "a pending decision never forwards");
     d.apply_body(p, Some("application/json"), body);
+    d.apply_branch_parent(p, None);
     d
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn branches_wait_for_their_parent_project() {
+    let p = policy("enforce", r#""projects":["abcdefghijklmnopqrst"],"access":{"branches":"full","edge_functions":"read"}"#);
+    let catalog = Catalog::new().expect("catalog");
+    for (method, target) in [
+        ("DELETE", "/v1/branches/aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"),
+        ("GET", "/v1/projects/brnchaaaaaaaaaaaaaaa/functions"),
+    ] {
+        let mut d = decide(&p, &catalog, &Request { method, target, authorization: AUTH, method_override: false });
+        assert!(d.branch_lookup.is_some() && !d.forward() && d.refusal_status() == Some(500), "{target}");
+        d.apply_branch_parent(&p, Some("abcdefghijklmnopqrst"));
+        assert!(d.forward() && d.verdict == Verdict::Allow, "a branch of the agent's project passes: {target}");
+        let mut d = decide(&p, &catalog, &Request { method, target, authorization: AUTH, method_override: false });
+        d.apply_branch_parent(&p, Some("zyxwvutsrqponmlkjihg"));
+        assert_eq!(d.refusal_status(), Some(403), "a branch of another project is refused: {target}");
+    }
+    // The grants refuse first: no lookup is needed, and the scope is the reason.
+    let off = policy("enforce", r#""projects":["abcdefghijklmnopqrst"]"#);
+    let d = decide(&off, &catalog, &Request { method: "DELETE", target: "/v1/branches/brnchaaaaaaaaaaaaaaa", authorization: AUTH, method_override: false });
+    assert!(d.branch_lookup.is_none());
+    assert_eq!((d.reason.code(), d.refusal_status()), ("branch_out_of_scope", Some(403)));
 }
 
 fn run<'p, 'a>(p: &'p Policy, method: &'a str, target: &'a str, auth: &'a [&'a str]) -> Decision<'p, 'a> {

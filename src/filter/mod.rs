@@ -10,7 +10,11 @@ use metrics::Metrics;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use crate::audit::{AuditRecord, Completion};
+use crate::branches::{BranchCache, Lookup};
 use crate::catalog::Catalog;
 use crate::decision::{decide, identify, Decision, Request, Verdict, METHOD_OVERRIDE_HEADERS};
 use crate::discovery;
@@ -42,6 +46,7 @@ struct Loaded {
 struct BollardRoot {
     loaded: Option<Rc<Loaded>>,
     metrics: Rc<Metrics>,
+    branches: Rc<RefCell<BranchCache>>,
 }
 
 impl Context for BollardRoot {}
@@ -87,6 +92,10 @@ impl RootContext for BollardRoot {
             pending: None,
             response_guard: None,
             response_encoded: false,
+            branches: self.branches.clone(),
+            callouts: HashMap::new(),
+            held_body: None,
+            listed_once: false,
         }))
     }
 }
@@ -134,7 +143,19 @@ struct BollardHttp {
     /// The response has a content encoding the guards cannot read (read with its headers: the
     /// header map cannot be read from the body callback).
     response_encoded: bool,
+    /// Branches learned from upstream, shared by the VM's requests.
+    branches: Rc<RefCell<BranchCache>>,
+    /// Branch listings in flight: callout token → the project listed.
+    callouts: HashMap<u32, String>,
+    /// The body read for a decision that then waited for a branch listing.
+    held_body: Option<Vec<u8>>,
+    /// This request already asked for branch listings (once per request, answered or not).
+    listed_once: bool,
 }
+
+/// The cluster Envoy's configs name for Supabase, and the host it answers to.
+const UPSTREAM_CLUSTER: &str = "supabase";
+const UPSTREAM_HOST: &str = "api.supabase.com";
 
 fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -154,7 +175,30 @@ fn limit_header_values(t: &Take) -> [(String, String); 3] {
     ]
 }
 
-impl Context for BollardHttp {}
+impl Context for BollardHttp {
+    fn on_http_call_response(&mut self, token: u32, _: usize, body_size: usize, _: usize) {
+        let Some(project) = self.callouts.remove(&token) else { return };
+        let ok = self
+            .get_http_call_response_header_bytes(":status")
+            .is_some_and(|s| s.as_slice() == b"200");
+        if ok {
+            let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
+            let now_ms = unix_ms(self.get_current_time());
+            self.branches.borrow_mut().record_listing(&project, &body, now_ms);
+        }
+        if !self.callouts.is_empty() {
+            return;
+        }
+        let (Some(loaded), Some(head)) = (self.loaded.clone(), self.pending.take()) else { return };
+        let body = self.held_body.take();
+        // Decide again: the listings are in the cache now, or the branch stays unresolved.
+        match self.process(&loaded, &head, body.as_deref(), true) {
+            Action::Continue => self.resume_http_request(),
+            Action::Pause if self.record.is_none() => self.pending = Some(head),
+            _ => {}
+        }
+    }
+}
 
 impl BollardHttp {
     fn reply(&self, status: u16, body: &str, decision: Option<&str>, request_id: Option<&str>, limit: Option<&Take>) {
@@ -231,7 +275,47 @@ impl BollardHttp {
                 return Action::Pause;
             }
         }
+        if let (Some(key), Some(agent)) = (d.branch_lookup, d.agent) {
+            let projects = match &agent.projects {
+                crate::policy::Scope::Only(list) => list.as_slice(),
+                crate::policy::Scope::All => &[],
+            };
+            let now_ms = unix_ms(self.get_current_time());
+            let found = self.branches.borrow().lookup(key, projects, now_ms);
+            match found {
+                Lookup::Parent(parent) => d.apply_branch_parent(&loaded.policy, Some(&parent)),
+                Lookup::NotAmong => d.apply_branch_parent(&loaded.policy, None),
+                Lookup::List(stale) if !self.listed_once && self.list_branches(loaded, &stale) => {
+                    self.listed_once = true;
+                    self.held_body = body.map(<[u8]>::to_vec);
+                    return Action::Pause;
+                }
+                // Listings already answered (or none could be sent): what is not known is refused.
+                Lookup::List(_) => d.apply_branch_parent(&loaded.policy, None),
+            }
+        }
         self.finish(loaded, head, &d)
+    }
+
+    /// Asks upstream for the branches of `projects`, with the real token. False when no call
+    /// could be sent (the branch is then refused: it cannot be resolved).
+    fn list_branches(&mut self, loaded: &Rc<Loaded>, projects: &[String]) -> bool {
+        let auth = format!("Bearer {}", loaded.token.expose());
+        for project in projects.iter().take(16) {
+            let path = format!("/v1/projects/{project}/branches");
+            let headers = vec![
+                (":method", "GET"),
+                (":path", path.as_str()),
+                (":authority", UPSTREAM_HOST),
+                ("authorization", auth.as_str()),
+                ("accept", "application/json"),
+                ("accept-encoding", "identity"),
+            ];
+            if let Ok(token) = self.dispatch_http_call(UPSTREAM_CLUSTER, headers, None, vec![], Duration::from_secs(5)) {
+                self.callouts.insert(token, project.clone());
+            }
+        }
+        !self.callouts.is_empty()
     }
 
     /// Answers or forwards a final decision.
@@ -393,7 +477,7 @@ impl HttpContext for BollardHttp {
         }
         let action = self.process(&loaded, &head, None, end_of_stream);
         if matches!(action, Action::Pause) && self.record.is_none() {
-            // The decision needs the body: hold the headers until it has arrived.
+            // The decision needs the body or a branch listing: hold the headers until then.
             self.pending = Some(head);
         }
         action
@@ -403,6 +487,11 @@ impl HttpContext for BollardHttp {
         let (Some(loaded), Some(head)) = (self.loaded.clone(), self.pending.take()) else {
             return Action::Continue;
         };
+        if !self.callouts.is_empty() {
+            // Branch listings are in flight; Envoy keeps the body until the request resumes.
+            self.pending = Some(head);
+            return Action::Pause;
+        }
         let limit = loaded.policy.max_body_bytes;
         if body_size > limit || !end_of_stream {
             if body_size > limit {
@@ -426,6 +515,11 @@ impl HttpContext for BollardHttp {
             Action::Continue => {
                 self.resume_http_request();
                 Action::Continue
+            }
+            Action::Pause if self.record.is_none() => {
+                // Waiting for a branch listing.
+                self.pending = Some(head);
+                Action::Pause
             }
             other => other,
         }

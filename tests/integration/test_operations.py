@@ -169,7 +169,8 @@ def test_audit_trail_has_one_line_per_request_under_load():
             if want is not None:
                 assert r.status == want, (method, path, r.status)
         statuses = [r.status for _, r in results]
-        assert statuses.count(429) == 80 - 20
+        # 20 per minute; a slow run may cross into a second minute.
+        assert 80 - statuses.count(429) in (20, 40), statuses.count(429)
         lines = g.audit_lines(expect=len(jobs), timeout=20)
         assert len(lines) == len(jobs)
         recs = [json.loads(line) for line in lines]

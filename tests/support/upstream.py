@@ -30,6 +30,19 @@ LISTS = {
     ("GET", "/v1/organizations"): [{"id": "acme", "slug": "acme", "name": "Acme"},
                                    {"id": "other-org", "slug": "other-org", "name": "Other"}],
 }
+# Each project's branches: (branch id, branch ref). The first is the project's default branch.
+BRANCHES = {
+    "abcdefghijklmnopqrst": [("11111111-1111-4111-8111-111111111111", "abcdefghijklmnopqrst"),
+                             ("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "brnchaaaaaaaaaaaaaaa")],
+    "zyxwvutsrqponmlkjihg": [("22222222-2222-4222-8222-222222222222", "zyxwvutsrqponmlkjihg"),
+                             ("bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb", "brnchbbbbbbbbbbbbbbb")],
+}
+for _parent, _branches in BRANCHES.items():
+    LISTS[("GET", f"/v1/projects/{_parent}/branches")] = [
+        {"id": bid, "name": "main" if i == 0 else f"feature-{i}", "project_ref": bref, "parent_project_ref": _parent,
+         "is_default": i == 0, "persistent": i == 0, "status": "FUNCTIONS_DEPLOYED", "with_data": False,
+         "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+        for i, (bid, bref) in enumerate(_branches)]
 
 
 class Spec:

@@ -256,6 +256,11 @@ fn explain(raw: &[String]) -> Outcome {
             None => d.apply_body(&policy, None, b""),
         }
     }
+    let depends_on_branch = d.branch_lookup.is_some();
+    if depends_on_branch {
+        // Only the gateway can ask Supabase which project a branch belongs to.
+        d.apply_branch_parent(&policy, None);
+    }
     let status = d.refusal_status();
     let record = AuditRecord::new(&d, method, target, Completion { unix_ms: 0, request_id: None, status: status.unwrap_or(200), duration_ms: 0.0 });
     let enforced = if d.enforced { "enforced" } else { "not enforced: monitor mode forwards it" };
@@ -284,6 +289,9 @@ fn explain(raw: &[String]) -> Outcome {
         println!("message:    {}", bollard::refusal::message(&d, method));
     }
     println!("summary:    {}", record.summary);
+    if depends_on_branch {
+        println!("note:       the gateway allows this only if the branch (or project ref) belongs to one of the agent's projects, which it learns from Supabase; decided here as unknown");
+    }
     if depends_on_body && body.is_none() {
         println!("note:       this decision depends on the request body; pass it with --body FILE");
     }
