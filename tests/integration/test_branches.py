@@ -25,12 +25,12 @@ def gw():
 
 
 def forwarded(g, since):
-    return [(r["method"], r["path"]) for r in g.upstream_requests()[since:]]
+    return [(r["method"], r["path"]) for r in g.upstream_requests(lookups=True)[since:]]
 
 
 @pytest.mark.parametrize("branch", OWN_BRANCH)
 def test_a_branch_of_the_agents_project_is_allowed(gw, branch):
-    before = len(gw.upstream_requests())
+    before = len(gw.upstream_requests(lookups=True))
     r = gw.call("DELETE", f"/v1/branches/{branch}", key=KEY)
     assert r.status == 200, r.body
     assert ("DELETE", f"/v1/branches/{branch}") in forwarded(gw, before)
@@ -38,7 +38,7 @@ def test_a_branch_of_the_agents_project_is_allowed(gw, branch):
 
 @pytest.mark.parametrize("branch", FOREIGN_BRANCH + ("cccccccc-cccc-4ccc-8ccc-cccccccccccc",))
 def test_a_branch_of_a_foreign_project_is_refused(gw, branch):
-    before = len(gw.upstream_requests())
+    before = len(gw.upstream_requests(lookups=True))
     r = gw.call("DELETE", f"/v1/branches/{branch}", key=KEY)
     assert r.status == 403 and r.json()["code"] == "branch_out_of_scope", r.body
     assert ("DELETE", f"/v1/branches/{branch}") not in forwarded(gw, before), "the refused call reached upstream"
@@ -57,7 +57,7 @@ def test_listings_use_the_real_token_and_are_cached():
         assert g.start_ok
         for _ in range(3):
             assert g.call("DELETE", f"/v1/branches/{OWN_BRANCH[0]}", key=KEY).status == 200
-        listings = [r for r in g.upstream_requests() if r["path"] == f"/v1/projects/{P1}/branches"]
+        listings = [r for r in g.upstream_requests(lookups=True) if r["path"] == f"/v1/projects/{P1}/branches"]
         assert len(listings) == 1, "one listing serves the next requests (cached for 60 s)"
         assert [v for k, v in listings[0]["headers"] if k == "authorization"] == [f"Bearer {TOKEN}"]
 

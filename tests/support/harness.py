@@ -34,6 +34,12 @@ def sha256(key):
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def is_lookup(entry):
+    names = {k for k, _ in entry["headers"]}
+    return (entry["method"] == "GET" and entry["path"].endswith("/branches")
+            and "x-envoy-internal" in names and "x-forwarded-for" not in names)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -239,11 +245,17 @@ class Gateway:
         c.request("GET", "/stats/prometheus" if fmt == "prometheus" else "/stats")
         return c.getresponse().read().decode()
 
-    def upstream_requests(self):
+    def upstream_requests(self, lookups=False):
+        """What reached the stand-in upstream: the forwarded agent requests, and with
+        `lookups=True` also the filter's own branch listings (Envoy marks its internal callouts
+        with x-envoy-internal and they carry no x-forwarded-for)."""
         if not os.path.exists(self.record_path):
             return []
         with open(self.record_path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            entries = [json.loads(line) for line in f if line.strip()]
+        if lookups:
+            return entries
+        return [e for e in entries if not is_lookup(e)]
 
     def audit_lines(self, expect=None, timeout=10):
         """The audit file's lines; waits until `expect` lines are there (Envoy flushes on a timer)."""
