@@ -33,8 +33,14 @@ fuzz_target!(|data: &[u8]| {
     let auth: Vec<&str> = parts.collect();
     let (policy, catalog) = setup();
     let _ = RequestTarget::parse(target);
-    let d = decide(policy, catalog, &Request { method, target, authorization: &auth, method_override: false });
-    if d.verdict == Verdict::Allow {
+    let mut d = decide(policy, catalog, &Request { method, target, authorization: &auth, method_override: false });
+    // A decision waiting for a body or a branch's parent never forwards.
+    assert!(!((d.body_check.is_some() || d.branch_lookup.is_some()) && d.forward()));
+    // Complete it as the filter would with an unhelpful body and upstream.
+    d.apply_body(policy, Some("application/json"), b"{}");
+    d.apply_branch_parent(policy, None);
+    if d.forward() {
+        assert_eq!(d.verdict, Verdict::Allow, "enforce mode forwards only allowed requests");
         // Whatever is allowed was canonical, matched, and in the agent's scope.
         let t = RequestTarget::parse(target).expect("allowed target parses");
         assert_eq!(d.path, Some(t.path));
