@@ -19,10 +19,12 @@ KEYS = {
     "ci-deployer": "sbp_73ba07c41d40ed01dcbefa9d6d26cbc9778f8214",
     "ops-bot": "sbp_73af045e9c579fdf7c1ad4b7dc36f5530938220e",
 }
+READ_ONLY_SQL = '{"query": "select count(*) from orders", "read_only": true}'
+WRITE_SQL = '{"query": "drop table orders"}'
 CALLS = [
     ("mcp-readonly", "GET", f"/v1/projects/{P}/functions"),
-    ("mcp-readonly", "POST", f"/v1/projects/{P}/database/query/read-only"),
-    ("mcp-readonly", "POST", f"/v1/projects/{P}/database/query"),
+    ("mcp-readonly", "POST", f"/v1/projects/{P}/database/query", READ_ONLY_SQL),
+    ("mcp-readonly", "POST", f"/v1/projects/{P}/database/query", WRITE_SQL),
     ("mcp-readonly", "GET", f"/v1/projects/{P}/functions/hello/body"),
     ("ci-deployer", "POST", f"/v1/projects/{P}/functions/deploy"),
     ("ci-deployer", "GET", f"/v1/projects/{P}/database/migrations"),
@@ -43,10 +45,12 @@ def main():
             sys.exit("Envoy did not start")
         print(f"Envoy with bollard.wasm on 127.0.0.1:{g.port}, stand-in api.supabase.com on 127.0.0.1:{g.upstream_port}\n")
         allowed = denied = 0
-        for agent, method, path in CALLS:
-            r = g.call(method, path, key=KEYS.get(agent))
+        for agent, method, path, *body in CALLS:
+            body = body[0] if body else None
+            headers = [("content-type", "application/json")] if body else []
+            r = g.call(method, path, key=KEYS.get(agent), headers=headers, body=body)
             who = agent or "(no key)"
-            print(f"{who:>13}  {method:6} {path}")
+            print(f"{who:>13}  {method:6} {path}" + (f"  {body}" if body else ""))
             if r.status < 300:
                 allowed += 1
                 print(f"{'':>13}  -> {r.status} allowed, forwarded upstream with the real token")
