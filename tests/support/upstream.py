@@ -44,6 +44,69 @@ for _parent, _branches in BRANCHES.items():
          "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
         for i, (bid, bref) in enumerate(_branches)]
 
+# What real clients read closely (tests/clients: the Supabase MCP server, the Supabase CLI,
+# supabase-management-js) is answered as api.supabase.com answers it, within the spec's schemas:
+# a project's own details, edge functions whose paths are the file URLs the MCP server parses, a
+# function's source as multipart/form-data, rows from SQL, and no JSON content type on bodiless
+# answers. Everything else is the spec's example, as before.
+PROJECTS = {p["ref"]: p for p in LISTS[("GET", "/v1/projects")]}
+FUNCTION_SLUGS = {"abcdefghijklmnopqrst": ["hello-world", "stripe-webhook"], "zyxwvutsrqponmlkjihg": ["other-fn"]}
+SQL_ROWS = [{"id": 1, "name": "stand-in row"}]
+
+
+class Raw:
+    """A body that is not JSON, with its content type."""
+    def __init__(self, content_type, data):
+        self.content_type, self.data = content_type, data
+
+
+def function_object(ref, slug, version=3):
+    fid = "{:08x}-0000-4000-8000-{:012x}".format(sum(map(ord, ref)), sum(map(ord, slug)))
+    root = f"file:///tmp/user_fn_{ref}_{fid}_{version}/source/supabase/functions/{slug}"
+    return {"id": fid, "slug": slug, "name": slug, "status": "ACTIVE", "version": version,
+            "created_at": 1767225600000, "updated_at": 1767225600000, "verify_jwt": True, "import_map": False,
+            "entrypoint_path": f"{root}/index.ts", "ezbr_sha256": "0" * 64}
+
+
+def function_files(ref, slug):
+    """A function's source as the multipart/form-data the API sends for `Accept: multipart/form-data`."""
+    boundary = "standin" + slug.replace("-", "")
+    fn = function_object(ref, slug)
+    root = f"/tmp/user_fn_{ref}_{fn['id']}_{fn['version']}/source/supabase/functions/{slug}"
+    source = f'Deno.serve(() => new Response("{slug} from the stand-in"))\n'
+    data = (f"--{boundary}\r\ncontent-disposition: form-data; name=\"metadata\"\r\ncontent-type: application/json\r\n\r\n"
+            + json.dumps({"deno2_entrypoint_path": f"file://{root}/index.ts", "entrypoint_path": f"file://{root}/index.ts"})
+            + f"\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"{root}/index.ts\"\r\n"
+            + f"content-type: application/typescript\r\n\r\n{source}\r\n--{boundary}--\r\n")
+    return Raw(f"multipart/form-data; boundary={boundary}", data.encode())
+
+
+def realistic(method, path, query, accept, spec_body):
+    """The answer a real client expects for these operations, or None for the spec's example."""
+    parts = path.split("/")[1:]
+    if len(parts) < 3 or parts[:2] != ["v1", "projects"] or parts[2] not in PROJECTS:
+        return None
+    ref, rest = parts[2], parts[3:]
+    if method == "GET" and rest == []:
+        body = dict(spec_body) if isinstance(spec_body, dict) else {}
+        body.update(PROJECTS[ref])
+        body["database"] = {"host": f"db.{ref}.supabase.co", "version": "17.4.1.054",
+                            "postgres_engine": "17", "release_channel": "ga"}
+        return 200, body
+    if method == "GET" and rest == ["functions"] and ref in FUNCTION_SLUGS:
+        return 200, [function_object(ref, slug) for slug in FUNCTION_SLUGS[ref]]
+    if method == "GET" and len(rest) == 2 and rest[0] == "functions" and rest[1] in FUNCTION_SLUGS.get(ref, []):
+        return 200, function_object(ref, rest[1])
+    if (method == "GET" and len(rest) == 3 and rest[0] == "functions" and rest[2] == "body"
+            and rest[1] in FUNCTION_SLUGS.get(ref, []) and "multipart/form-data" in accept):
+        return 200, function_files(ref, rest[1])
+    if method == "POST" and rest == ["functions", "deploy"]:
+        slug = dict(q.split("=", 1) for q in query.split("&") if "=" in q).get("slug", "hello-world")
+        return 201, function_object(ref, slug, version=4)
+    if method == "POST" and rest in (["database", "query"], ["database", "query", "read-only"]):
+        return 201, SQL_ROWS
+    return None
+
 
 class Spec:
     def __init__(self, path):
@@ -115,19 +178,20 @@ class Spec:
             return "example"
         return None
 
-    def answer(self, method, path):
+    def answer(self, method, path, query="", accept=""):
         if (method, path) in LISTS:
             return 200, LISTS[(method, path)]
         op = self.find(method, path)
         if op is None:
             return 404, {"message": f"Cannot {method} {path}"}
+        status, body = 200, None
         for code, resp in sorted(op["responses"].items()):
             if code.startswith("2"):
                 resp = self.resolve(resp)
                 content = (resp or {}).get("content", {}).get("application/json")
-                body = self.example(content["schema"]) if content else None
-                return int(code), body
-        return 200, None
+                status, body = int(code), (self.example(content["schema"]) if content else None)
+                break
+        return realistic(method, path, query, accept, body) or (status, body)
 
 
 def main():
@@ -148,7 +212,7 @@ def main():
         def handle_any(self):
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
             entry = {
                 "method": self.command,
                 "path": self.path,
@@ -158,14 +222,19 @@ def main():
             }
             with lock:
                 record.write(json.dumps(entry) + "\n")
-            status, payload = spec.answer(self.command, path)
+            status, payload = spec.answer(self.command, path, query, self.headers.get("accept") or "")
             # Tests ask for Supabase's own refusals and failures with this header.
             forced = self.headers.get("x-standin-status")
             if forced:
                 status, payload = int(forced), {"message": f"stand-in answered {forced}"}
-            data = b"" if payload is None else json.dumps(payload).encode()
+            if isinstance(payload, Raw):
+                content_type, data = payload.content_type, payload.data
+            else:
+                content_type = None if payload is None else "application/json"
+                data = b"" if payload is None else json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("content-type", "application/json")
+            if content_type:
+                self.send_header("content-type", content_type)
             if status == 429:
                 self.send_header("x-ratelimit-limit", "120")
                 self.send_header("x-ratelimit-remaining", "0")
