@@ -25,43 +25,44 @@ pub fn message(d: &Decision, method: &str) -> String {
     }
 }
 
+impl<'a> Body<'a> {
+    /// The fields a decision knows, with a message and code.
+    fn new(d: &'a Decision, message: String, code: &'static str, request_id: Option<&'a str>) -> Body<'a> {
+        Body {
+            message,
+            code,
+            agent: d.agent.map(|a| a.id.as_str()),
+            endpoint: d.endpoint.map(|e| e.id),
+            area: d.endpoint.map(|e| e.area.name()),
+            permission: d.endpoint.and_then(|e| e.permission()),
+            project: d.project(),
+            request_id,
+        }
+    }
+
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| r#"{"message":"Request refused."}"#.to_string())
+    }
+}
+
 /// The refusal body, as JSON text.
 pub fn body(d: &Decision, method: &str, request_id: Option<&str>) -> String {
-    let body = Body {
-        message: message(d, method),
-        code: d.reason.code(),
-        agent: d.agent.map(|a| a.id.as_str()),
-        endpoint: d.endpoint.map(|e| e.id),
-        area: d.endpoint.map(|e| e.area.name()),
-        permission: d.endpoint.and_then(|e| e.permission()),
-        project: d.project(),
-        request_id,
-    };
-    serde_json::to_string(&body).unwrap_or_else(|_| r#"{"message":"Request refused."}"#.to_string())
+    Body::new(d, message(d, method), d.reason.code(), request_id).to_json()
 }
 
 /// The 429 body for an agent over its rate limit.
 pub fn rate_limited(d: &Decision, method: &str, request_id: Option<&str>, limit: u32, reset_secs: u64) -> String {
-    let body = Body {
-        message: format!(
-            "{} may not {} now: it has used all {limit} requests it may make per minute through this gateway; retry in {reset_secs} seconds.",
-            who(d),
-            what(d, method)
-        ),
-        code: "rate_limited",
-        agent: d.agent.map(|a| a.id.as_str()),
-        endpoint: d.endpoint.map(|e| e.id),
-        area: d.endpoint.map(|e| e.area.name()),
-        permission: d.endpoint.and_then(|e| e.permission()),
-        project: d.project(),
-        request_id,
-    };
-    serde_json::to_string(&body).unwrap_or_default()
+    let message = format!(
+        "{} may not {} now: it has used all {limit} requests it may make per minute through this gateway; retry in {reset_secs} seconds.",
+        who(d),
+        what(d, method)
+    );
+    Body::new(d, message, "rate_limited", request_id).to_json()
 }
 
 /// The body for a request the filter could not decide (500, never forwarded).
 pub fn internal_error(request_id: Option<&str>) -> String {
-    let body = Body {
+    Body {
         message: "The gateway could not decide this request, so it was not forwarded; retry, and report it to the operator if it persists.".to_string(),
         code: "internal_error",
         agent: None,
@@ -70,6 +71,6 @@ pub fn internal_error(request_id: Option<&str>) -> String {
         permission: None,
         project: None,
         request_id,
-    };
-    serde_json::to_string(&body).unwrap_or_default()
+    }
+    .to_json()
 }
