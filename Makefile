@@ -11,7 +11,7 @@ WASM        := target/wasm32-wasip1/release/bollard.wasm
 # wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
 WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
 
-.PHONY: check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
+.PHONY: test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
 
 help:
 	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
@@ -19,6 +19,7 @@ help:
 	@echo "make build   $(WASM)"
 	@echo "make cli     target/release/bollard, the command-line tool"
 	@echo "make check-examples  validate every Envoy config and deployment recipe"
+	@echo "make test-clients  the Supabase MCP server, CLI and supabase-management-js through the gateway"
 	@echo "make docs    regenerate docs/catalog.md (bollard catalog --format markdown)"
 	@echo "make envoy-config  regenerate envoy/envoy.yaml (bollard envoy-config examples/policy.json)"
 	@echo "make validate  envoy --mode validate envoy/envoy.yaml"
@@ -43,8 +44,16 @@ $(VENV)/.installed: Makefile
 	$(VENV)/bin/pip install --quiet $(PY_PINS)
 	touch $@
 
-test: build venv lint test-core test-wasm test-integration check-examples
+test: build venv lint test-core test-wasm test-integration check-examples test-clients
 	@echo "make test: all suites passed"
+
+# Real Supabase clients through Envoy and the filter: the MCP server over stdio, the Supabase CLI
+# and supabase-management-js, pinned by tests/clients/package-lock.json (Node.js 20, the npm
+# registry). `npm ci` refuses this lockfile here (it lists only the CLI's linux-x64 binary package,
+# the one the registry serves), so the locked versions are installed without saving.
+test-clients: build venv
+	cd tests/clients && npm install --no-save --ignore-scripts --no-audit --no-fund
+	ENVOY=$(abspath $(ENVOY)) $(PY) -m pytest -q tests/clients
 
 # Every Envoy config validates, every recipe names the right artifact and settings, every
 # policy in them passes `bollard check`, derived configs are current (see tests/check_examples.py).
