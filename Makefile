@@ -24,6 +24,7 @@ help:
 	@echo "make envoy-config  regenerate envoy/envoy.yaml (bollard envoy-config examples/policy.json)"
 	@echo "make validate  envoy --mode validate envoy/envoy.yaml"
 	@echo "make fuzz    cargo fuzz, request parsing and policy parsing, FUZZ_SECONDS each"
+	@echo "make bench   performance: Envoy + wrk, the decision path, sizes and memory (docs/performance.md)"
 
 targets:
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
@@ -113,3 +114,10 @@ fuzz-smoke:
 clean:
 	cargo clean
 	rm -rf $(VENV)
+
+# Performance, about 8 minutes (docs/performance.md). Needs wrk (apt-get install -y wrk); Node for
+# the decision path in wasm32. The pass-through filter is the baseline Bollard is compared with.
+.PHONY: bench
+bench: build venv
+	cargo build --quiet --locked --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml --target-dir target/bench-passthrough
+	ENVOY=$(abspath $(ENVOY)) $(PY) bench/run.py
