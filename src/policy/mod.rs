@@ -205,6 +205,8 @@ impl Policy {
         }
         let default_limit = raw.rate_limit.as_ref().map(|r| compile_rate_limit("policy", r)).transpose()?;
         let mut agents: Vec<Agent> = Vec::with_capacity(agent_files.len());
+        // Ids seen so far: a set, so a policy of many agents compiles in linear time.
+        let mut ids: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(agent_files.len());
         let mut by_digest = HashMap::with_capacity(agent_files.len());
         for (i, a) in agent_files.into_iter().enumerate() {
             let (mut agent, digest) = compile_agent(a.culprit(i), a)?;
@@ -220,7 +222,7 @@ impl Policy {
                 }
                 (own, d) => own.or_else(|| d.clone()),
             };
-            if agents.iter().any(|o| o.id == agent.id) {
+            if !ids.insert(agent.id.clone()) {
                 return Err(PolicyError::new(
                     format!("agent {:?}", agent.id),
                     "id is used by two agents; ids must be unique",
