@@ -66,6 +66,7 @@ examples-write: build cli venv
 	$(PY) tests/check_examples.py --write
 
 lint:
+	cargo fmt --check
 	cargo clippy --quiet --lib --target wasm32-wasip1 -- -D warnings
 	cargo clippy --quiet --lib --bins -- -D warnings
 

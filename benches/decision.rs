@@ -109,9 +109,24 @@ enum Shape {
 /// A policy of `n` agents, each with its own key, one project and one organization.
 fn policy_json(n: usize, shape: Shape) -> String {
     let areas = [
-        "projects", "organizations", "database", "edge_functions", "secrets", "auth_config",
-        "project_config", "storage", "api_keys", "branches", "backups", "domains", "network",
-        "analytics", "advisors", "billing", "oauth", "account",
+        "projects",
+        "organizations",
+        "database",
+        "edge_functions",
+        "secrets",
+        "auth_config",
+        "project_config",
+        "storage",
+        "api_keys",
+        "branches",
+        "backups",
+        "domains",
+        "network",
+        "analytics",
+        "advisors",
+        "billing",
+        "oauth",
+        "account",
     ];
     let rest = match shape {
         Shape::Full => {

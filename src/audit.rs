@@ -100,7 +100,9 @@ pub fn summary(d: &Decision, method: &str, path: &str, status: u16) -> String {
             d.level.map(|l| l.as_str()).unwrap_or("off"),
             crate::sentence::needed_level(e).as_str()
         ),
-        (_, reason, _) => format!("{} ({}, {status})", if status == 403 { "denied" } else { "refused" }, reason.describe()),
+        (_, reason, _) => {
+            format!("{} ({}, {status})", if status == 403 { "denied" } else { "refused" }, reason.describe())
+        }
     };
     let what = match d.agent {
         Some(_) => what(d, method),

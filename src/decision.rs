@@ -201,9 +201,7 @@ pub struct Decision<'p, 'a> {
 impl<'p> Decision<'p, '_> {
     /// Whether the request goes upstream. Never while the decision still waits for the body.
     pub fn forward(&self) -> bool {
-        self.body_check.is_none()
-            && self.branch_lookup.is_none()
-            && (self.verdict == Verdict::Allow || !self.enforced)
+        self.body_check.is_none() && self.branch_lookup.is_none() && (self.verdict == Verdict::Allow || !self.enforced)
     }
 
     /// The status the filter answers with itself, or `None` when the request is forwarded. A
@@ -357,7 +355,13 @@ pub fn identify<'p>(policy: &'p Policy, authorization: &[&str]) -> Result<&'p Ag
 
 /// Steps 2 to 8 for an identified agent (`req.authorization` is not read). The filter reaches
 /// this through [`decide`]; `bollard explain` calls it directly, so both share one code path.
-pub fn decide_for<'p, 'a>(policy: &'p Policy, catalog: &Catalog, agent: &'p Agent, req: &Request<'a>) -> Decision<'p, 'a> {    // 2. The request itself: method, override headers, the canonical target.
+pub fn decide_for<'p, 'a>(
+    policy: &'p Policy,
+    catalog: &Catalog,
+    agent: &'p Agent,
+    req: &Request<'a>,
+) -> Decision<'p, 'a> {
+    // 2. The request itself: method, override headers, the canonical target.
     if !STANDARD_METHODS.contains(&req.method) {
         return refuse(Reason::InvalidMethod, Some(agent));
     }

@@ -108,7 +108,12 @@ pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<
         let body = json!({"message": "Ask as GET /_bollard/explain?method=GET&path=/v1/projects (the path URL-encoded).", "code": "invalid_query"});
         return (400, body.to_string());
     };
-    let mut d = decide_for(policy, catalog, agent, &Request { method: &method, target: &path, authorization: &[], method_override: false });
+    let mut d = decide_for(
+        policy,
+        catalog,
+        agent,
+        &Request { method: &method, target: &path, authorization: &[], method_override: false },
+    );
     let depends_on_branch = d.branch_lookup.is_some();
     let depends_on_body = d.body_check.is_some();
     // Without the request itself: no body, and a branch whose parent is not looked up.

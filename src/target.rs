@@ -56,7 +56,24 @@ impl fmt::Display for TargetError {
 /// read it as a path parameter.
 fn path_byte_ok(b: u8) -> bool {
     b.is_ascii_alphanumeric()
-        || matches!(b, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'=' | b':' | b'@')
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b'='
+                | b':'
+                | b'@'
+        )
 }
 
 /// Query bytes: visible ASCII except `#`. Escapes are fine here; the query is not authorized on.
@@ -130,9 +147,10 @@ pub const CREDENTIAL_QUERY_NAMES: [&str; 7] =
 /// The query parameter name that carries a credential, if any (names compared case-insensitively,
 /// percent-decoding not attempted: an escaped name is refused as well).
 pub fn credential_in_query(query: &str) -> Option<&str> {
-    query.split('&').map(|pair| pair.split('=').next().unwrap_or_default()).find(|name| {
-        name.contains('%') || CREDENTIAL_QUERY_NAMES.iter().any(|c| name.eq_ignore_ascii_case(c))
-    })
+    query
+        .split('&')
+        .map(|pair| pair.split('=').next().unwrap_or_default())
+        .find(|name| name.contains('%') || CREDENTIAL_QUERY_NAMES.iter().any(|c| name.eq_ignore_ascii_case(c)))
 }
 
 /// Checks a path parameter against the format Supabase's spec gives it. Returns what it must be
@@ -142,9 +160,14 @@ pub fn check_param(name: &str, value: &str) -> Result<(), &'static str> {
         "ref" => (is_project_ref(value), "a project ref (20 lowercase letters)"),
         "slug" => (is_org_slug(value), "an organization slug ([A-Za-z0-9_-]+)"),
         "function_slug" => (is_function_slug(value), "a function slug ([A-Za-z0-9_-]+)"),
-        "branch_id_or_ref" => (is_project_ref(value) || is_uuid(value), "a branch ref (20 lowercase letters) or a branch UUID"),
+        "branch_id_or_ref" => {
+            (is_project_ref(value) || is_uuid(value), "a branch ref (20 lowercase letters) or a branch UUID")
+        }
         "id" | "invite_id" | "provider_id" | "tpa_id" | "user_id" => (is_uuid(value), "a UUID"),
-        "version" => (!value.is_empty() && value.len() <= 32 && value.bytes().all(|b| b.is_ascii_digit()), "a migration version (digits)"),
+        "version" => (
+            !value.is_empty() && value.len() <= 32 && value.bytes().all(|b| b.is_ascii_digit()),
+            "a migration version (digits)",
+        ),
         "addon_variant" => (is_word(value, false), "an add-on variant ([a-z0-9_]+)"),
         "run_id" | "token" => (is_word(value, true), "an identifier ([A-Za-z0-9_-]+)"),
         _ => (
@@ -174,7 +197,10 @@ fn is_word(s: &str, upper_and_dash: bool) -> bool {
     !s.is_empty()
         && s.len() <= 128
         && s.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || (upper_and_dash && (b.is_ascii_uppercase() || b == b'-'))
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || b == b'_'
+                || (upper_and_dash && (b.is_ascii_uppercase() || b == b'-'))
         })
 }
 

@@ -77,9 +77,8 @@ fn keygen_makes_a_pat_shaped_key_and_its_hash() {
     let a = bollard(&["keygen", "--agent", "ci-bot"]);
     assert_eq!(code(&a), 0, "{}", err(&a));
     let text = out(&a);
-    let field = |name: &str| {
-        text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default()
-    };
+    let field =
+        |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default();
     let key = field("key:");
     assert!(key.starts_with("sbp_") && key.len() == 44, "{key}");
     assert!(key[4..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
@@ -127,8 +126,14 @@ fn check_prints_the_access_matrix() {
 fn check_names_the_culprit() {
     let demo = std::fs::read_to_string(root().join("examples/demo-policy.json")).expect("demo");
     for (text, fragments) in [
-        (demo.replace("\"storage\": \"read\"", "\"storge\": \"read\""), vec!["agent \"mcp-readonly\"", "unknown area \"storge\""]),
-        (demo.replace("\"list_migrations\"", "\"list_migratoins\""), vec!["agent \"ci-deployer\"", "allow", "list_migratoins"]),
+        (
+            demo.replace("\"storage\": \"read\"", "\"storge\": \"read\""),
+            vec!["agent \"mcp-readonly\"", "unknown area \"storge\""],
+        ),
+        (
+            demo.replace("\"list_migrations\"", "\"list_migratoins\""),
+            vec!["agent \"ci-deployer\"", "allow", "list_migratoins"],
+        ),
         ("{ not json".to_string(), vec!["policy:"]),
     ] {
         let f = temp_file("bad.json", &text);
@@ -157,9 +162,18 @@ fn explain_gives_the_decision_and_its_sentences() {
     assert!(t.contains("endpoint:   list_functions (GET /v1/projects/{ref}/functions)"));
     assert!(t.contains("permission: edge_functions_read (read)"));
     assert!(t.contains("reason:     access_read"));
-    assert!(t.contains("summary:    Claude (MCP, read-only) asked to list edge functions on project abcdefghijklmnopqrst: allowed"));
+    assert!(t.contains(
+        "summary:    Claude (MCP, read-only) asked to list edge functions on project abcdefghijklmnopqrst: allowed"
+    ));
 
-    let o = bollard(&["explain", p, "--agent", "mcp-readonly", "POST", "/v1/projects/abcdefghijklmnopqrst/database/migrations"]);
+    let o = bollard(&[
+        "explain",
+        p,
+        "--agent",
+        "mcp-readonly",
+        "POST",
+        "/v1/projects/abcdefghijklmnopqrst/database/migrations",
+    ]);
     assert_eq!(code(&o), 2);
     let t = out(&o);
     assert!(t.contains("decision:   deny") && t.contains("status:     403"));
@@ -202,10 +216,14 @@ fn catalog_in_three_formats() {
     let json = bollard(&["catalog", "--format", "json"]);
     let rows: Vec<serde_json::Value> = serde_json::from_str(&out(&json)).expect("json");
     assert_eq!(rows.len(), 169);
-    assert!(rows.iter().any(|r| r["id"] == "run_sql" && r["permissions"][0] == "database_write" && r["class"] == "write"));
+    assert!(rows
+        .iter()
+        .any(|r| r["id"] == "run_sql" && r["permissions"][0] == "database_write" && r["class"] == "write"));
     let table = bollard(&["catalog"]);
     assert_eq!(out(&table).lines().count(), 170);
-    assert!(out(&table).lines().any(|l| l.starts_with("delete_branch") && l.contains("/v1/branches/{branch_id_or_ref}")));
+    assert!(out(&table)
+        .lines()
+        .any(|l| l.starts_with("delete_branch") && l.contains("/v1/branches/{branch_id_or_ref}")));
     let bad = bollard(&["catalog", "--format", "yaml"]);
     assert_eq!(code(&bad), 1);
     assert!(err(&bad).contains("--format \"yaml\""));
@@ -224,7 +242,8 @@ fn audit_digest_counts_and_filters() {
     assert_eq!(code(&o), 0, "{}", err(&o));
     let t = out(&o);
     assert!(t.starts_with("3 record(s), 1 line(s) that are not audit records skipped"), "{t}");
-    let row = |name: &str| t.lines().find(|l| l.starts_with(name)).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>());
+    let row =
+        |name: &str| t.lines().find(|l| l.starts_with(name)).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>());
     assert_eq!(row("ops-agent"), Some(vec!["1", "1"]));
     assert_eq!(row("(unidentified)"), Some(vec!["0", "1"]));
     assert!(t.contains("403 permission_denied: Ops Agent asked to delete project abcdefghijklmnopqrst"));
@@ -252,7 +271,14 @@ fn envoy_config_embeds_the_policy() {
     assert_eq!(out(&o), shipped, "envoy/envoy.yaml is `bollard envoy-config examples/policy.json` (make envoy-config)");
     assert!(shipped.contains("sni: api.supabase.com") && shipped.contains("host_rewrite_literal: api.supabase.com"));
 
-    let o = bollard(&["envoy-config", "examples/demo-policy.json", "--upstream", "http://127.0.0.1:8080", "--listen", "127.0.0.1:18000"]);
+    let o = bollard(&[
+        "envoy-config",
+        "examples/demo-policy.json",
+        "--upstream",
+        "http://127.0.0.1:8080",
+        "--listen",
+        "127.0.0.1:18000",
+    ]);
     assert_eq!(code(&o), 0);
     let t = out(&o);
     assert!(!t.contains("transport_socket"), "plain HTTP upstream has no TLS");

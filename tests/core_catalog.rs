@@ -22,21 +22,57 @@ const SEED: [(&str, &str, &str, &str, &str); 35] = [
     ("run_read_only_sql", "POST", "/v1/projects/{ref}/database/query/read-only", "database", "database_read"),
     ("list_migrations", "GET", "/v1/projects/{ref}/database/migrations", "database", "database_migrations_read"),
     ("apply_migration", "POST", "/v1/projects/{ref}/database/migrations", "database", "database_migrations_write"),
-    ("enable_database_webhooks", "POST", "/v1/projects/{ref}/database/webhooks/enable", "database", "database_webhooks_config_write"),
+    (
+        "enable_database_webhooks",
+        "POST",
+        "/v1/projects/{ref}/database/webhooks/enable",
+        "database",
+        "database_webhooks_config_write",
+    ),
     ("list_functions", "GET", "/v1/projects/{ref}/functions", "edge_functions", "edge_functions_read"),
     ("get_function", "GET", "/v1/projects/{ref}/functions/{function_slug}", "edge_functions", "edge_functions_read"),
-    ("get_function_body", "GET", "/v1/projects/{ref}/functions/{function_slug}/body", "edge_functions", "edge_functions_read"),
+    (
+        "get_function_body",
+        "GET",
+        "/v1/projects/{ref}/functions/{function_slug}/body",
+        "edge_functions",
+        "edge_functions_read",
+    ),
     ("create_function", "POST", "/v1/projects/{ref}/functions", "edge_functions", "edge_functions_write"),
     ("deploy_function", "POST", "/v1/projects/{ref}/functions/deploy", "edge_functions", "edge_functions_write"),
-    ("update_function", "PATCH", "/v1/projects/{ref}/functions/{function_slug}", "edge_functions", "edge_functions_write"),
-    ("delete_function", "DELETE", "/v1/projects/{ref}/functions/{function_slug}", "edge_functions", "edge_functions_write"),
+    (
+        "update_function",
+        "PATCH",
+        "/v1/projects/{ref}/functions/{function_slug}",
+        "edge_functions",
+        "edge_functions_write",
+    ),
+    (
+        "delete_function",
+        "DELETE",
+        "/v1/projects/{ref}/functions/{function_slug}",
+        "edge_functions",
+        "edge_functions_write",
+    ),
     ("list_secrets", "GET", "/v1/projects/{ref}/secrets", "secrets", "edge_functions_secrets_read"),
     ("create_secrets", "POST", "/v1/projects/{ref}/secrets", "secrets", "edge_functions_secrets_write"),
     ("delete_secrets", "DELETE", "/v1/projects/{ref}/secrets", "secrets", "edge_functions_secrets_write"),
     ("get_auth_config", "GET", "/v1/projects/{ref}/config/auth", "auth_config", "auth_config_read"),
     ("update_auth_config", "PATCH", "/v1/projects/{ref}/config/auth", "auth_config", "auth_config_write"),
-    ("get_postgres_config", "GET", "/v1/projects/{ref}/config/database/postgres", "project_config", "database_config_read"),
-    ("update_postgres_config", "PUT", "/v1/projects/{ref}/config/database/postgres", "project_config", "database_config_write"),
+    (
+        "get_postgres_config",
+        "GET",
+        "/v1/projects/{ref}/config/database/postgres",
+        "project_config",
+        "database_config_read",
+    ),
+    (
+        "update_postgres_config",
+        "PUT",
+        "/v1/projects/{ref}/config/database/postgres",
+        "project_config",
+        "database_config_write",
+    ),
     ("get_storage_config", "GET", "/v1/projects/{ref}/config/storage", "project_config", "storage_config_read"),
     ("update_storage_config", "PATCH", "/v1/projects/{ref}/config/storage", "project_config", "storage_config_write"),
     ("list_buckets", "GET", "/v1/projects/{ref}/storage/buckets", "storage", "storage_read"),
@@ -51,7 +87,11 @@ const SEED: [(&str, &str, &str, &str, &str); 35] = [
 fn seed_ids_are_fixed() {
     for (id, method, path, area, permission) in SEED {
         let (_, e) = Catalog::by_id(id).unwrap_or_else(|| panic!("{id} missing"));
-        assert_eq!((e.method.as_str(), e.path, e.area.name(), e.permission()), (method, path, area, Some(permission)), "{id}");
+        assert_eq!(
+            (e.method.as_str(), e.path, e.area.name(), e.permission()),
+            (method, path, area, Some(permission)),
+            "{id}"
+        );
         let read = if permission.ends_with("_read") { Class::Read } else { Class::Write };
         assert_eq!(e.class(), read, "{id}: the interface's permission {permission} makes it a {}", read.as_str());
     }
@@ -65,7 +105,11 @@ fn ids_are_unique_and_classes_follow_the_read_rule() {
     assert_eq!(ids.len(), all.len());
     for e in all {
         let want = if e.permissions.is_empty() {
-            if matches!(e.method, Method::Get | Method::Head) { Class::Read } else { Class::Write }
+            if matches!(e.method, Method::Get | Method::Head) {
+                Class::Read
+            } else {
+                Class::Write
+            }
         } else if e.permissions.iter().all(|p| p.ends_with("_read")) {
             Class::Read
         } else {
@@ -74,7 +118,11 @@ fn ids_are_unique_and_classes_follow_the_read_rule() {
         assert_eq!(e.class(), want, "{}", e.id);
         assert!(Area::ALL.contains(&e.area));
     }
-    assert_eq!(Catalog::by_id("get_pgsodium_config").map(|(_, e)| e.class()), Some(Class::Write), "a GET that needs a write permission is a write");
+    assert_eq!(
+        Catalog::by_id("get_pgsodium_config").map(|(_, e)| e.class()),
+        Some(Class::Write),
+        "a GET that needs a write permission is a write"
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]

@@ -32,26 +32,122 @@ const SEED: [(&str, &str, &str, &str, &str); 35] = [
     ("list_organizations", "GET", "/v1/organizations", "organizations", "organizations_read"),
     ("create_organization", "POST", "/v1/organizations", "organizations", "organizations_create"),
     ("run_sql", "POST", "/v1/projects/abcdefghijklmnopqrst/database/query", "database", "database_write"),
-    ("run_read_only_sql", "POST", "/v1/projects/abcdefghijklmnopqrst/database/query/read-only", "database", "database_read"),
-    ("list_migrations", "GET", "/v1/projects/abcdefghijklmnopqrst/database/migrations", "database", "database_migrations_read"),
-    ("apply_migration", "POST", "/v1/projects/abcdefghijklmnopqrst/database/migrations", "database", "database_migrations_write"),
-    ("enable_database_webhooks", "POST", "/v1/projects/abcdefghijklmnopqrst/database/webhooks/enable", "database", "database_webhooks_config_write"),
+    (
+        "run_read_only_sql",
+        "POST",
+        "/v1/projects/abcdefghijklmnopqrst/database/query/read-only",
+        "database",
+        "database_read",
+    ),
+    (
+        "list_migrations",
+        "GET",
+        "/v1/projects/abcdefghijklmnopqrst/database/migrations",
+        "database",
+        "database_migrations_read",
+    ),
+    (
+        "apply_migration",
+        "POST",
+        "/v1/projects/abcdefghijklmnopqrst/database/migrations",
+        "database",
+        "database_migrations_write",
+    ),
+    (
+        "enable_database_webhooks",
+        "POST",
+        "/v1/projects/abcdefghijklmnopqrst/database/webhooks/enable",
+        "database",
+        "database_webhooks_config_write",
+    ),
     ("list_functions", "GET", "/v1/projects/abcdefghijklmnopqrst/functions", "edge_functions", "edge_functions_read"),
-    ("get_function", "GET", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world", "edge_functions", "edge_functions_read"),
-    ("get_function_body", "GET", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world/body", "edge_functions", "edge_functions_read"),
-    ("create_function", "POST", "/v1/projects/abcdefghijklmnopqrst/functions", "edge_functions", "edge_functions_write"),
-    ("deploy_function", "POST", "/v1/projects/abcdefghijklmnopqrst/functions/deploy", "edge_functions", "edge_functions_write"),
-    ("update_function", "PATCH", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world", "edge_functions", "edge_functions_write"),
-    ("delete_function", "DELETE", "/v1/projects/abcdefghijklmnopqrst/functions/hello-world", "edge_functions", "edge_functions_write"),
+    (
+        "get_function",
+        "GET",
+        "/v1/projects/abcdefghijklmnopqrst/functions/hello-world",
+        "edge_functions",
+        "edge_functions_read",
+    ),
+    (
+        "get_function_body",
+        "GET",
+        "/v1/projects/abcdefghijklmnopqrst/functions/hello-world/body",
+        "edge_functions",
+        "edge_functions_read",
+    ),
+    (
+        "create_function",
+        "POST",
+        "/v1/projects/abcdefghijklmnopqrst/functions",
+        "edge_functions",
+        "edge_functions_write",
+    ),
+    (
+        "deploy_function",
+        "POST",
+        "/v1/projects/abcdefghijklmnopqrst/functions/deploy",
+        "edge_functions",
+        "edge_functions_write",
+    ),
+    (
+        "update_function",
+        "PATCH",
+        "/v1/projects/abcdefghijklmnopqrst/functions/hello-world",
+        "edge_functions",
+        "edge_functions_write",
+    ),
+    (
+        "delete_function",
+        "DELETE",
+        "/v1/projects/abcdefghijklmnopqrst/functions/hello-world",
+        "edge_functions",
+        "edge_functions_write",
+    ),
     ("list_secrets", "GET", "/v1/projects/abcdefghijklmnopqrst/secrets", "secrets", "edge_functions_secrets_read"),
     ("create_secrets", "POST", "/v1/projects/abcdefghijklmnopqrst/secrets", "secrets", "edge_functions_secrets_write"),
-    ("delete_secrets", "DELETE", "/v1/projects/abcdefghijklmnopqrst/secrets", "secrets", "edge_functions_secrets_write"),
+    (
+        "delete_secrets",
+        "DELETE",
+        "/v1/projects/abcdefghijklmnopqrst/secrets",
+        "secrets",
+        "edge_functions_secrets_write",
+    ),
     ("get_auth_config", "GET", "/v1/projects/abcdefghijklmnopqrst/config/auth", "auth_config", "auth_config_read"),
-    ("update_auth_config", "PATCH", "/v1/projects/abcdefghijklmnopqrst/config/auth", "auth_config", "auth_config_write"),
-    ("get_postgres_config", "GET", "/v1/projects/abcdefghijklmnopqrst/config/database/postgres", "project_config", "database_config_read"),
-    ("update_postgres_config", "PUT", "/v1/projects/abcdefghijklmnopqrst/config/database/postgres", "project_config", "database_config_write"),
-    ("get_storage_config", "GET", "/v1/projects/abcdefghijklmnopqrst/config/storage", "project_config", "storage_config_read"),
-    ("update_storage_config", "PATCH", "/v1/projects/abcdefghijklmnopqrst/config/storage", "project_config", "storage_config_write"),
+    (
+        "update_auth_config",
+        "PATCH",
+        "/v1/projects/abcdefghijklmnopqrst/config/auth",
+        "auth_config",
+        "auth_config_write",
+    ),
+    (
+        "get_postgres_config",
+        "GET",
+        "/v1/projects/abcdefghijklmnopqrst/config/database/postgres",
+        "project_config",
+        "database_config_read",
+    ),
+    (
+        "update_postgres_config",
+        "PUT",
+        "/v1/projects/abcdefghijklmnopqrst/config/database/postgres",
+        "project_config",
+        "database_config_write",
+    ),
+    (
+        "get_storage_config",
+        "GET",
+        "/v1/projects/abcdefghijklmnopqrst/config/storage",
+        "project_config",
+        "storage_config_read",
+    ),
+    (
+        "update_storage_config",
+        "PATCH",
+        "/v1/projects/abcdefghijklmnopqrst/config/storage",
+        "project_config",
+        "storage_config_write",
+    ),
     ("list_buckets", "GET", "/v1/projects/abcdefghijklmnopqrst/storage/buckets", "storage", "storage_read"),
     ("list_api_keys", "GET", "/v1/projects/abcdefghijklmnopqrst/api-keys", "api_keys", "api_gateway_keys_read"),
     ("create_api_key", "POST", "/v1/projects/abcdefghijklmnopqrst/api-keys", "api_keys", "api_gateway_keys_write"),
@@ -77,7 +173,10 @@ fn policy(mode: &str, fields: &str) -> Policy {
 fn req<'p, 'a>(p: &'p Policy, method: &'a str, target: &'a str, auth: &'a [&'a str], body: &[u8]) -> Decision<'p, 'a> {
     let catalog = Catalog::new().expect("catalog");
     let mut d = decide(p, &catalog, &Request { method, target, authorization: auth, method_override: false });
-    assert!(!((d.body_check.is_some() || d.branch_lookup.is_some()) && d.forward()), "a pending decision never forwards");
+    assert!(
+        !((d.body_check.is_some() || d.branch_lookup.is_some()) && d.forward()),
+        "a pending decision never forwards"
+    );
     d.apply_body(p, Some("application/json"), body);
     d.apply_branch_parent(p, None);
     d
@@ -85,7 +184,10 @@ fn req<'p, 'a>(p: &'p Policy, method: &'a str, target: &'a str, auth: &'a [&'a s
 
 #[wasm_bindgen_test(unsupported = test)]
 fn branches_wait_for_their_parent_project() {
-    let p = policy("enforce", r#""projects":["abcdefghijklmnopqrst"],"access":{"branches":"full","edge_functions":"read"}"#);
+    let p = policy(
+        "enforce",
+        r#""projects":["abcdefghijklmnopqrst"],"access":{"branches":"full","edge_functions":"read"}"#,
+    );
     let catalog = Catalog::new().expect("catalog");
     for (method, target) in [
         ("DELETE", "/v1/branches/aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"),
@@ -101,7 +203,16 @@ fn branches_wait_for_their_parent_project() {
     }
     // The grants refuse first: no lookup is needed, and the scope is the reason.
     let off = policy("enforce", r#""projects":["abcdefghijklmnopqrst"]"#);
-    let d = decide(&off, &catalog, &Request { method: "DELETE", target: "/v1/branches/brnchaaaaaaaaaaaaaaa", authorization: AUTH, method_override: false });
+    let d = decide(
+        &off,
+        &catalog,
+        &Request {
+            method: "DELETE",
+            target: "/v1/branches/brnchaaaaaaaaaaaaaaa",
+            authorization: AUTH,
+            method_override: false,
+        },
+    );
     assert!(d.branch_lookup.is_none());
     assert_eq!((d.reason.code(), d.refusal_status()), ("branch_out_of_scope", Some(403)));
 }
@@ -142,7 +253,14 @@ fn every_seed_endpoint_at_every_level() {
             let body = refusal(&d, method);
             let project = if path.contains(P1) { serde_json::json!(P1) } else { serde_json::Value::Null };
             assert_eq!(
-                (&body["code"], &body["agent"], &body["endpoint"], &body["area"], &body["permission"], &body["project"]),
+                (
+                    &body["code"],
+                    &body["agent"],
+                    &body["endpoint"],
+                    &body["area"],
+                    &body["permission"],
+                    &body["project"]
+                ),
                 (&want_reason.into(), &"agent-1".into(), &id.into(), &area.into(), &permission.into(), &project),
                 "{id} at {level}"
             );
@@ -163,13 +281,22 @@ fn every_seed_endpoint_by_allow_and_deny_entries() {
         let by_perm = grants(&format!(r#""allow":["{permission}"]"#));
         assert_eq!(by_perm == "allow_list", needs_only_this, "allow {permission}: {id} got {by_perm}");
         for deny in [id, permission] {
-            let fields = format!(r#""access":{{"projects":"full","organizations":"full","database":"full","edge_functions":"full",
+            let fields = format!(
+                r#""access":{{"projects":"full","organizations":"full","database":"full","edge_functions":"full",
                 "secrets":"full","auth_config":"full","project_config":"full","storage":"full","api_keys":"full","branches":"full"}},
-                "allow":["{id}"],"deny":["{deny}"]"#);
+                "allow":["{id}"],"deny":["{deny}"]"#
+            );
             let p = policy("enforce", &format!("{SCOPE},{fields}"));
             let d = run(&p, method, path, AUTH);
-            assert_eq!((d.reason.code(), d.refusal_status()), ("denied_by_policy", Some(403)), "deny {deny} beats full and allow: {id}");
-            assert!(refusal(&d, method)["message"].as_str().is_some_and(|m| m.contains(deny)), "the refusal names the deny entry {deny}");
+            assert_eq!(
+                (d.reason.code(), d.refusal_status()),
+                ("denied_by_policy", Some(403)),
+                "deny {deny} beats full and allow: {id}"
+            );
+            assert!(
+                refusal(&d, method)["message"].as_str().is_some_and(|m| m.contains(deny)),
+                "the refusal names the deny entry {deny}"
+            );
         }
     }
 }
@@ -197,7 +324,10 @@ fn run_sql_read_only_form() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn scope_in_and_out() {
-    let p = policy("enforce", &format!(r#"{SCOPE},"access":{{"edge_functions":"full","organizations":"full","branches":"full"}}"#));
+    let p = policy(
+        "enforce",
+        &format!(r#"{SCOPE},"access":{{"edge_functions":"full","organizations":"full","branches":"full"}}"#),
+    );
     let p2 = format!("/v1/projects/{P2}/functions");
     let b_uuid = format!("/v1/branches/{BRANCH_UUID}");
     let b_p1 = format!("/v1/branches/{P1}");
@@ -218,12 +348,18 @@ fn scope_in_and_out() {
     }
     let d = run(&p, "GET", &p2, AUTH);
     let m = refusal(&d, "GET")["message"].as_str().map(str::to_string).unwrap_or_default();
-    assert!(m.contains(P2) && m.contains(&format!("({P1})")), "the message names the project and the agent's projects: {m}");
+    assert!(
+        m.contains(P2) && m.contains(&format!("({P1})")),
+        "the message names the project and the agent's projects: {m}"
+    );
     // projects ["*"] reaches any branch; no projects at all reaches no project.
     let all = policy("enforce", r#""projects":["*"],"access":{"branches":"full"}"#);
     assert_eq!(run(&all, "DELETE", &b_uuid, AUTH).verdict, Verdict::Allow);
     let none = policy("enforce", r#""access":{"edge_functions":"full"}"#);
-    assert_eq!(run(&none, "GET", "/v1/projects/abcdefghijklmnopqrst/functions", AUTH).reason.code(), "project_out_of_scope");
+    assert_eq!(
+        run(&none, "GET", "/v1/projects/abcdefghijklmnopqrst/functions", AUTH).reason.code(),
+        "project_out_of_scope"
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -255,7 +391,10 @@ fn allow_and_deny_lists() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn outside_the_catalog_is_denied() {
-    let p = policy("enforce", r#""projects":["*"],"organizations":["*"],"access":{"projects":"full"},"allow":["get_project"]"#);
+    let p = policy(
+        "enforce",
+        r#""projects":["*"],"organizations":["*"],"access":{"projects":"full"},"allow":["get_project"]"#,
+    );
     for (method, path) in [
         ("GET", "/v1/nothing"),
         ("GET", "/v2/projects"),
@@ -265,16 +404,26 @@ fn outside_the_catalog_is_denied() {
         ("OPTIONS", "/v1/projects"),
     ] {
         let d = run(&p, method, path, AUTH);
-        assert_eq!((d.verdict, d.reason.code(), d.refusal_status()), (Verdict::Deny, "unknown_endpoint", Some(403)), "{method} {path}");
+        assert_eq!(
+            (d.verdict, d.reason.code(), d.refusal_status()),
+            (Verdict::Deny, "unknown_endpoint", Some(403)),
+            "{method} {path}"
+        );
         assert!(d.endpoint.is_none());
         let body = refusal(&d, method);
-        assert_eq!((&body["code"], &body["agent"], &body["endpoint"]), (&"unknown_endpoint".into(), &"agent-1".into(), &serde_json::Value::Null));
+        assert_eq!(
+            (&body["code"], &body["agent"], &body["endpoint"]),
+            (&"unknown_endpoint".into(), &"agent-1".into(), &serde_json::Value::Null)
+        );
     }
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn monitor_mode_forwards_only_identified_authorization_denials() {
-    let p = policy("monitor", &format!(r#"{SCOPE},"access":{{"projects":"read","database":"read"}},"deny":["list_projects"]"#));
+    let p = policy(
+        "monitor",
+        &format!(r#"{SCOPE},"access":{{"projects":"read","database":"read"}},"deny":["list_projects"]"#),
+    );
     let p2 = format!("/v1/projects/{P2}");
     for (method, target, reason) in [
         ("DELETE", "/v1/projects/abcdefghijklmnopqrst", "permission_denied"),
@@ -284,7 +433,11 @@ fn monitor_mode_forwards_only_identified_authorization_denials() {
         ("POST", "/v1/projects/abcdefghijklmnopqrst/database/query", "read_only_required"),
     ] {
         let d = run(&p, method, target, AUTH);
-        assert_eq!((d.verdict, d.reason.code(), d.enforced, d.forward(), d.refusal_status()), (Verdict::Deny, reason, false, true, None), "{method} {target}");
+        assert_eq!(
+            (d.verdict, d.reason.code(), d.enforced, d.forward(), d.refusal_status()),
+            (Verdict::Deny, reason, false, true, None),
+            "{method} {target}"
+        );
     }
     let d = run(&p, "GET", "/v1/projects/abcdefghijklmnopqrst", AUTH);
     assert_eq!((d.verdict, d.enforced), (Verdict::Allow, true));
@@ -296,7 +449,11 @@ fn monitor_mode_forwards_only_identified_authorization_denials() {
         ("/v1/projects/ABC", AUTH, 400),
     ] {
         let d = run(&p, "GET", target, auth);
-        assert_eq!((d.verdict, d.enforced, d.forward(), d.refusal_status()), (Verdict::Deny, true, false, Some(status)), "{target} {auth:?}");
+        assert_eq!(
+            (d.verdict, d.enforced, d.forward(), d.refusal_status()),
+            (Verdict::Deny, true, false, Some(status)),
+            "{target} {auth:?}"
+        );
     }
 }
 
@@ -334,7 +491,12 @@ fn credentials() {
         assert!(d.agent.is_none());
         // Neither the refusal nor the audit record repeats what the caller sent as a key.
         let body = bollard::refusal::body(&d, "GET", None);
-        let rec = AuditRecord::new(&d, "GET", "/v1/projects", Completion { unix_ms: 0, request_id: None, status: 401, duration_ms: 0.0 });
+        let rec = AuditRecord::new(
+            &d,
+            "GET",
+            "/v1/projects",
+            Completion { unix_ms: 0, request_id: None, status: 401, duration_ms: 0.0 },
+        );
         assert!(!body.contains(KEY) && !rec.to_json().contains(KEY), "key leaked for {auth:?}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["code"], reason);
     }
@@ -342,7 +504,10 @@ fn credentials() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn malformed_requests_are_400() {
-    let p = policy("enforce", r#""projects":["*"],"organizations":["*"],"access":{"projects":"full","edge_functions":"full","api_keys":"full"}"#);
+    let p = policy(
+        "enforce",
+        r#""projects":["*"],"organizations":["*"],"access":{"projects":"full","edge_functions":"full","api_keys":"full"}"#,
+    );
     let long = format!("/v1/projects/{}", "a".repeat(3000));
     let cases: [(&str, &str, &str); 19] = [
         ("GET", "/v1/projects/abcdefghijklmnopqrst/../x", "malformed_target"),
@@ -372,9 +537,16 @@ fn malformed_requests_are_400() {
     }
     let d = run(&p, "GET", "/v1/projects/ABCDEFGHIJKLMNOPQRST", AUTH);
     let m = refusal(&d, "GET")["message"].as_str().map(str::to_string).unwrap_or_default();
-    assert!(m.contains("ref") && m.contains("20 lowercase letters"), "the message says which parameter and what it must be: {m}");
+    assert!(
+        m.contains("ref") && m.contains("20 lowercase letters"),
+        "the message says which parameter and what it must be: {m}"
+    );
     let catalog = Catalog::new().expect("catalog");
-    let d = decide(&p, &catalog, &Request { method: "GET", target: "/v1/projects", authorization: AUTH, method_override: true });
+    let d = decide(
+        &p,
+        &catalog,
+        &Request { method: "GET", target: "/v1/projects", authorization: AUTH, method_override: true },
+    );
     assert_eq!((d.reason.code(), d.refusal_status()), ("method_override", Some(400)));
 }
 
@@ -396,7 +568,14 @@ fn refusal_body_has_every_field_and_an_actionable_message() {
     assert_eq!(body["project"], P1);
     assert_eq!(body["request_id"], "rid-1");
     let m = body["message"].as_str().expect("message");
-    for part in ["Agent One", "delete project abcdefghijklmnopqrst", "delete_project", "Projects access is read", "needs full", "project_admin_write"] {
+    for part in [
+        "Agent One",
+        "delete project abcdefghijklmnopqrst",
+        "delete_project",
+        "Projects access is read",
+        "needs full",
+        "project_admin_write",
+    ] {
         assert!(m.contains(part), "{part:?} not in {m}");
     }
     // Unknown fields are null, not missing.
@@ -411,14 +590,34 @@ fn audit_record_has_the_interface_fields() {
     let p = policy("enforce", &format!(r#"{SCOPE},"access":{{"edge_functions":"read","projects":"read"}}"#));
     let target = "/v1/projects/abcdefghijklmnopqrst/functions?limit=1";
     let d = run(&p, "GET", target, AUTH);
-    let rec = AuditRecord::new(&d, "GET", target,
-        Completion { unix_ms: 1_796_000_000_123, request_id: Some("r1"), status: 200, duration_ms: 1.23456 });
+    let rec = AuditRecord::new(
+        &d,
+        "GET",
+        target,
+        Completion { unix_ms: 1_796_000_000_123, request_id: Some("r1"), status: 200, duration_ms: 1.23456 },
+    );
     let v: serde_json::Value = serde_json::from_str(&rec.to_json()).expect("JSON");
     assert!(!rec.to_json().contains('\n'), "one line");
     let mut keys: Vec<&str> = v.as_object().expect("object").keys().map(String::as_str).collect();
     keys.sort_unstable();
-    let mut want = vec!["ts", "request_id", "agent", "method", "path", "endpoint", "area", "permission", "project",
-        "organization", "decision", "enforced", "reason", "status", "duration_ms", "summary"];
+    let mut want = vec![
+        "ts",
+        "request_id",
+        "agent",
+        "method",
+        "path",
+        "endpoint",
+        "area",
+        "permission",
+        "project",
+        "organization",
+        "decision",
+        "enforced",
+        "reason",
+        "status",
+        "duration_ms",
+        "summary",
+    ];
     want.sort_unstable();
     assert_eq!(keys, want);
     assert_eq!(v["path"], "/v1/projects/abcdefghijklmnopqrst/functions", "no query string");
@@ -426,26 +625,58 @@ fn audit_record_has_the_interface_fields() {
     assert_eq!(bollard::audit::rfc3339(1_709_164_800_000), "2024-02-29T00:00:00.000Z");
     assert_eq!(bollard::audit::rfc3339(951_868_799_999), "2000-02-29T23:59:59.999Z");
     assert_eq!(v["duration_ms"], 1.235);
-    assert_eq!((&v["agent"], &v["endpoint"], &v["area"], &v["permission"], &v["project"]),
-        (&"agent-1".into(), &"list_functions".into(), &"edge_functions".into(), &"edge_functions_read".into(), &P1.into()));
-    assert_eq!((&v["decision"], &v["enforced"], &v["reason"], &v["status"]), (&"allow".into(), &true.into(), &"access_read".into(), &200.into()));
+    assert_eq!(
+        (&v["agent"], &v["endpoint"], &v["area"], &v["permission"], &v["project"]),
+        (
+            &"agent-1".into(),
+            &"list_functions".into(),
+            &"edge_functions".into(),
+            &"edge_functions_read".into(),
+            &P1.into()
+        )
+    );
+    assert_eq!(
+        (&v["decision"], &v["enforced"], &v["reason"], &v["status"]),
+        (&"allow".into(), &true.into(), &"access_read".into(), &200.into())
+    );
     assert_eq!(v["organization"], serde_json::Value::Null);
-    assert_eq!(v["summary"], "Agent One asked to list edge functions on project abcdefghijklmnopqrst: allowed (edge_functions: read).");
+    assert_eq!(
+        v["summary"],
+        "Agent One asked to list edge functions on project abcdefghijklmnopqrst: allowed (edge_functions: read)."
+    );
     // The summary of a denial names the agent, the action and what it lacked.
     let d = run(&p, "DELETE", "/v1/projects/abcdefghijklmnopqrst", AUTH);
-    let rec = AuditRecord::new(&d, "DELETE", "/v1/projects/abcdefghijklmnopqrst", Completion { unix_ms: 0, request_id: None, status: 403, duration_ms: 0.0 });
+    let rec = AuditRecord::new(
+        &d,
+        "DELETE",
+        "/v1/projects/abcdefghijklmnopqrst",
+        Completion { unix_ms: 0, request_id: None, status: 403, duration_ms: 0.0 },
+    );
     assert_eq!((rec.decision, rec.reason, rec.status), ("deny", "permission_denied", 403));
-    assert_eq!(rec.summary, "Agent One asked to delete project abcdefghijklmnopqrst: denied (projects: read, needs full).");
+    assert_eq!(
+        rec.summary,
+        "Agent One asked to delete project abcdefghijklmnopqrst: denied (projects: read, needs full)."
+    );
     // A refused, non-canonical target is logged escaped and cut to 256 bytes.
     let bad = format!("/v1/\u{1}{}?apikey=secret", "x".repeat(400));
     let d = run(&p, "GET", &bad, AUTH);
-    let rec = AuditRecord::new(&d, "GET", &bad, Completion { unix_ms: 0, request_id: None, status: 400, duration_ms: 0.0 });
+    let rec =
+        AuditRecord::new(&d, "GET", &bad, Completion { unix_ms: 0, request_id: None, status: 400, duration_ms: 0.0 });
     assert!(rec.path.len() <= 256 && rec.path.starts_with("/v1/\\u{1}xxx"), "{}", rec.path);
     assert!(!rec.to_json().contains("secret"), "no query string in the record");
     assert_eq!(rec.ts, "1970-01-01T00:00:00.000Z");
     // An unidentified caller is named as such.
     let d = run(&p, "GET", "/v1/projects", &["Bearer sbp_nobody"]);
-    let rec = AuditRecord::new(&d, "GET", "/v1/projects", Completion { unix_ms: 0, request_id: None, status: 401, duration_ms: 0.0 });
+    let rec = AuditRecord::new(
+        &d,
+        "GET",
+        "/v1/projects",
+        Completion { unix_ms: 0, request_id: None, status: 401, duration_ms: 0.0 },
+    );
     assert!(rec.agent.is_none());
-    assert!(rec.summary.starts_with("An unidentified caller asked to call GET /v1/projects: refused"), "{}", rec.summary);
+    assert!(
+        rec.summary.starts_with("An unidentified caller asked to call GET /v1/projects: refused"),
+        "{}",
+        rec.summary
+    );
 }

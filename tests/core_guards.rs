@@ -75,7 +75,11 @@ fn create_project_organization() {
     }
     let all = policy(r#""organizations":["*"],"access":{"projects":"full"}"#);
     let c = Catalog::new().unwrap();
-    let d = decide(&all, &c, &Request { method: "POST", target: "/v1/projects", authorization: AUTH, method_override: false });
+    let d = decide(
+        &all,
+        &c,
+        &Request { method: "POST", target: "/v1/projects", authorization: AUTH, method_override: false },
+    );
     assert!(d.body_check.is_none() && d.forward(), "organizations [\"*\"] needs no body");
 }
 
@@ -92,7 +96,8 @@ fn lists_keep_only_what_is_in_scope() {
     let kind = lists::for_endpoint("list_organizations", agent).unwrap();
     let out: Value = serde_json::from_slice(&lists::filter(kind, agent, orgs).unwrap()).unwrap();
     assert_eq!(out, serde_json::json!([{"id":"acme","slug":"acme"}]));
-    let nested = br#"{"projects":[{"ref":"abcdefghijklmnopqrst"},{"ref":"zyxwvutsrqponmlkjihg"}],"pagination":{"count":2}}"#;
+    let nested =
+        br#"{"projects":[{"ref":"abcdefghijklmnopqrst"},{"ref":"zyxwvutsrqponmlkjihg"}],"pagination":{"count":2}}"#;
     let kind = lists::for_endpoint("get_projects_for_organization", agent).unwrap();
     let out: Value = serde_json::from_slice(&lists::filter(kind, agent, nested).unwrap()).unwrap();
     assert_eq!(out["projects"].as_array().unwrap().len(), 1);
@@ -117,7 +122,9 @@ fn secrets_are_replaced_at_any_depth() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn whoami_and_explain_agree_with_decide() {
-    let p = policy(r#""projects":["abcdefghijklmnopqrst"],"access":{"database":"read","projects":"read"},"deny":["list_migrations"],"reveal_secrets":true"#);
+    let p = policy(
+        r#""projects":["abcdefghijklmnopqrst"],"access":{"database":"read","projects":"read"},"deny":["list_migrations"],"reveal_secrets":true"#,
+    );
     let c = Catalog::new().unwrap();
     let agent = p.agent("a").unwrap();
     let me: Value = serde_json::from_str(&discovery::whoami(&p, agent)).unwrap();
@@ -125,8 +132,12 @@ fn whoami_and_explain_agree_with_decide() {
     let ids: Vec<&str> = me["endpoints"].as_array().unwrap().iter().filter_map(|e| e["id"].as_str()).collect();
     assert!(ids.contains(&"run_read_only_sql") && ids.contains(&"get_project") && ids.contains(&"run_sql"));
     assert!(!ids.contains(&"list_migrations") && !ids.contains(&"delete_project"));
-    for (method, path) in [("GET", "/v1/projects/abcdefghijklmnopqrst"), ("DELETE", "/v1/projects/abcdefghijklmnopqrst"),
-                           ("GET", "/v1/projects/abcdefghijklmnopqrst/database/migrations"), ("GET", "/v1/x")] {
+    for (method, path) in [
+        ("GET", "/v1/projects/abcdefghijklmnopqrst"),
+        ("DELETE", "/v1/projects/abcdefghijklmnopqrst"),
+        ("GET", "/v1/projects/abcdefghijklmnopqrst/database/migrations"),
+        ("GET", "/v1/x"),
+    ] {
         let q = format!("method={method}&path={}", path.replace('/', "%2F"));
         let (status, body) = discovery::explain(&p, &c, agent, Some(&q));
         assert_eq!(status, 200);

@@ -98,7 +98,10 @@ fn rate_limits_default_and_per_agent() {
     let p = Policy::from_json(&text).expect("valid");
     let idx = |id: &str| bollard::catalog::Catalog::by_id(id).map(|(i, _)| i).expect("id");
     let ci = p.agent("ci-bot").and_then(|a| a.rate_limit.clone()).expect("default applies");
-    assert_eq!((ci.per_minute, ci.for_endpoint(idx("run_sql")), ci.for_endpoint(idx("get_project"))), (120, Some(10), None));
+    assert_eq!(
+        (ci.per_minute, ci.for_endpoint(idx("run_sql")), ci.for_endpoint(idx("get_project"))),
+        (120, Some(10), None)
+    );
     let ops = p.agent("ops").and_then(|a| a.rate_limit.clone()).expect("own limit");
     assert_eq!(ops.per_minute, 30, "an agent's own limit replaces the default");
     assert_eq!(ops.for_endpoint(idx("run_sql")), Some(2), "its endpoint limit wins");
@@ -129,7 +132,8 @@ fn the_token_variable_must_be_set() {
     assert_eq!(e.culprit, "upstream");
     assert!(e.message.contains("SUPABASE_ACCESS_TOKEN") && e.message.contains("host_env_keys"));
     assert!(p.upstream_token(|_| Some("  ".into())).is_err());
-    let token = p.upstream_token(|name| (name == "SUPABASE_ACCESS_TOKEN").then(|| "sbp_real".to_string())).expect("set");
+    let token =
+        p.upstream_token(|name| (name == "SUPABASE_ACCESS_TOKEN").then(|| "sbp_real".to_string())).expect("set");
     assert_eq!(token.expose(), "sbp_real");
 }
 

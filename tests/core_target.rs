@@ -11,7 +11,11 @@ fn canonical_targets_are_accepted_as_they_are() {
     for (raw, path, query) in [
         ("/v1/projects", "/v1/projects", None),
         ("/v1/projects?limit=1&offset=2", "/v1/projects", Some("limit=1&offset=2")),
-        ("/v1/projects/abcdefghijklmnopqrst/analytics/endpoints/logs.all?sql=select%201", "/v1/projects/abcdefghijklmnopqrst/analytics/endpoints/logs.all", Some("sql=select%201")),
+        (
+            "/v1/projects/abcdefghijklmnopqrst/analytics/endpoints/logs.all?sql=select%201",
+            "/v1/projects/abcdefghijklmnopqrst/analytics/endpoints/logs.all",
+            Some("sql=select%201"),
+        ),
         ("/v1/projects?", "/v1/projects", Some("")),
     ] {
         assert_eq!(RequestTarget::parse(raw), Ok(RequestTarget { path, query }), "{raw}");
@@ -72,20 +76,38 @@ fn credentials_in_the_query_are_found() {
 fn path_parameters_follow_the_spec_formats() {
     let uuid = "22222222-2222-4222-8222-222222222222";
     let good = [
-        ("ref", "abcdefghijklmnopqrst"), ("slug", "acme_corp-1"), ("function_slug", "Hello-World_2"),
-        ("branch_id_or_ref", "abcdefghijklmnopqrst"), ("branch_id_or_ref", uuid), ("id", uuid),
-        ("provider_id", uuid), ("tpa_id", uuid), ("user_id", uuid), ("invite_id", uuid),
-        ("version", "20250312000000"), ("addon_variant", "pitr_7"), ("run_id", "run_01hq3q9m7y5q7e4a7x2c8m1p4n"),
-        ("token", "0123456789abcdef"), ("name", "preview-login-page"),
+        ("ref", "abcdefghijklmnopqrst"),
+        ("slug", "acme_corp-1"),
+        ("function_slug", "Hello-World_2"),
+        ("branch_id_or_ref", "abcdefghijklmnopqrst"),
+        ("branch_id_or_ref", uuid),
+        ("id", uuid),
+        ("provider_id", uuid),
+        ("tpa_id", uuid),
+        ("user_id", uuid),
+        ("invite_id", uuid),
+        ("version", "20250312000000"),
+        ("addon_variant", "pitr_7"),
+        ("run_id", "run_01hq3q9m7y5q7e4a7x2c8m1p4n"),
+        ("token", "0123456789abcdef"),
+        ("name", "preview-login-page"),
     ];
     for (name, value) in good {
         assert_eq!(check_param(name, value), Ok(()), "{name}={value}");
     }
     let bad = [
-        ("ref", "abcdefghijklmnopqrs"), ("ref", "abcdefghijklmnopqrsT"), ("ref", "abcdefghijklmnopqrs1"),
-        ("slug", "ac.me"), ("function_slug", "hello.world"), ("branch_id_or_ref", "main"),
-        ("id", "not-a-uuid"), ("id", "2222222222224222822222222222222222ab"), ("version", "12ab"),
-        ("addon_variant", "PITR"), ("run_id", "run.1"), ("name", "a~b"),
+        ("ref", "abcdefghijklmnopqrs"),
+        ("ref", "abcdefghijklmnopqrsT"),
+        ("ref", "abcdefghijklmnopqrs1"),
+        ("slug", "ac.me"),
+        ("function_slug", "hello.world"),
+        ("branch_id_or_ref", "main"),
+        ("id", "not-a-uuid"),
+        ("id", "2222222222224222822222222222222222ab"),
+        ("version", "12ab"),
+        ("addon_variant", "PITR"),
+        ("run_id", "run.1"),
+        ("name", "a~b"),
     ];
     for (name, value) in bad {
         assert!(check_param(name, value).is_err(), "{name}={value} accepted");

@@ -11,16 +11,29 @@ use bollard::guards::secrets::{fields, NOT_SECRET, SECRET_FIELDS};
 use serde_json::Value;
 
 fn spec() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/supabase/management-api-v1.openapi.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/supabase/management-api-v1.openapi.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("spec")).expect("JSON")
 }
 
 /// Property names that may hold secret material.
 fn looks_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["secret", "password", "passw", "token", "api_key", "apikey", "private", "jwt", "root_key", "credential", "access_key"]
-        .iter()
-        .any(|p| n.contains(p))
+    [
+        "secret",
+        "password",
+        "passw",
+        "token",
+        "api_key",
+        "apikey",
+        "private",
+        "jwt",
+        "root_key",
+        "credential",
+        "access_key",
+    ]
+    .iter()
+    .any(|p| n.contains(p))
         || n == "pass"
         || n.ends_with("_pass")
         || n == "key"
@@ -85,7 +98,11 @@ fn every_secret_looking_response_field_is_redacted_or_cleared() {
             }
         }
     }
-    assert!(missing.is_empty(), "secret-looking response fields neither redacted nor cleared in src/guards/secrets.rs:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "secret-looking response fields neither redacted nor cleared in src/guards/secrets.rs:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]

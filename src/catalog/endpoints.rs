@@ -10,6 +10,7 @@
 use super::area::Area;
 use super::endpoint::{ep, Endpoint, Method::*};
 
+#[rustfmt::skip]
 pub(crate) static ENDPOINTS: [Endpoint; 169] = [
     ep("get_branch_config", Get, "/v1/branches/{branch_id_or_ref}", Area::Branches, &["branching_development_read"], "read branch config", false),
     ep("update_branch_config", Patch, "/v1/branches/{branch_id_or_ref}", Area::Branches, &["branching_development_write"], "update branch config", false),

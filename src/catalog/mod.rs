@@ -76,12 +76,8 @@ impl Catalog {
     pub fn find<'k, 'v>(&'k self, method: Method, path: &'v str) -> Result<Matched<'k, 'v>, NoMatch> {
         let m = self.router.at(path).map_err(|_| NoMatch::Path)?;
         let all = Catalog::endpoints();
-        let index = m
-            .value
-            .iter()
-            .copied()
-            .find(|&i| all.get(i).is_some_and(|e| e.method == method))
-            .ok_or(NoMatch::Method)?;
+        let index =
+            m.value.iter().copied().find(|&i| all.get(i).is_some_and(|e| e.method == method)).ok_or(NoMatch::Method)?;
         let endpoint = all.get(index).ok_or(NoMatch::Path)?;
         let params = m.params.iter().collect();
         Ok(Matched { index, endpoint, params })
@@ -94,8 +90,7 @@ impl Catalog {
 
     /// Whether `name` is one of Supabase's permission names the catalog knows.
     pub fn is_permission(name: &str) -> bool {
-        ALTERNATIVE_PERMISSIONS.contains(&name)
-            || Catalog::endpoints().iter().any(|e| e.permissions.contains(&name))
+        ALTERNATIVE_PERMISSIONS.contains(&name) || Catalog::endpoints().iter().any(|e| e.permissions.contains(&name))
     }
 
     /// The catalog as a Markdown table: the docs' `docs/catalog.md` is exactly this.
@@ -109,11 +104,7 @@ impl Catalog {
         );
         for area in Area::ALL {
             for e in Catalog::endpoints().iter().filter(|e| e.area == area) {
-                let perms = if e.permissions.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    e.permissions.join(" + ")
-                };
+                let perms = if e.permissions.is_empty() { "(none)".to_string() } else { e.permissions.join(" + ") };
                 out.push_str(&format!(
                     "| `{}` | {} | `{}` | {} | {} | {} |\n",
                     e.id,

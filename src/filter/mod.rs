@@ -178,9 +178,7 @@ fn limit_header_values(t: &Take) -> [(String, String); 3] {
 impl Context for BollardHttp {
     fn on_http_call_response(&mut self, token: u32, _: usize, body_size: usize, _: usize) {
         let Some(project) = self.callouts.remove(&token) else { return };
-        let ok = self
-            .get_http_call_response_header_bytes(":status")
-            .is_some_and(|s| s.as_slice() == b"200");
+        let ok = self.get_http_call_response_header_bytes(":status").is_some_and(|s| s.as_slice() == b"200");
         if ok {
             let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
             let now_ms = unix_ms(self.get_current_time());
@@ -260,8 +258,12 @@ impl BollardHttp {
     /// Decides, completes the decision with the body when it has one, and applies the result.
     fn process(&mut self, loaded: &Rc<Loaded>, head: &Head, body: Option<&[u8]>, end_of_stream: bool) -> Action {
         let auth: Vec<&str> = head.authorization.iter().map(String::as_str).collect();
-        let request =
-            Request { method: &head.method, target: &head.target, authorization: &auth, method_override: head.method_override };
+        let request = Request {
+            method: &head.method,
+            target: &head.target,
+            authorization: &auth,
+            method_override: head.method_override,
+        };
         let mut d = decide(&loaded.policy, &loaded.catalog, &request);
         if d.body_check.is_some() {
             let limit = loaded.policy.max_body_bytes;
@@ -311,7 +313,8 @@ impl BollardHttp {
                 ("accept", "application/json"),
                 ("accept-encoding", "identity"),
             ];
-            if let Ok(token) = self.dispatch_http_call(UPSTREAM_CLUSTER, headers, None, vec![], Duration::from_secs(5)) {
+            if let Ok(token) = self.dispatch_http_call(UPSTREAM_CLUSTER, headers, None, vec![], Duration::from_secs(5))
+            {
                 self.callouts.insert(token, project.clone());
             }
         }
@@ -565,10 +568,12 @@ impl HttpContext for BollardHttp {
         } else {
             match guard {
                 ResponseGuard::Secrets(fields) => secrets::redact(&body, fields),
-                ResponseGuard::List(list, agent_id) => match self.loaded.as_ref().and_then(|l| l.policy.agent(agent_id)) {
-                    Some(agent) => lists::filter(*list, agent, &body),
-                    None => None,
-                },
+                ResponseGuard::List(list, agent_id) => {
+                    match self.loaded.as_ref().and_then(|l| l.policy.agent(agent_id)) {
+                        Some(agent) => lists::filter(*list, agent, &body),
+                        None => None,
+                    }
+                }
             }
         };
         let out = match rewritten {

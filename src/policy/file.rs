@@ -60,8 +60,7 @@ pub(super) struct AgentFile {
 
 /// Parses the policy text; an agent's error names the agent.
 pub(super) fn parse(text: &str) -> Result<(PolicyFile, Vec<AgentFile>), PolicyError> {
-    let file: PolicyFile =
-        serde_json::from_str(text).map_err(|e| PolicyError::new("policy", e.to_string()))?;
+    let file: PolicyFile = serde_json::from_str(text).map_err(|e| PolicyError::new("policy", e.to_string()))?;
     let mut agents = Vec::with_capacity(file.agents.len());
     for (i, raw) in file.agents.iter().enumerate() {
         let agent: AgentFile = serde_json::from_str(raw.get()).map_err(|e| {

@@ -119,12 +119,18 @@ impl RateLimit {
 
 fn compile_rate_limit(culprit: &str, r: &file::RateLimitFile) -> Result<RateLimit, PolicyError> {
     if r.requests_per_minute == 0 {
-        return Err(PolicyError::new(culprit, "rate_limit.requests_per_minute must be at least 1 (leave rate_limit out for no limit)"));
+        return Err(PolicyError::new(
+            culprit,
+            "rate_limit.requests_per_minute must be at least 1 (leave rate_limit out for no limit)",
+        ));
     }
     let mut endpoints = Vec::new();
     for (id, &n) in &r.endpoints {
         let (i, _) = Catalog::by_id(id).ok_or_else(|| {
-            PolicyError::new(culprit, format!("rate_limit.endpoints: {id:?} is not an endpoint id (see docs/catalog.md)"))
+            PolicyError::new(
+                culprit,
+                format!("rate_limit.endpoints: {id:?} is not an endpoint id (see docs/catalog.md)"),
+            )
         })?;
         if n == 0 {
             return Err(PolicyError::new(culprit, format!("rate_limit.endpoints.{id} must be at least 1")));
@@ -187,10 +193,7 @@ impl Policy {
             None | Some("enforce") => Mode::Enforce,
             Some("monitor") => Mode::Monitor,
             Some(other) => {
-                return Err(PolicyError::new(
-                    "policy",
-                    format!("unknown mode {other:?} (known: enforce, monitor)"),
-                ))
+                return Err(PolicyError::new("policy", format!("unknown mode {other:?} (known: enforce, monitor)")))
             }
         };
         let token_env = raw.upstream.token_env;
@@ -280,7 +283,13 @@ impl Policy {
     }
 }
 
-fn compile_scope(culprit: &str, field: &str, list: Vec<String>, valid: fn(&str) -> bool, what: &str) -> Result<Scope, PolicyError> {
+fn compile_scope(
+    culprit: &str,
+    field: &str,
+    list: Vec<String>,
+    valid: fn(&str) -> bool,
+    what: &str,
+) -> Result<Scope, PolicyError> {
     if list.iter().any(|s| s == "*") {
         if list.len() != 1 {
             return Err(PolicyError::new(culprit, format!("{field}: \"*\" means all and must stand alone")));
@@ -298,7 +307,12 @@ fn compile_scope(culprit: &str, field: &str, list: Vec<String>, valid: fn(&str) 
     Ok(Scope::Only(list))
 }
 
-fn compile_entries(culprit: &str, field: &str, entries: &[String], any_permission: bool) -> Result<EndpointSet, PolicyError> {
+fn compile_entries(
+    culprit: &str,
+    field: &str,
+    entries: &[String],
+    any_permission: bool,
+) -> Result<EndpointSet, PolicyError> {
     let mut set = EndpointSet::default();
     for entry in entries {
         if let Some((i, _)) = Catalog::by_id(entry) {
@@ -317,7 +331,9 @@ fn compile_entries(culprit: &str, field: &str, entries: &[String], any_permissio
         } else {
             return Err(PolicyError::new(
                 culprit,
-                format!("{field}: {entry:?} is neither an endpoint id nor a Supabase permission name (see docs/catalog.md)"),
+                format!(
+                    "{field}: {entry:?} is neither an endpoint id nor a Supabase permission name (see docs/catalog.md)"
+                ),
             ));
         }
     }

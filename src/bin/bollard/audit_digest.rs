@@ -52,7 +52,11 @@ pub fn run(raw: &[String]) -> Result<ExitCode, String> {
         .filter(|r| a.value("--decision").is_none_or(|d| r.decision == d))
         .filter(|r| a.value("--since").is_none_or(|t| r.ts.as_str() >= t))
         .collect();
-    println!("{} record(s){}", records.len(), if skipped > 0 { format!(", {skipped} line(s) that are not audit records skipped") } else { String::new() });
+    println!(
+        "{} record(s){}",
+        records.len(),
+        if skipped > 0 { format!(", {skipped} line(s) that are not audit records skipped") } else { String::new() }
+    );
     if let (Some(first), Some(last)) = (records.first(), records.last()) {
         println!("from {} to {}", first.ts, last.ts);
     }

@@ -33,7 +33,10 @@ pub fn parse_upstream(url: &str) -> Result<Upstream<'_>, String> {
         Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("--upstream {url:?}: bad port {p:?}"))?),
         None => (rest, if tls { 443 } else { 80 }),
     };
-    if host.is_empty() || host.contains('/') || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
+    if host.is_empty()
+        || host.contains('/')
+        || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
         return Err(format!("--upstream {url:?}: expected a host name or address without a path"));
     }
     Ok(Upstream { tls, host, port })

@@ -75,32 +75,44 @@ fn main() -> ExitCode {
 
 fn help(command: &str) -> String {
     let text = match command {
-        "keygen" => "usage: bollard keygen --agent ID [--json]\n\n\
+        "keygen" => {
+            "usage: bollard keygen --agent ID [--json]\n\n\
             Makes a key from the operating system's randomness, shaped like a Supabase personal access\n\
             token (sbp_ + 40 lowercase hex), and prints it with its SHA-256. Hand the key to the agent;\n\
             paste key_sha256 into the policy. With --json, prints a ready agent entry on stdout and the\n\
-            key on stderr.",
-        "check" => "usage: bollard check POLICY\n\n\
+            key on stderr."
+        }
+        "check" => {
+            "usage: bollard check POLICY\n\n\
             Validates POLICY exactly as the filter's on_configure does (exit 1 and the culprit on error),\n\
             then prints the access matrix: one row per agent, one column per area it uses, with projects,\n\
-            organizations and exceptions. Notes when the token variable is not set in this shell.",
-        "explain" => "usage: bollard explain POLICY --agent ID METHOD PATH [--body FILE]\n\n\
+            organizations and exceptions. Notes when the token variable is not set in this shell."
+        }
+        "explain" => {
+            "usage: bollard explain POLICY --agent ID METHOD PATH [--body FILE]\n\n\
             Decides one request for agent ID with the filter's own decision code and prints the decision,\n\
             endpoint, permission, reason, the refusal message and the audit summary. Exit 0 when allowed,\n\
             2 when denied. --body FILE is the JSON request body, for the decisions that read it\n\
-            (run_sql with read access, create_project); without it they are decided as without a body.",
-        "catalog" => "usage: bollard catalog [--format table|markdown|json]\n\n\
+            (run_sql with read access, create_project); without it they are decided as without a body."
+        }
+        "catalog" => {
+            "usage: bollard catalog [--format table|markdown|json]\n\n\
             Prints every endpoint with id, method, path, area, permission and class. docs/catalog.md is\n\
-            the markdown form.",
-        "audit" => "usage: bollard audit [FILE|-] [--agent ID] [--decision allow|deny] [--since TIME]\n\n\
+            the markdown form."
+        }
+        "audit" => {
+            "usage: bollard audit [FILE|-] [--agent ID] [--decision allow|deny] [--since TIME]\n\n\
             Reads audit JSON lines (or Envoy log lines carrying them) from FILE or stdin and prints calls\n\
             per agent and decision, then the refusals with their sentences. TIME is RFC 3339 or a date\n\
-            (2026-11-27), compared with each record's ts.",
-        "envoy-config" => "usage: bollard envoy-config POLICY [--upstream URL] [--listen ADDR] [--wasm PATH] [--audit-log PATH]\n\n\
+            (2026-11-27), compared with each record's ts."
+        }
+        "envoy-config" => {
+            "usage: bollard envoy-config POLICY [--upstream URL] [--listen ADDR] [--wasm PATH] [--audit-log PATH]\n\n\
             Validates POLICY and writes a complete Envoy config to stdout with the filter and the policy\n\
             embedded. Defaults: --upstream https://api.supabase.com (TLS, SNI, certificate validation,\n\
             host rewrite), --listen 127.0.0.1:10000, --wasm target/wasm32-wasip1/release/bollard.wasm,\n\
-            --audit-log /tmp/bollard-audit.jsonl.",
+            --audit-log /tmp/bollard-audit.jsonl."
+        }
         _ => USAGE,
     };
     text.to_string()
@@ -222,11 +234,7 @@ fn table(rows: &[Vec<String>]) -> String {
         (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for r in rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
+        let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
@@ -262,7 +270,12 @@ fn explain(raw: &[String]) -> Outcome {
         d.apply_branch_parent(&policy, None);
     }
     let status = d.refusal_status();
-    let record = AuditRecord::new(&d, method, target, Completion { unix_ms: 0, request_id: None, status: status.unwrap_or(200), duration_ms: 0.0 });
+    let record = AuditRecord::new(
+        &d,
+        method,
+        target,
+        Completion { unix_ms: 0, request_id: None, status: status.unwrap_or(200), duration_ms: 0.0 },
+    );
     let enforced = if d.enforced { "enforced" } else { "not enforced: monitor mode forwards it" };
     println!("decision:   {} ({enforced})", d.verdict.as_str());
     match status {
@@ -321,7 +334,14 @@ fn catalog(raw: &[String]) -> Outcome {
             let mut rows = vec![["id", "method", "path", "area", "permission", "class"].map(String::from).to_vec()];
             for e in Catalog::endpoints() {
                 let perms = if e.permissions.is_empty() { "-".to_string() } else { e.permissions.join("+") };
-                rows.push(vec![e.id.into(), e.method.as_str().into(), e.path.into(), e.area.name().into(), perms, e.class().as_str().into()]);
+                rows.push(vec![
+                    e.id.into(),
+                    e.method.as_str().into(),
+                    e.path.into(),
+                    e.area.name().into(),
+                    perms,
+                    e.class().as_str().into(),
+                ]);
             }
             print!("{}", table(&rows));
         }
