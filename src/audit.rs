@@ -77,6 +77,28 @@ impl AuditRecord {
         );
     }
 
+    /// The record of a request that was never decided: nothing was forwarded.
+    pub fn undecided(unix_ms: u64, method: &str, raw_target: &str) -> AuditRecord {
+        AuditRecord {
+            ts: rfc3339(unix_ms),
+            request_id: None,
+            agent: None,
+            method: method.chars().filter(|c| c.is_ascii_graphic()).take(16).collect(),
+            path: loggable_path(raw_target),
+            endpoint: None,
+            area: None,
+            permission: None,
+            project: None,
+            organization: None,
+            decision: Verdict::Deny.as_str(),
+            enforced: true,
+            reason: "not_decided",
+            status: 0,
+            duration_ms: 0.0,
+            summary: "A request ended before it was decided: nothing was forwarded.".to_string(),
+        }
+    }
+
     /// One line of JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

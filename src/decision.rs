@@ -6,8 +6,10 @@
 //! 2. Request: a standard upper-case method, no method-override header, a canonical target with
 //!    no credential in its query, or 400.
 //! 3. Catalog: the method and path are an endpoint, or 403 `unknown_endpoint`.
-//! 4. Path parameters: each in the format the spec gives it (a `{ref}` is a project ref, ids are
-//!    UUIDs, ...), or 400.
+//! 4. Parameters: each path parameter in the format the spec gives it (a `{ref}` is a project
+//!    ref, ids are UUIDs, ...), and the query only the parameters the operation declares, each
+//!    given once (lists excepted) with a value of its kind, or 400 (`invalid_parameter`,
+//!    `unknown_parameter`).
 //! 5. `deny`: an endpoint the agent's deny list names is refused, whatever else grants it.
 //! 6. Scope: the `{ref}` is one of the agent's projects, the `{slug}` one of its organizations,
 //!    and a branch endpoint needs `projects: ["*"]` or the branch ref among its projects.
@@ -17,7 +19,7 @@
 //! In monitor mode an identified agent's denied request (steps 3 to 8) is forwarded with
 //! `enforced: false`; 401 and 400 are always enforced.
 
-use crate::catalog::{Area, Catalog, Class, Endpoint, Method, NoMatch, Place};
+use crate::catalog::{query, Area, Behaviour, BodyRule, Catalog, Class, Endpoint, Method, NoMatch, Place};
 use crate::guards::body::{self, BodyCheck, BodyError};
 use crate::policy::{Agent, Level, Mode, Policy, Scope};
 use crate::target::{check_param, credential_in_query, is_project_ref, RequestTarget, TargetError};
@@ -31,12 +33,22 @@ pub struct Request<'a> {
     pub target: &'a str,
     /// Every value of every `authorization` header, in order.
     pub authorization: &'a [&'a str],
-    /// Whether the request carries `X-HTTP-Method-Override`, `X-HTTP-Method` or `X-Method-Override`.
+    /// Whether the request carries a header that asks a server to change its method or URL
+    /// ([`METHOD_OVERRIDE_HEADERS`]).
     pub method_override: bool,
 }
 
-/// Headers that ask a server to run another method than the one authorized.
-pub const METHOD_OVERRIDE_HEADERS: [&str; 3] = ["x-http-method-override", "x-http-method", "x-method-override"];
+/// Headers that ask a server to run another method, or serve another URL, than the one
+/// authorized. A request carrying one is refused (400 `method_override`).
+pub const METHOD_OVERRIDE_HEADERS: [&str; 7] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-forwarded-method",
+    "x-original-method",
+    "x-original-url",
+    "x-rewrite-url",
+];
 
 /// The methods HTTP defines. Anything else (lower case, extension methods) is refused with 400;
 /// a standard method the catalog does not list for the path is a 403 `unknown_endpoint`.
@@ -77,8 +89,10 @@ pub enum Reason {
     MethodOverride,
     /// A query parameter named like a credential.
     CredentialInQuery,
-    /// A path parameter that is not of its kind: (parameter, what it must be).
-    InvalidParameter(String, &'static str),
+    /// A path or query parameter that is not of its kind: (parameter, what it must be).
+    InvalidParameter(String, String),
+    /// A query parameter the operation does not declare in Supabase's spec.
+    UnknownParameter(String),
     UnknownEndpoint,
     DeniedByPolicy,
     ProjectOutOfScope,
@@ -110,6 +124,7 @@ impl Reason {
             Reason::MethodOverride => "method_override",
             Reason::CredentialInQuery => "credential_in_query",
             Reason::InvalidParameter(..) => "invalid_parameter",
+            Reason::UnknownParameter(_) => "unknown_parameter",
             Reason::UnknownEndpoint => "unknown_endpoint",
             Reason::DeniedByPolicy => "denied_by_policy",
             Reason::ProjectOutOfScope => "project_out_of_scope",
@@ -136,7 +151,8 @@ impl Reason {
             Reason::InvalidMethod => "non-standard method",
             Reason::MethodOverride => "method-override header",
             Reason::CredentialInQuery => "credential in the query string",
-            Reason::InvalidParameter(..) => "invalid path parameter",
+            Reason::InvalidParameter(..) => "invalid parameter",
+            Reason::UnknownParameter(_) => "undeclared query parameter",
             Reason::UnknownEndpoint => "not in the catalog",
             Reason::DeniedByPolicy => "on its deny list",
             Reason::ProjectOutOfScope => "project outside its projects",
@@ -161,7 +177,8 @@ impl Reason {
             | Reason::InvalidMethod
             | Reason::MethodOverride
             | Reason::CredentialInQuery
-            | Reason::InvalidParameter(..) => 400,
+            | Reason::InvalidParameter(..)
+            | Reason::UnknownParameter(_) => 400,
             _ => 403,
         }
     }
@@ -188,6 +205,10 @@ pub struct Decision<'p, 'a> {
     pub location: Location<'a>,
     /// The path without the query, when the target was canonical.
     pub path: Option<&'a str>,
+    /// The matched endpoint's catalog index.
+    pub index: Option<usize>,
+    /// What the matched endpoint needs beyond the general rules (from the catalog).
+    pub behaviour: Behaviour,
     /// The agent's level for the endpoint's area, when both are known.
     pub level: Option<Level>,
     /// What the decision still needs from the request body; `None` when it is final.
@@ -332,6 +353,8 @@ fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> 
         endpoint: None,
         location: Location::Account,
         path: None,
+        index: None,
+        behaviour: Behaviour::default(),
         level: None,
         body_check: None,
         body_organization: None,
@@ -391,6 +414,8 @@ pub fn decide_for<'p, 'a>(
     };
     let endpoint = matched.endpoint;
     d.endpoint = Some(endpoint);
+    d.index = Some(matched.index);
+    d.behaviour = catalog.behaviour(matched.index);
     d.level = Some(agent.level(endpoint.area));
     // 4. Where, with parameters of their kind.
     d.location = match endpoint.place() {
@@ -401,9 +426,20 @@ pub fn decide_for<'p, 'a>(
     };
     let bad_param = matched.params().find_map(|(name, value)| check_param(name, value).err().map(|kind| (name, kind)));
     if let Some((name, kind)) = bad_param {
-        d.reason = Reason::InvalidParameter(name.to_string(), kind);
+        d.reason = Reason::InvalidParameter(name.to_string(), kind.to_string());
         d.enforced = true;
         return d;
+    }
+    // 4b. The query: only parameters the operation declares, each with a value of its kind.
+    if let Some(q) = target.query {
+        if let Err(e) = query::check(Catalog::query_params(matched.index), q) {
+            d.reason = match e {
+                query::QueryError::Unknown(name) => Reason::UnknownParameter(name),
+                query::QueryError::Invalid(name, kind) => Reason::InvalidParameter(name.to_string(), kind),
+            };
+            d.enforced = true;
+            return d;
+        }
     }
     // 5. Deny beats everything.
     if agent.denied.contains(matched.index) {
@@ -446,22 +482,23 @@ pub fn decide_for<'p, 'a>(
             _ => None,
         }
     };
-    // `run_sql` with read access (or `database_read` allowed) passes in its read-only form only.
-    let reason = match reason {
-        None if endpoint.id == "run_sql"
-            && (agent.level(endpoint.area) == Level::Read || agent.allow.iter().any(|a| a == "database_read")) =>
+    // An endpoint with a read-only form (`run_sql`) passes in that form only with read access
+    // (or its read permission allowed).
+    let reason = match (reason, d.behaviour.body) {
+        (None, Some(BodyRule::ReadOnlyForm { read_permission }))
+            if agent.level(endpoint.area) == Level::Read || agent.allow.iter().any(|a| a == read_permission) =>
         {
             d.body_check = Some(BodyCheck::ReadOnlySql);
             Some(Reason::ReadOnlySql)
         }
-        other => other,
+        (other, _) => other,
     };
     match reason {
         Some(r) => {
             d.verdict = Verdict::Allow;
             d.reason = r;
             d.enforced = true;
-            if endpoint.id == "create_project" && agent.organizations != Scope::All {
+            if d.behaviour.body == Some(BodyRule::OrganizationInScope) && agent.organizations != Scope::All {
                 d.body_check = Some(BodyCheck::OrganizationInScope);
             }
         }

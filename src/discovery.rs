@@ -12,6 +12,9 @@ use crate::refusal;
 /// The prefix of the paths the filter answers itself.
 pub const PREFIX: &str = "/_bollard/";
 
+/// The answer to any other path under [`PREFIX`] (404).
+pub const NOT_FOUND: &str = r#"{"message":"Bollard answers GET /_bollard/whoami and GET /_bollard/explain?method=M&path=P.","code":"unknown_endpoint"}"#;
+
 fn scope(s: &Scope) -> Value {
     match s {
         Scope::All => json!(["*"]),
@@ -28,7 +31,10 @@ pub fn may_call(agent: &Agent, index: usize) -> bool {
     agent.allowed.contains(index)
         || match agent.level(e.area) {
             Level::Full => true,
-            Level::Read => e.class() == Class::Read || e.id == "run_sql",
+            Level::Read => {
+                e.class() == Class::Read
+                    || matches!(Catalog::behaviour_of(index).body, Some(crate::catalog::BodyRule::ReadOnlyForm { .. }))
+            }
             Level::Off => false,
         }
 }
@@ -41,9 +47,11 @@ pub fn whoami(policy: &Policy, agent: &Agent) -> String {
         .iter()
         .enumerate()
         .filter(|(i, _)| may_call(agent, *i))
-        .map(|(_, e)| {
+        .map(|(i, e)| {
             let mut v = json!({"id": e.id, "method": e.method.as_str(), "path": e.path});
-            if e.id == "run_sql" && agent.level(e.area) == Level::Read && !agent.allowed.contains(crate_index(e.id)) {
+            let read_form =
+                matches!(Catalog::behaviour_of(i).body, Some(crate::catalog::BodyRule::ReadOnlyForm { .. }));
+            if read_form && agent.level(e.area) == Level::Read && !agent.allowed.contains(i) {
                 v["only_when"] = json!("the JSON body has \"read_only\": true");
             }
             v
@@ -61,10 +69,6 @@ pub fn whoami(policy: &Policy, agent: &Agent) -> String {
         "endpoints": endpoints,
     })
     .to_string()
-}
-
-fn crate_index(id: &str) -> usize {
-    Catalog::by_id(id).map(|(i, _)| i).unwrap_or(usize::MAX)
 }
 
 /// Decodes `%XX` escapes and `+` in a query value.

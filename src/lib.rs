@@ -10,6 +10,7 @@ pub mod branches;
 pub mod catalog;
 pub mod decision;
 pub mod discovery;
+pub mod exchange;
 pub mod guards;
 pub mod json;
 pub mod policy;

@@ -73,13 +73,18 @@ pub fn why(d: &Decision) -> String {
             "the method is not one of HTTP's standard methods in upper case (GET, POST, PUT, PATCH, DELETE, ...)".to_string()
         }
         (Reason::MethodOverride, ..) => {
-            "method-override headers (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override) are refused; send the real method".to_string()
+            "headers that ask a server to change the method or the URL (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, X-Forwarded-Method, X-Original-Method, X-Original-URL, X-Rewrite-URL) are refused; send the real method and path".to_string()
         }
         (Reason::CredentialInQuery, ..) => {
             "the query string names a credential parameter (apikey, access_token, token, ...); send the agent key only as 'Authorization: Bearer <key>'".to_string()
         }
         (Reason::InvalidParameter(name, kind), ..) => {
-            format!("the path parameter {name} is not {kind}")
+            format!("the parameter {name} must be {kind}")
+        }
+        (Reason::UnknownParameter(name), Some(e), _) => {
+            let known: Vec<&str> = crate::catalog::Catalog::query_params(d.index.unwrap_or(usize::MAX)).iter().map(|p| p.name).collect();
+            let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            format!("the query parameter \"{name}\" is not one that {} declares (it takes: {known}), and undeclared parameters never reach Supabase; remove it", e.id)
         }
         (Reason::UnknownEndpoint, ..) => {
             "it is not an operation of the Supabase Management API that this gateway knows, and such requests are always refused (see docs/catalog.md)".to_string()
@@ -135,7 +140,6 @@ pub fn why(d: &Decision) -> String {
 impl Decision<'_, '_> {
     /// The catalog index of the matched endpoint.
     pub fn endpoint_index(&self) -> Option<usize> {
-        let e = self.endpoint?;
-        crate::catalog::Catalog::endpoints().iter().position(|x| std::ptr::eq(x, e))
+        self.index
     }
 }

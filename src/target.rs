@@ -169,7 +169,10 @@ pub fn check_param(name: &str, value: &str) -> Result<(), &'static str> {
             "a migration version (digits)",
         ),
         "addon_variant" => (is_word(value, false), "an add-on variant ([a-z0-9_]+)"),
-        "run_id" | "token" => (is_word(value, true), "an identifier ([A-Za-z0-9_-]+)"),
+        "run_id" | "token" => (
+            is_word(value, true) || (is_word(&value.replace('.', "-"), true) && !value.starts_with('.')),
+            "an identifier ([A-Za-z0-9._-]+)",
+        ),
         _ => (
             !value.is_empty()
                 && value.len() <= 255

@@ -98,3 +98,46 @@ fn docs_catalog_table_is_current() {
     assert!(have == want, "docs/catalog.md is stale: run `make docs`");
     assert_eq!(have.lines().filter(|l| l.starts_with("| `")).count(), 169);
 }
+
+/// The query parameters each catalog entry declares are the spec's, in its order, with the
+/// same required flag and a kind that fits the schema (`tools/gen_query_params.py` writes them).
+#[test]
+fn query_parameters_are_the_specs() {
+    use bollard::catalog::query::Kind;
+    let spec = spec();
+    let mut wrong = Vec::new();
+    for (i, e) in Catalog::endpoints().iter().enumerate() {
+        let op = &spec["paths"][e.path][e.method.as_str().to_lowercase()];
+        let theirs: Vec<&Value> = op["parameters"]
+            .as_array()
+            .map(|ps| ps.iter().filter(|p| p["in"] == "query").collect())
+            .unwrap_or_default();
+        let ours = Catalog::query_params(i);
+        if theirs.len() != ours.len() {
+            wrong.push(format!("{}: spec has {} query parameters, catalog {}", e.id, theirs.len(), ours.len()));
+            continue;
+        }
+        for (p, q) in theirs.iter().zip(ours) {
+            let schema = &p["schema"];
+            let fits = match (&q.kind, schema["type"].as_str()) {
+                (Kind::Boolean, Some("boolean")) => true,
+                (Kind::OneOf(values), Some("string")) => schema["enum"]
+                    .as_array()
+                    .is_some_and(|en| en.iter().map(|v| v.as_str()).eq(values.iter().map(|v| Some(*v)))),
+                (Kind::List(_), Some("array")) => true,
+                (Kind::Integer(..) | Kind::Number(..), Some("integer" | "number" | "string")) => true,
+                (Kind::Uuid, Some("string")) => schema["format"] == "uuid",
+                (Kind::DateTime, Some("string")) => schema["format"] == "date-time",
+                (Kind::Text(_) | Kind::ProjectRef | Kind::Digits | Kind::Word, Some("string")) => {
+                    schema.get("enum").is_none()
+                }
+                _ => false,
+            };
+            let same = p["name"].as_str() == Some(q.name) && p["required"].as_bool().unwrap_or(false) == q.required;
+            if !fits || !same {
+                wrong.push(format!("{} ?{}: catalog {:?} does not fit the spec's {}", e.id, q.name, q.kind, schema));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "regenerate with tools/gen_query_params.py:\n{}", wrong.join("\n"));
+}

@@ -588,7 +588,16 @@ fn refusal_body_has_every_field_and_an_actionable_message() {
 #[wasm_bindgen_test(unsupported = test)]
 fn audit_record_has_the_interface_fields() {
     let p = policy("enforce", &format!(r#"{SCOPE},"access":{{"edge_functions":"read","projects":"read"}}"#));
-    let target = "/v1/projects/abcdefghijklmnopqrst/functions?limit=1";
+    // A query the operation does not declare is refused, and the record still has no query.
+    let with_query = run(&p, "GET", "/v1/projects/abcdefghijklmnopqrst/functions?limit=1", AUTH);
+    let rec = AuditRecord::new(
+        &with_query,
+        "GET",
+        "/v1/projects/abcdefghijklmnopqrst/functions?limit=1",
+        Completion { unix_ms: 0, request_id: None, status: 400, duration_ms: 0.0 },
+    );
+    assert_eq!((rec.reason, rec.path.as_str()), ("unknown_parameter", "/v1/projects/abcdefghijklmnopqrst/functions"));
+    let target = "/v1/projects/abcdefghijklmnopqrst/functions";
     let d = run(&p, "GET", target, AUTH);
     let rec = AuditRecord::new(
         &d,

@@ -90,6 +90,9 @@ fn path_parameters_follow_the_spec_formats() {
         ("addon_variant", "pitr_7"),
         ("run_id", "run_01hq3q9m7y5q7e4a7x2c8m1p4n"),
         ("token", "0123456789abcdef"),
+        // Identifiers may hold dots (issue 12), as the README says.
+        ("run_id", "run.1"),
+        ("token", "abc.def-ghi"),
         ("name", "preview-login-page"),
     ];
     for (name, value) in good {
@@ -106,7 +109,8 @@ fn path_parameters_follow_the_spec_formats() {
         ("id", "2222222222224222822222222222222222ab"),
         ("version", "12ab"),
         ("addon_variant", "PITR"),
-        ("run_id", "run.1"),
+        ("run_id", ".hidden"),
+        ("run_id", "run/1"),
         ("name", "a~b"),
     ];
     for (name, value) in bad {

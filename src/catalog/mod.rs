@@ -2,11 +2,16 @@
 //! matched on method and path with `matchit`.
 
 mod area;
+mod behaviour;
 mod endpoint;
 mod endpoints;
+pub mod query;
+mod query_params;
 
 pub use area::Area;
+pub use behaviour::{Behaviour, BodyRule, ListKind, ResponseRule, SECRET_FIELDS};
 pub use endpoint::{Class, Endpoint, Method, Place};
+pub use query::QueryParam;
 
 use matchit::Router;
 
@@ -18,6 +23,7 @@ const ALTERNATIVE_PERMISSIONS: [&str; 3] =
 /// The compiled catalog: a router from path template to the endpoints on it.
 pub struct Catalog {
     router: Router<Vec<usize>>,
+    behaviours: Vec<Behaviour>,
 }
 
 /// A request matched to a catalog entry, with the path parameters it carried.
@@ -69,7 +75,28 @@ impl Catalog {
         for (path, idx) in groups {
             router.insert(path, idx).map_err(|err| format!("catalog path {path}: {err}"))?;
         }
-        Ok(Catalog { router })
+        let ids: Vec<&'static str> = Catalog::endpoints().iter().map(|e| e.id).collect();
+        let behaviours = behaviour::compile(&ids, |i, name| Catalog::query_params(i).iter().any(|p| p.name == name))?;
+        Ok(Catalog { router, behaviours })
+    }
+
+    /// What the endpoint at `index` needs beyond the general rules (precomputed).
+    pub fn behaviour(&self, index: usize) -> Behaviour {
+        self.behaviours.get(index).copied().unwrap_or_default()
+    }
+
+    /// The same, without a compiled catalog (tools and docs; computed on each call).
+    pub fn behaviour_of(index: usize) -> Behaviour {
+        let ids: Vec<&'static str> = Catalog::endpoints().iter().map(|e| e.id).collect();
+        behaviour::compile(&ids, |i, name| Catalog::query_params(i).iter().any(|p| p.name == name))
+            .ok()
+            .and_then(|all| all.get(index).copied())
+            .unwrap_or_default()
+    }
+
+    /// The query parameters the endpoint at `index` declares in Supabase's spec.
+    pub fn query_params(index: usize) -> &'static [QueryParam] {
+        query_params::QUERY_PARAMS.get(index).copied().unwrap_or(&[])
     }
 
     /// Finds the endpoint for a method and a canonical path (no query string).

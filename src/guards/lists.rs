@@ -5,30 +5,16 @@ use serde_json::Value;
 
 use crate::policy::{Agent, Scope};
 
-/// Which list an endpoint returns, and the field that names each item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScopedList {
-    /// An array of projects, each with `ref` (`list_projects`).
-    Projects,
-    /// `{ "projects": [...] }`, each with `ref` (`get_projects_for_organization`).
-    OrganizationProjects,
-    /// An array of organizations, each with `slug` (or `id`) (`list_organizations`).
-    Organizations,
-}
+/// Which list an endpoint returns (the catalog says, per endpoint).
+pub use crate::catalog::ListKind as ScopedList;
 
-/// The list an endpoint returns, when the agent's scope is narrower than all.
-pub fn for_endpoint(endpoint_id: &str, agent: &Agent) -> Option<ScopedList> {
-    let list = match endpoint_id {
-        "list_projects" => ScopedList::Projects,
-        "get_projects_for_organization" => ScopedList::OrganizationProjects,
-        "list_organizations" => ScopedList::Organizations,
-        _ => return None,
-    };
+/// Whether a list needs filtering for this agent: its scope is narrower than all.
+pub fn applies(list: ScopedList, agent: &Agent) -> bool {
     let scope = match list {
         ScopedList::Organizations => &agent.organizations,
         _ => &agent.projects,
     };
-    (*scope != Scope::All).then_some(list)
+    *scope != Scope::All
 }
 
 fn keep(item: &Value, scope: &Scope, fields: &[&str]) -> bool {

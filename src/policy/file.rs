@@ -18,6 +18,16 @@ pub(super) struct PolicyFile {
     pub rate_limit: Option<RateLimitFile>,
     #[serde(default)]
     pub max_body_bytes: Option<usize>,
+    #[serde(default)]
+    pub audit: Option<AuditFile>,
+}
+
+/// `{"log": true}`: also write each audit record to the proxy-wasm log (hosts without filter state).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuditFile {
+    #[serde(default)]
+    pub log: bool,
 }
 
 /// `{"requests_per_minute": 120, "endpoints": {"run_sql": 30}}`

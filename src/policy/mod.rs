@@ -143,6 +143,8 @@ fn compile_rate_limit(culprit: &str, r: &file::RateLimitFile) -> Result<RateLimi
 /// A compiled agent.
 #[derive(Debug)]
 pub struct Agent {
+    /// Its position in the policy (per-agent counters are kept by index).
+    pub index: usize,
     pub id: String,
     pub name: String,
     pub projects: Scope,
@@ -181,6 +183,9 @@ pub struct Policy {
     pub token_env: String,
     /// The largest request body a decision reads (`max_body_bytes`, 1 MiB by default); larger is 413.
     pub max_body_bytes: usize,
+    /// Whether each audit record is also written to the proxy-wasm log (`audit.log`; off by
+    /// default: Envoy's access loggers read it from filter state).
+    pub audit_log: bool,
     agents: Vec<Agent>,
     by_digest: HashMap<[u8; 32], usize>,
 }
@@ -238,6 +243,7 @@ impl Policy {
                 ));
             }
             by_digest.insert(digest, agents.len());
+            agent.index = agents.len();
             agents.push(agent);
         }
         let max_body_bytes = match raw.max_body_bytes {
@@ -250,7 +256,8 @@ impl Policy {
                 ))
             }
         };
-        Ok(Policy { mode, token_env, max_body_bytes, agents, by_digest })
+        let audit_log = raw.audit.as_ref().is_some_and(|a| a.log);
+        Ok(Policy { mode, token_env, max_body_bytes, audit_log, agents, by_digest })
     }
 
     pub fn agents(&self) -> &[Agent] {
@@ -392,6 +399,7 @@ fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, [u8; 32]
         return Err(PolicyError::new(c, "name must be at most 128 characters, without control characters"));
     }
     let agent = Agent {
+        index: 0,
         id: a.id,
         name,
         projects,

@@ -84,3 +84,16 @@ add("scope", f"/v1/branches/{P2}")
 add("unknown-endpoint", "/v1/unknown")
 add("unknown-endpoint", f"/v2/projects/{P1}")
 add("unknown-endpoint", f"/v1/projects/{P1}/functions/a/b/c")
+# The positive model (issue 12): headers that rewrite the request elsewhere are refused; only the
+# query parameters an operation declares pass, each once, with a value of its kind.
+for h, v in [("X-Original-URL", f"/v1/projects/{P2}"), ("X-Rewrite-URL", f"/v1/projects/{P2}"),
+             ("X-Forwarded-Method", "DELETE"), ("X-Original-Method", "DELETE")]:
+    add("rewrite-header", f"/v1/projects/{P1}", [(h, v)])
+for t in [f"/v1/projects/{P1}?_method=DELETE", f"{F1}?_method=POST"]:
+    add("method-parameter", t)
+add("undeclared-parameter", f"/v1/projects/{P1}/database/query?read_only=true", method="POST")
+add("undeclared-parameter", "/v1/projects?organization_slug=other-org", method="POST")
+add("undeclared-parameter", f"{F1}?limit=1")
+add("parameter-pollution", f"/v1/projects/{P1}/api-keys?reveal=false&reveal=true")
+add("parameter-type", f"/v1/projects/{P1}/api-keys?reveal=1")
+add("parameter-type", f"/v1/projects/{P1}/api-keys?reveal=%74rue%00")

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from harness import ENVOY, ROOT, Gateway, envoy_config, sha256
+from harness import ENVOY, ROOT, Gateway, envoy_config, sha256, wait_for
 
 P1 = "abcdefghijklmnopqrst"
 P2 = "zyxwvutsrqponmlkjihg"
@@ -188,9 +188,26 @@ def test_one_audit_record_per_request_with_every_field(tmp_path):
             assert isinstance(rec["duration_ms"], (int, float)) and rec["duration_ms"] >= 0
             assert rec["ts"].endswith("Z") and "T" in rec["ts"]
             assert rec["summary"].endswith(".") and ("allowed" in rec["summary"]) == (resp.status < 300)
-        # The same records reach Envoy's log through the proxy-wasm log, at info.
+        # One write per request: filter state only, unless the policy asks for the log copy.
         log = g.envoy_log()
-        assert sum(1 for line in log.splitlines() if '"summary":' in line and "wasm log bollard" in line) == len(sent)
+        assert sum(1 for line in log.splitlines() if '"summary":' in line and "wasm log bollard" in line) == 0
+
+
+def test_audit_log_copy_is_a_policy_option():
+    """`"audit": {"log": true}` also writes each record to the proxy-wasm log (hosts without
+    filter state, such as Kong), the same line as the access log's."""
+    p = policy()
+    p["audit"] = {"log": True}
+    with Gateway(p, token=TOKEN) as g:
+        assert g.start_ok
+        for agent, method, path, _ in ALLOWED[:3]:
+            g.call(method, path, key=key_of(agent))
+        lines = g.audit_lines(expect=3)
+        assert len(lines) == 3
+        wait_for(lambda: sum('"summary":' in l and "wasm log bollard" in l for l in g.envoy_log().splitlines()) == 3,
+                 what="three audit lines in Envoy's log")
+        logged = [l for l in g.envoy_log().splitlines() if "wasm log bollard" in l and '"summary":' in l]
+        assert all(any(line in l for l in logged) for line in lines)
 
 
 def test_no_key_or_token_in_any_log_line_or_response():

@@ -130,7 +130,7 @@ def test_per_endpoint_and_default_limits():
 def test_supabase_refusals_and_failures_pass_through_and_are_recorded(status):
     with Gateway(policy()) as g:
         assert g.start_ok
-        r = g.call("GET", f"/v1/projects/{P1}/functions", key=KEYS["ops"], headers=[("x-standin-status", str(status))])
+        r = g.call("GET", f"/v1/projects/{P1}/functions", key=KEYS["ops"], headers=[("user-agent", f"test standin-status/{status}")])
         assert r.status == status
         assert r.json() == {"message": f"stand-in answered {status}"}
         if status == 429:

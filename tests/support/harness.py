@@ -141,7 +141,7 @@ class Gateway:
             env["SUPABASE_ACCESS_TOKEN"] = self.token
         self.envoy = subprocess.Popen(
             ["timeout", str(LIFETIME), ENVOY, "-c", self.config_path, "--concurrency", str(self.concurrency),
-             "--use-dynamic-base-id", "--log-path", self.log_path, "-l", "info",
+             "--use-dynamic-base-id", "--log-path", self.log_path, "-l", os.environ.get("ENVOY_LOG_LEVEL","info"),
              "--file-flush-interval-msec", "100"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(self.envoy)

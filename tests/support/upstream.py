@@ -210,8 +210,23 @@ def main():
         protocol_version = "HTTP/1.1"
 
         def handle_any(self):
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
+            trailers = []
+            if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+                body = b""
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        break
+                    body += self.rfile.read(size)
+                    self.rfile.readline()
+                while True:
+                    line = self.rfile.readline()
+                    if line in (b"\r\n", b"\n", b""):
+                        break
+                    trailers.append(line.decode("latin-1").strip())
+            else:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
             path, _, query = self.path.partition("?")
             entry = {
                 "method": self.command,
@@ -219,12 +234,15 @@ def main():
                 "headers": [[k.lower(), v] for k, v in self.headers.items()],
                 "body_bytes": len(body),
                 "body": body.decode("utf-8", "replace")[:4096],
+                "trailers": trailers,
             }
             with lock:
                 record.write(json.dumps(entry) + "\n")
             status, payload = spec.answer(self.command, path, query, self.headers.get("accept") or "")
             # Tests ask for Supabase's own refusals and failures with this header.
-            forced = self.headers.get("x-standin-status")
+            # (in the user agent, since the gateway forwards only allowlisted headers).
+            agent = self.headers.get("user-agent") or ""
+            forced = agent.split("standin-status/", 1)[1].split()[0] if "standin-status/" in agent else None
             if forced:
                 status, payload = int(forced), {"message": f"stand-in answered {forced}"}
             if isinstance(payload, Raw):

@@ -1,0 +1,149 @@
+//! What some endpoints need beyond the general rules, as data: the body their decision reads,
+//! what their responses go through before the agent sees them, and the query parameters that
+//! ask for secrets. The request path reads these by endpoint index; no other module names an
+//! endpoint by its id.
+
+/// A body the decision reads before it is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyRule {
+    /// `run_sql`: with read access (or the named read permission allowed), only the form whose
+    /// body says `"read_only": true` passes.
+    ReadOnlyForm { read_permission: &'static str },
+    /// `create_project`: the organization the body names must be one of the agent's.
+    OrganizationInScope,
+}
+
+/// An account-wide list that is filtered to the agent's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// An array of projects, each with `ref` (`list_projects`).
+    Projects,
+    /// `{ "projects": [...] }`, each with `ref` (`get_projects_for_organization`).
+    OrganizationProjects,
+    /// An array of organizations, each with `slug` (or `id`) (`list_organizations`).
+    Organizations,
+}
+
+/// What a response goes through before the agent sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseRule {
+    /// These fields, at any depth, are replaced with a marker unless the agent has `reveal_secrets`.
+    Secrets(&'static [&'static str]),
+    /// The list keeps only what the agent's scope holds.
+    List(ListKind),
+}
+
+/// One endpoint's special behaviour; the default is none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Behaviour {
+    pub body: Option<BodyRule>,
+    pub response: Option<ResponseRule>,
+    /// A query parameter that asks Supabase to show secrets: dropped unless the agent has
+    /// `reveal_secrets`.
+    pub reveal_param: Option<&'static str>,
+}
+
+const AUTH_CONFIG: &[&str] = &[
+    "external_apple_secret",
+    "external_azure_secret",
+    "external_bitbucket_secret",
+    "external_discord_secret",
+    "external_facebook_secret",
+    "external_figma_secret",
+    "external_github_secret",
+    "external_gitlab_secret",
+    "external_google_secret",
+    "external_kakao_secret",
+    "external_keycloak_secret",
+    "external_linkedin_oidc_secret",
+    "external_notion_secret",
+    "external_slack_oidc_secret",
+    "external_slack_secret",
+    "external_spotify_secret",
+    "external_twitch_secret",
+    "external_twitter_secret",
+    "external_workos_secret",
+    "external_x_secret",
+    "external_zoom_secret",
+    "hook_after_user_created_secrets",
+    "hook_before_user_created_secrets",
+    "hook_custom_access_token_secrets",
+    "hook_mfa_verification_attempt_secrets",
+    "hook_password_verification_attempt_secrets",
+    "hook_send_email_secrets",
+    "hook_send_sms_secrets",
+    "nimbus_oauth_client_secret",
+    "security_captcha_secret",
+    "sms_messagebird_access_key",
+    "sms_textlocal_api_key",
+    "sms_twilio_auth_token",
+    "sms_twilio_verify_auth_token",
+    "sms_vonage_api_key",
+    "sms_vonage_api_secret",
+    "smtp_pass",
+];
+const API_KEY: &[&str] = &["api_key"];
+
+/// Endpoint id → the response fields that hold secrets. `tests/secrets_spec.rs` walks every
+/// response schema of the spec against this table.
+pub const SECRET_FIELDS: &[(&str, &[&str])] = &[
+    ("list_secrets", &["value"]),
+    ("list_api_keys", API_KEY),
+    ("create_api_key", API_KEY),
+    ("get_project_api_key", API_KEY),
+    ("update_project_api_key", API_KEY),
+    ("delete_project_api_key", API_KEY),
+    ("get_auth_config", AUTH_CONFIG),
+    ("update_auth_config", AUTH_CONFIG),
+    ("get_branch_config", &["db_pass", "jwt_secret"]),
+    ("get_postgrest_service_config", &["jwt_secret"]),
+    ("get_pgsodium_config", &["root_key"]),
+    ("update_pgsodium_config", &["root_key"]),
+    ("create_project_claim_token", &["token"]),
+    ("create_login_role", &["password"]),
+    ("exchange_oauth_token", &["access_token", "refresh_token"]),
+];
+
+/// Endpoint id → the body its decision reads.
+const BODY_RULES: &[(&str, BodyRule)] = &[
+    ("run_sql", BodyRule::ReadOnlyForm { read_permission: "database_read" }),
+    ("create_project", BodyRule::OrganizationInScope),
+];
+
+/// Endpoint id → the list its response is.
+const LISTS: &[(&str, ListKind)] = &[
+    ("list_projects", ListKind::Projects),
+    ("get_projects_for_organization", ListKind::OrganizationProjects),
+    ("list_organizations", ListKind::Organizations),
+];
+
+/// The query parameter that reveals secrets, on every endpoint that declares it.
+const REVEAL_PARAM: &str = "reveal";
+
+/// Every endpoint's behaviour, in catalog order. The error names an id the tables above hold
+/// that the catalog does not.
+pub(super) fn compile(ids: &[&'static str], declares: impl Fn(usize, &str) -> bool) -> Result<Vec<Behaviour>, String> {
+    let mut out = vec![Behaviour::default(); ids.len()];
+    let index = |id: &str| ids.iter().position(|e| *e == id).ok_or(format!("catalog behaviour: unknown endpoint {id}"));
+    for &(id, fields) in SECRET_FIELDS {
+        if let Some(b) = out.get_mut(index(id)?) {
+            b.response = Some(ResponseRule::Secrets(fields));
+        }
+    }
+    for &(id, list) in LISTS {
+        if let Some(b) = out.get_mut(index(id)?) {
+            b.response = Some(ResponseRule::List(list));
+        }
+    }
+    for &(id, rule) in BODY_RULES {
+        if let Some(b) = out.get_mut(index(id)?) {
+            b.body = Some(rule);
+        }
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        if declares(i, REVEAL_PARAM) {
+            b.reveal_param = Some(REVEAL_PARAM);
+        }
+    }
+    Ok(out)
+}

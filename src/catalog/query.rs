@@ -1,0 +1,226 @@
+//! The query parameters an operation declares, and the check that a request's query holds only
+//! those, each with a value of its kind. This is the positive model for query strings: a name
+//! the spec does not declare for the operation never reaches Supabase.
+
+use std::fmt;
+
+use crate::target::{is_project_ref, is_uuid};
+
+/// What a parameter's value must be, as the spec's schema says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// Free text of at most this many bytes (after decoding).
+    Text(usize),
+    /// `true` or `false`.
+    Boolean,
+    /// A whole number within the bounds.
+    Integer(i64, i64),
+    /// A decimal number within the bounds.
+    Number(f64, f64),
+    /// One of these values.
+    OneOf(&'static [&'static str]),
+    Uuid,
+    /// An RFC 3339 timestamp.
+    DateTime,
+    /// A project ref (20 lowercase letters).
+    ProjectRef,
+    /// Digits only.
+    Digits,
+    /// `[A-Za-z0-9_-]+`.
+    Word,
+    /// Several values, each given as its own `name=value` pair.
+    List(&'static Kind),
+}
+
+impl Kind {
+    /// A few words for refusals: "true or false".
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::Text(n) => format!("text of at most {n} bytes"),
+            Kind::Boolean => "true or false".into(),
+            Kind::Integer(lo, hi) => format!("a whole number from {lo} to {hi}"),
+            Kind::Number(lo, hi) => format!("a number from {lo} to {hi}"),
+            Kind::OneOf(values) => format!("one of {}", values.join(", ")),
+            Kind::Uuid => "a UUID".into(),
+            Kind::DateTime => "an RFC 3339 timestamp".into(),
+            Kind::ProjectRef => "a project ref (20 lowercase letters)".into(),
+            Kind::Digits => "digits".into(),
+            Kind::Word => "letters, digits, _ and -".into(),
+            Kind::List(item) => format!("one or more values, each {}", item.describe()),
+        }
+    }
+
+    fn accepts(&self, value: &str) -> bool {
+        match self {
+            Kind::Text(n) => value.len() <= *n,
+            Kind::Boolean => value == "true" || value == "false",
+            Kind::Integer(lo, hi) => plain_integer(value).is_some_and(|v| *lo <= v && v <= *hi),
+            Kind::Number(lo, hi) => plain_number(value).is_some_and(|v| *lo <= v && v <= *hi),
+            Kind::OneOf(values) => values.contains(&value),
+            Kind::Uuid => is_uuid(value),
+            Kind::DateTime => is_rfc3339(value),
+            Kind::ProjectRef => is_project_ref(value),
+            Kind::Digits => !value.is_empty() && value.len() <= 32 && value.bytes().all(|b| b.is_ascii_digit()),
+            Kind::Word => {
+                !value.is_empty()
+                    && value.len() <= 255
+                    && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            }
+            Kind::List(item) => item.accepts(value),
+        }
+    }
+}
+
+/// One declared query parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Whether the spec marks it required. Not enforced: Supabase answers a missing one itself.
+    pub required: bool,
+}
+
+/// Why a query string was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryError {
+    /// A name the operation does not declare (escaped, at most 64 bytes).
+    Unknown(String),
+    /// A declared name with a value not of its kind, or given twice: (name, what it must be).
+    Invalid(&'static str, String),
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::Unknown(name) => write!(f, "the query parameter \"{name}\" is not one this endpoint declares"),
+            QueryError::Invalid(name, kind) => write!(f, "the query parameter \"{name}\" must be {kind}"),
+        }
+    }
+}
+
+/// Checks every `name=value` pair of `query` against the declared parameters. Empty pairs
+/// (`a=1&&b=2`, a trailing `&`) are ignored; a parameter given twice is refused unless it is a
+/// list, so a server that reads the first copy and one that reads the last cannot disagree.
+pub fn check(declared: &[QueryParam], query: &str) -> Result<(), QueryError> {
+    let mut seen: u64 = 0;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, raw) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some((i, param)) = declared.iter().enumerate().find(|(_, p)| p.name == name) else {
+            return Err(QueryError::Unknown(shown(name)));
+        };
+        let bit = 1u64 << (i % 64);
+        if seen & bit != 0 && !matches!(param.kind, Kind::List(_)) {
+            return Err(QueryError::Invalid(param.name, "given once".into()));
+        }
+        seen |= bit;
+        let ok = match decode(raw) {
+            Some(value) => param.kind.accepts(&value),
+            None => false,
+        };
+        if !ok {
+            return Err(QueryError::Invalid(param.name, param.kind.describe()));
+        }
+    }
+    Ok(())
+}
+
+/// The query without the pairs named `name` (`None` when it has none).
+pub fn without(query: &str, name: &str) -> Option<String> {
+    let is_named = |p: &&str| p.split('=').next() == Some(name);
+    if !query.split('&').any(|p| is_named(&p)) {
+        return None;
+    }
+    let kept: Vec<&str> = query.split('&').filter(|p| !p.is_empty() && !is_named(p)).collect();
+    Some(kept.join("&"))
+}
+
+/// A name as it may appear in a refusal: printable ASCII, at most 64 bytes.
+fn shown(name: &str) -> String {
+    name.chars().filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\').take(64).collect()
+}
+
+/// Form decoding: `+` is a space, `%XX` a byte; the result must be UTF-8. `None` on a bad escape.
+fn decode(raw: &str) -> Option<String> {
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return Some(raw.to_string());
+    }
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let text = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(text, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+fn plain_integer(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn plain_number(s: &str) -> Option<f64> {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
+    let digits = |p: &str| !p.is_empty() && p.len() <= 18 && p.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || !digits(frac) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
+fn is_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    let date_time = (0..4).all(digit)
+        && at(4, b'-')
+        && digit(5)
+        && digit(6)
+        && at(7, b'-')
+        && digit(8)
+        && digit(9)
+        && (at(10, b'T') || at(10, b't') || at(10, b' '))
+        && digit(11)
+        && digit(12)
+        && at(13, b':')
+        && digit(14)
+        && digit(15)
+        && at(16, b':')
+        && digit(17)
+        && digit(18);
+    if !date_time {
+        return false;
+    }
+    let mut i = 19;
+    if at(i, b'.') {
+        i += 1;
+        let start = i;
+        while digit(i) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    match b.get(i) {
+        Some(b'Z' | b'z') => i + 1 == b.len(),
+        Some(b'+' | b'-') => {
+            i + 6 == b.len() && digit(i + 1) && digit(i + 2) && at(i + 3, b':') && digit(i + 4) && digit(i + 5)
+        }
+        _ => false,
+    }
+}

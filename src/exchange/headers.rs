@@ -1,0 +1,84 @@
+//! Request headers: what the decision reads from them, and the allowlist of what goes upstream.
+//!
+//! Only the headers named here (and Envoy's own `host` and `x-forwarded-proto`, which it routes
+//! on) reach Supabase; every other one is dropped on the way, so a
+//! header that some server reads as an instruction (a rewrite, an override, a forwarded
+//! identity) never arrives. Headers that ask a server to change the method or the URL are not
+//! dropped but refused (400), so that an agent learns its request was not what it seemed.
+
+use crate::decision::METHOD_OVERRIDE_HEADERS;
+
+/// Forwarded as they came: content negotiation, the body's framing and type, the client's name,
+/// the request id, and what Supabase's own clients send.
+pub const FORWARDED: [&str; 13] = [
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "user-agent",
+    "x-request-id",
+    "x-client-info",
+    "idempotency-key",
+    "if-match",
+    "if-none-match",
+];
+
+/// What the decision reads from the request headers, owned, so that a decision that waits for
+/// the body or a lookup can be made again from the same inputs.
+#[derive(Debug, Default, Clone)]
+pub struct Head {
+    pub method: String,
+    pub target: String,
+    pub authorization: Vec<String>,
+    pub request_id: Option<String>,
+    pub method_override: bool,
+    pub content_type: Option<String>,
+    pub content_length: Option<usize>,
+    /// Names of the headers that must not go upstream (each once).
+    pub drop: Vec<String>,
+}
+
+impl Head {
+    /// Reads a header map once, in order, with every copy of a repeated header.
+    pub fn read<'h>(headers: impl IntoIterator<Item = (&'h str, &'h [u8])>) -> Head {
+        let mut h = Head::default();
+        for (name, value) in headers {
+            match name {
+                ":method" => h.method = text(value),
+                ":path" => h.target = text(value),
+                n if n.starts_with(':') => {}
+                // Envoy's own: it routes on them (and sets them itself in the shipped configs).
+                "host" | "x-forwarded-proto" => {}
+                "authorization" => h.authorization.push(text(value)),
+                "x-request-id" => h.request_id = clean_request_id(value),
+                "content-type" => h.content_type = Some(text(value)),
+                "content-length" => {
+                    h.content_length = std::str::from_utf8(value).ok().and_then(|v| v.trim().parse().ok())
+                }
+                n if FORWARDED.contains(&n) => {}
+                n => {
+                    if METHOD_OVERRIDE_HEADERS.contains(&n) {
+                        h.method_override = true;
+                    }
+                    if !h.drop.iter().any(|d| d == n) {
+                        h.drop.push(n.to_string());
+                    }
+                }
+            }
+        }
+        h
+    }
+}
+
+fn text(value: &[u8]) -> String {
+    String::from_utf8_lossy(value).into_owned()
+}
+
+/// A request id safe to echo: Envoy's `x-request-id`, when it is plain.
+fn clean_request_id(v: &[u8]) -> Option<String> {
+    let ok = !v.is_empty() && v.len() <= 64 && v.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
+    ok.then(|| text(v))
+}

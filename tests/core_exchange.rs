@@ -1,0 +1,505 @@
+//! The request path as a state machine: driven through every order of events by a test host
+//! that does what Envoy does with each action. Nothing is forwarded unless the final decision
+//! allowed it, and what is forwarded carries only the real token. Runs natively and as wasm32.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::collections::HashMap;
+
+use bollard::exchange::{Action, Event, Exchange, Flow, Forward, Gateway, Reply};
+use bollard::policy::key_sha256;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const KEY: &str = "sbp_1111111111111111111111111111111111111111";
+const TOKEN: &str = "sbp_real_upstream_token_0000000000000000";
+const P1: &str = "abcdefghijklmnopqrst";
+const BRANCH: &str = "0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b";
+
+fn gateway(extra: &str) -> Gateway {
+    let policy = format!(
+        r#"{{"upstream":{{"token_env":"T"}},{extra}"agents":[{{"id":"ops","name":"Ops","key_sha256":"{}",
+        "projects":["{P1}"],"organizations":["acme"],
+        "access":{{"database":"read","projects":"full","branches":"full","secrets":"read","api_keys":"read"}}}}]}}"#,
+        key_sha256(KEY)
+    );
+    Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads")
+}
+
+/// What the host saw happen.
+#[derive(Default, Debug)]
+struct Seen {
+    forward: Option<Forward>,
+    reply: Option<Reply>,
+    trailers_dropped: bool,
+    lookups: Vec<(usize, String)>,
+    flows: Vec<Flow>,
+}
+
+/// A host that answers the machine's actions as Envoy does: it buffers the body, keeps shared
+/// counters with compare-and-swap, and sends lookups (answered later by the test).
+struct Host<'g> {
+    m: Exchange<&'g Gateway>,
+    body: Vec<u8>,
+    counters: HashMap<String, (Vec<u8>, u32)>,
+    fail_lookups: bool,
+    next_token: u32,
+    seen: Seen,
+}
+
+impl<'g> Host<'g> {
+    fn new(gw: &'g Gateway) -> Host<'g> {
+        Host {
+            m: Exchange::new(gw),
+            body: Vec::new(),
+            counters: HashMap::new(),
+            fail_lookups: false,
+            next_token: 1,
+            seen: Seen::default(),
+        }
+    }
+
+    fn event(&mut self, e: Event) -> Flow {
+        let mut flow = self.m.handle(e);
+        while let Some(a) = self.m.next_action() {
+            let answer = match a {
+                Action::ReadBody => {
+                    let body = self.body.clone();
+                    Some(self.m.handle(Event::Body(&body)))
+                }
+                Action::DropTrailers => {
+                    self.seen.trailers_dropped = true;
+                    None
+                }
+                Action::Lookup(i, call) => {
+                    let path = call.headers.iter().find(|(k, _)| *k == ":path").map(|(_, v)| v.clone()).unwrap();
+                    let auth = call.headers.iter().find(|(k, _)| *k == "authorization").map(|(_, v)| v.clone());
+                    assert_eq!(
+                        auth.as_deref(),
+                        Some(format!("Bearer {TOKEN}").as_str()),
+                        "lookups carry the real token"
+                    );
+                    let token = if self.fail_lookups { None } else { Some(self.next_token) };
+                    self.next_token += 1;
+                    if token.is_some() {
+                        self.seen.lookups.push((i, path));
+                    }
+                    Some(self.m.handle(Event::LookupSent { lookup: i, token }))
+                }
+                Action::ReadCounter(key) => {
+                    let (v, cas) = self.counters.get(&key).cloned().map_or((None, None), |(v, c)| (Some(v), Some(c)));
+                    Some(self.m.handle(Event::Counter { value: v.as_deref(), cas }))
+                }
+                Action::WriteCounter { key, value, cas } => {
+                    let current = self.counters.get(&key).map(|(_, c)| *c);
+                    let ok = cas.is_none() && current.is_none() || cas == current;
+                    if ok {
+                        self.counters.insert(key, (value.to_vec(), current.unwrap_or(0) + 1));
+                    }
+                    Some(self.m.handle(Event::CounterWritten(ok)))
+                }
+                Action::Forward(f) => {
+                    assert!(self.seen.forward.is_none() && self.seen.reply.is_none(), "one outcome per request");
+                    self.seen.forward = Some(f);
+                    None
+                }
+                Action::Reply(r) => {
+                    assert!(self.seen.forward.is_none() && self.seen.reply.is_none(), "one outcome per request");
+                    self.seen.reply = Some(r);
+                    None
+                }
+                Action::EditResponseHeaders(_) | Action::ReadResponseBody | Action::ReplaceResponseBody(_) => None,
+            };
+            if let Some(f) = answer {
+                flow = f;
+            }
+        }
+        self.seen.flows.push(flow);
+        flow
+    }
+
+    fn headers(&mut self, method: &str, path: &str, extra: &[(&str, &str)], end: bool) -> Flow {
+        let auth = format!("Bearer {KEY}");
+        let mut h: Vec<(&str, &[u8])> = vec![
+            (":method", method.as_bytes()),
+            (":path", path.as_bytes()),
+            (":authority", b"gw"),
+            ("authorization", auth.as_bytes()),
+            ("x-request-id", b"req-1"),
+        ];
+        h.extend(extra.iter().map(|(k, v)| (*k, v.as_bytes())));
+        self.event(Event::RequestHeaders { headers: &h, end_of_stream: end, now_ms: 1_800_000_000_000 })
+    }
+
+    fn chunk(&mut self, bytes: &[u8], end: bool) -> Flow {
+        self.body.extend_from_slice(bytes);
+        let n = self.body.len();
+        self.event(Event::RequestBody { buffered: n, end_of_stream: end })
+    }
+
+    fn status(&mut self) -> u16 {
+        self.m.finish(1_800_000_000_100).record.status
+    }
+
+    fn record(&mut self) -> bollard::audit::AuditRecord {
+        self.m.finish(1_800_000_000_100).record
+    }
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+const SQL_PATH: &str = "/v1/projects/abcdefghijklmnopqrst/database/query";
+const READ_ONLY: &[u8] = br#"{"query":"select 1","read_only":true}"#;
+
+fn assert_forward_is_clean(f: &Forward) {
+    let auth: Vec<&String> = f.set.iter().filter(|(k, _)| *k == "authorization").map(|(_, v)| v).collect();
+    assert_eq!(auth, vec![&format!("Bearer {TOKEN}")], "exactly one credential: the real token");
+    assert!(f.set.iter().all(|(_, v)| !v.contains(KEY)), "the agent's key never goes upstream");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_plain_read_is_forwarded_at_the_headers_with_only_allowlisted_headers() {
+    let gw = gateway("");
+    let mut h = Host::new(&gw);
+    let flow = h.headers(
+        "GET",
+        "/v1/projects/abcdefghijklmnopqrst",
+        &[
+            ("user-agent", "t"),
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-original-host", "evil"),
+            ("apikey", "k"),
+            ("cookie", "c"),
+            ("x-bollard-agent", "x"),
+        ],
+        true,
+    );
+    assert_eq!(flow, Flow::Continue);
+    let f = h.seen.forward.clone().expect("forwarded");
+    assert_forward_is_clean(&f);
+    assert!(!f.resume, "decided in the headers callback: nothing to resume");
+    for dropped in ["x-forwarded-for", "x-original-host", "apikey", "cookie"] {
+        assert!(f.remove.iter().any(|r| r == dropped), "{dropped} is dropped");
+    }
+    assert!(!f.remove.iter().any(|r| r == "user-agent"), "user-agent is allowlisted");
+    // x-bollard-* from the client are replaced by the gateway's own.
+    assert!(f.set.contains(&("x-bollard-agent", "ops".to_string())));
+    assert_eq!(h.record().decision, "allow");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_body_in_one_to_many_chunks_is_decided_only_at_its_end() {
+    let gw = gateway("");
+    for pieces in 1..=READ_ONLY.len().min(9) {
+        let mut h = Host::new(&gw);
+        assert_eq!(h.headers("POST", SQL_PATH, &[JSON], false), Flow::Hold);
+        let size = READ_ONLY.len().div_ceil(pieces);
+        let chunks: Vec<&[u8]> = READ_ONLY.chunks(size).collect();
+        for (i, c) in chunks.iter().enumerate() {
+            let last = i + 1 == chunks.len();
+            let flow = h.chunk(c, last);
+            assert!(h.seen.forward.is_none() || last, "nothing forwarded before the end of the body");
+            assert_eq!(flow, if last { Flow::Continue } else { Flow::Hold });
+        }
+        let f = h.seen.forward.clone().expect("allowed read-only SQL is forwarded");
+        assert_forward_is_clean(&f);
+        assert!(!f.resume, "decided in the body callback: the callback's Continue lets it go");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn trailers_end_a_held_body_and_never_go_upstream() {
+    let gw = gateway("");
+    // Body, then trailers: decided at the trailers.
+    let mut h = Host::new(&gw);
+    h.headers("POST", SQL_PATH, &[JSON], false);
+    assert_eq!(h.chunk(READ_ONLY, false), Flow::Hold);
+    assert!(h.seen.forward.is_none());
+    assert_eq!(h.event(Event::RequestTrailers), Flow::Continue);
+    assert!(h.seen.trailers_dropped, "trailers are removed");
+    assert_forward_is_clean(h.seen.forward.as_ref().expect("forwarded after the trailers"));
+
+    // Trailers right after the headers: an empty body, which the decision refuses.
+    let mut h = Host::new(&gw);
+    h.headers("POST", SQL_PATH, &[JSON], false);
+    assert_eq!(h.event(Event::RequestTrailers), Flow::Hold);
+    assert!(h.seen.trailers_dropped);
+    assert!(h.seen.forward.is_none(), "an empty body is not read-only SQL");
+    assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(400));
+
+    // Trailers on a request forwarded at its headers are removed too.
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], false);
+    assert!(h.seen.forward.is_some());
+    assert_eq!(h.event(Event::RequestTrailers), Flow::Continue);
+    assert!(h.seen.trailers_dropped);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_write_in_a_held_body_is_refused_not_forwarded() {
+    let gw = gateway("");
+    let mut h = Host::new(&gw);
+    h.headers("POST", SQL_PATH, &[JSON], false);
+    h.chunk(br#"{"query":"drop table t"}"#, true);
+    assert!(h.seen.forward.is_none());
+    let r = h.seen.reply.clone().expect("refused");
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("read_only_required"), "{}", r.body);
+    assert!(!r.body.contains(TOKEN) && !r.body.contains(KEY));
+    assert_eq!(h.status(), 403);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_reset_while_held_forwards_nothing_and_says_so() {
+    let gw = gateway("");
+    let mut h = Host::new(&gw);
+    h.headers("POST", SQL_PATH, &[JSON], false);
+    h.chunk(b"{\"query\":", false);
+    h.event(Event::Reset);
+    // Whatever arrives after a reset, nothing is forwarded.
+    h.chunk(b"\"select 1\",\"read_only\":true}", true);
+    h.event(Event::RequestTrailers);
+    assert!(h.seen.forward.is_none());
+    let rec = h.record();
+    assert_eq!((rec.decision, rec.reason), ("deny", "not_decided"));
+    assert!(rec.summary.contains("nothing was forwarded"));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_body_over_the_limit_is_413_whether_announced_or_streamed() {
+    let gw = gateway(r#""max_body_bytes":64,"#);
+    let mut h = Host::new(&gw);
+    h.headers("POST", SQL_PATH, &[JSON, ("content-length", "100")], false);
+    assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(413));
+    let mut h = Host::new(&gw);
+    h.headers("POST", SQL_PATH, &[JSON], false);
+    assert_eq!(h.chunk(&[b' '; 40], false), Flow::Hold);
+    assert_eq!(h.chunk(&[b' '; 40], false), Flow::Hold);
+    assert!(h.seen.forward.is_none());
+    assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(413));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn branch_lookups_hold_the_request_until_answered_and_resume_it() {
+    let gw = gateway("");
+    let path = format!("/v1/branches/{BRANCH}");
+    let mut h = Host::new(&gw);
+    assert_eq!(h.headers("GET", &path, &[], true), Flow::Hold);
+    assert_eq!(h.seen.lookups.len(), 1, "one listing of the agent's project");
+    assert!(h.seen.forward.is_none());
+    let listing = format!(r#"[{{"id":"{BRANCH}","project_ref":"zzzzzzzzzzzzzzzzzzzz","parent_project_ref":"{P1}"}}]"#);
+    h.event(Event::LookupAnswer { token: 1, status: Some(200), body: listing.as_bytes(), now_ms: 1_800_000_000_001 });
+    let f = h.seen.forward.clone().expect("the branch is the agent's");
+    assert!(f.resume, "decided in the callout's callback: the held request is resumed");
+    assert_forward_is_clean(&f);
+
+    // A branch of another project: refused after the listing.
+    let gw = gateway("");
+    let mut h = Host::new(&gw);
+    h.headers("GET", &path, &[], true);
+    h.event(Event::LookupAnswer { token: 1, status: Some(200), body: b"[]", now_ms: 1_800_000_000_001 });
+    assert!(h.seen.forward.is_none());
+    assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(403));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_lookup_that_fails_or_never_answers_forwards_nothing() {
+    let gw = gateway("");
+    let path = format!("/v1/branches/{BRANCH}");
+    // The call cannot be sent.
+    let mut h = Host::new(&gw);
+    h.fail_lookups = true;
+    h.headers("GET", &path, &[], true);
+    assert!(h.seen.forward.is_none());
+    assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(403));
+    // The call fails (timeout, 5xx).
+    let mut h = Host::new(&gw);
+    h.headers("GET", &path, &[], true);
+    h.event(Event::LookupAnswer { token: 1, status: None, body: b"", now_ms: 1_800_000_000_001 });
+    assert!(h.seen.forward.is_none());
+    assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(403));
+    // It never answers: the stream ends (reset) and nothing went upstream.
+    let mut h = Host::new(&gw);
+    h.headers("GET", &path, &[], true);
+    h.event(Event::Reset);
+    assert!(h.seen.forward.is_none() && h.seen.reply.is_none());
+    assert_eq!(h.record().reason, "not_decided");
+    // An answer to a token never sent is ignored.
+    let mut h = Host::new(&gw);
+    h.headers("GET", &path, &[], true);
+    h.event(Event::LookupAnswer { token: 99, status: Some(200), body: b"[]", now_ms: 1 });
+    assert!(h.seen.forward.is_none() && h.seen.reply.is_none());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn rewrite_headers_and_undeclared_parameters_are_400() {
+    let gw = gateway("");
+    for header in
+        ["x-original-url", "x-rewrite-url", "x-forwarded-method", "x-original-method", "x-http-method-override"]
+    {
+        let mut h = Host::new(&gw);
+        h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[(header, "/v1/projects/other")], true);
+        assert!(h.seen.forward.is_none(), "{header}");
+        let r = h.seen.reply.clone().unwrap();
+        assert_eq!(r.status, 400, "{header}");
+        assert!(r.body.contains("method_override"), "{}", r.body);
+    }
+    let cases = [
+        ("POST", "/v1/projects/abcdefghijklmnopqrst/database/query?read_only=true", "unknown_parameter"),
+        ("POST", "/v1/projects?organization_slug=acme", "unknown_parameter"),
+        ("DELETE", "/v1/projects/abcdefghijklmnopqrst?_method=GET", "unknown_parameter"),
+        ("GET", "/v1/projects/abcdefghijklmnopqrst/api-keys?reveal=yes", "invalid_parameter"),
+        ("GET", "/v1/projects/abcdefghijklmnopqrst/api-keys?reveal=true&reveal=false", "invalid_parameter"),
+    ];
+    for (method, path, code) in cases {
+        let mut h = Host::new(&gw);
+        h.headers(method, path, &[JSON], false);
+        assert!(h.seen.forward.is_none(), "{path}");
+        let r = h.seen.reply.clone().unwrap_or_else(|| panic!("{path} refused"));
+        assert_eq!((r.status, r.body.contains(code)), (400, true), "{path}: {}", r.body);
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn declared_parameters_pass_and_reveal_is_dropped_without_reveal_secrets() {
+    let gw = gateway("");
+    let mut h = Host::new(&gw);
+    h.headers("DELETE", &format!("/v1/branches/{BRANCH}?force=true"), &[], true);
+    assert!(h.seen.reply.is_none(), "force is declared for delete_branch: {:?}", h.seen.reply);
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst/api-keys?reveal=true", &[], true);
+    let f = h.seen.forward.clone().expect("allowed");
+    assert!(f.set.contains(&(":path", "/v1/projects/abcdefghijklmnopqrst/api-keys".to_string())), "{f:?}");
+    assert!(f.set.contains(&("accept-encoding", "identity".to_string())), "the response is read for secrets");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn rate_limits_count_in_shared_counters_and_refuse_past_the_limit() {
+    let gw = gateway(r#""rate_limit":{"requests_per_minute":2},"#);
+    let mut counters = HashMap::new();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let mut h = Host::new(&gw);
+        h.counters = counters.clone();
+        h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);
+        counters = h.counters.clone();
+        statuses.push(match (&h.seen.forward, &h.seen.reply) {
+            (Some(_), None) => 200,
+            (None, Some(r)) => r.status,
+            _ => panic!("one outcome"),
+        });
+    }
+    assert_eq!(statuses, vec![200, 200, 429]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn unexpected_events_refuse_a_held_request() {
+    let gw = gateway("");
+    // A body before any headers.
+    let mut h = Host::new(&gw);
+    h.chunk(b"x", true);
+    assert!(h.seen.forward.is_none());
+    assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(500));
+    // Headers twice while held.
+    let mut h = Host::new(&gw);
+    h.headers("POST", SQL_PATH, &[JSON], false);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);
+    assert!(h.seen.forward.is_none());
+    assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(500));
+    assert_eq!(h.record().reason, "unexpected_event");
+}
+
+/// A small deterministic generator: the same sequences on every run and target.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn property_nothing_is_forwarded_unless_the_final_decision_allowed_it() {
+    let gw = gateway(r#""max_body_bytes":256,"#);
+    let targets = [
+        ("POST", SQL_PATH),
+        ("GET", "/v1/projects/abcdefghijklmnopqrst"),
+        ("DELETE", "/v1/projects/abcdefghijklmnopqrst"),
+        ("GET", "/v1/branches/0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b"),
+        ("POST", "/v1/projects"),
+        ("GET", "/v1/projects/zyxwvutsrqponmlkjihg"),
+        ("PATCH", "/v1/projects/abcdefghijklmnopqrst/config/auth?x=1"),
+    ];
+    let bodies: [&[u8]; 5] = [
+        READ_ONLY,
+        br#"{"query":"delete from t"}"#,
+        br#"{"organization_slug":"acme","name":"p"}"#,
+        br#"{"organization_slug":"evil","name":"p"}"#,
+        b"not json",
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut forwarded_n, mut refused_n, mut held_n) = (0, 0, 0);
+    for _ in 0..3000 {
+        let (method, path) = rng.pick(&targets);
+        let body = rng.pick(&bodies);
+        let mut h = Host::new(&gw);
+        let end_at_headers = rng.next() % 4 == 0;
+        h.headers(method, path, &[JSON], end_at_headers);
+        let mut sent = 0;
+        let mut ended = end_at_headers;
+        for _ in 0..6 {
+            match rng.next() % 7 {
+                0 | 1 | 2 if !ended && sent < body.len() => {
+                    let n = 1 + (rng.next() as usize) % (body.len() - sent);
+                    let last = sent + n == body.len() && rng.next() % 2 == 0;
+                    h.chunk(&body[sent..sent + n], last);
+                    sent += n;
+                    ended |= last;
+                }
+                3 if !ended => {
+                    h.event(Event::RequestTrailers);
+                    ended = true;
+                }
+                4 => {
+                    let listing = format!(
+                        r#"[{{"id":"{BRANCH}","project_ref":"zzzzzzzzzzzzzzzzzzzz","parent_project_ref":"{P1}"}}]"#
+                    );
+                    let status = if rng.next() % 2 == 0 { Some(200) } else { None };
+                    h.event(Event::LookupAnswer { token: 1, status, body: listing.as_bytes(), now_ms: 1 });
+                }
+                5 if rng.next() % 5 == 0 => {
+                    h.event(Event::Reset);
+                }
+                _ => {}
+            }
+        }
+        let forwarded = h.seen.forward.clone();
+        match (&h.seen.forward, &h.seen.reply) {
+            (Some(_), _) => forwarded_n += 1,
+            (None, Some(_)) => refused_n += 1,
+            (None, None) => held_n += 1,
+        }
+        let rec = h.record();
+        if let Some(f) = forwarded {
+            assert_eq!(rec.decision, "allow", "{method} {path}: forwarded only when allowed ({rec:?})");
+            assert_forward_is_clean(&f);
+            if path == SQL_PATH || path == "/v1/projects" {
+                // A decision that reads the body is made on all of it: the body was complete.
+                assert!(ended, "{method} {path}: forwarded before its body ended");
+                assert!(
+                    body == READ_ONLY || body.starts_with(br#"{"organization_slug":"acme""#),
+                    "{method} {path}: forwarded with body {:?}",
+                    String::from_utf8_lossy(body)
+                );
+                assert_eq!(&h.body[..], body, "the body decided on is the body received");
+            }
+        }
+        assert!(!(h.seen.forward.is_some() && h.seen.reply.is_some()));
+    }
+    // The sequences reach every outcome.
+    assert!(forwarded_n > 100 && refused_n > 100 && held_n > 100, "{forwarded_n} {refused_n} {held_n}");
+}
