@@ -12,7 +12,9 @@
 //!    `unknown_parameter`).
 //! 5. `deny`: an endpoint the agent's deny list names is refused, whatever else grants it.
 //! 6. Scope: the `{ref}` is one of the agent's projects, the `{slug}` one of its organizations,
-//!    and a branch endpoint needs `projects: ["*"]` or the branch ref among its projects.
+//!    and a branch endpoint needs `projects: ["*"]` or the branch ref among its projects. For
+//!    `projects: {"organizations": [...]}` the `{ref}`'s organization is learned from Supabase
+//!    (`organization_lookup`, finished by `apply_project_organization`); unknown is refused.
 //! 7. `allow`: an endpoint the allow list names (by id, or all its permissions) is allowed.
 //! 8. `access`: `full` allows the area's endpoints, `read` its reads; anything else is denied.
 //!
@@ -217,18 +219,26 @@ pub struct Decision<'p, 'a> {
     pub body_organization: Option<String>,
     /// A branch id or ref whose parent project must be one of the agent's before this is final.
     pub branch_lookup: Option<&'a str>,
+    /// A project ref whose organization must be one of the agent's `projects.organizations`
+    /// before this is final (learned upstream with `GET /v1/projects/{ref}`).
+    pub organization_lookup: Option<&'a str>,
+    /// The organization learned for the project (`apply_project_organization`), for the record.
+    pub project_organization: Option<String>,
 }
 
 impl<'p> Decision<'p, '_> {
     /// Whether the request goes upstream. Never while the decision still waits for the body.
     pub fn forward(&self) -> bool {
-        self.body_check.is_none() && self.branch_lookup.is_none() && (self.verdict == Verdict::Allow || !self.enforced)
+        self.body_check.is_none()
+            && self.branch_lookup.is_none()
+            && self.organization_lookup.is_none()
+            && (self.verdict == Verdict::Allow || !self.enforced)
     }
 
     /// The status the filter answers with itself, or `None` when the request is forwarded. A
     /// decision still waiting for its body is a 500: whoever holds it must apply the body first.
     pub fn refusal_status(&self) -> Option<u16> {
-        if self.body_check.is_some() || self.branch_lookup.is_some() {
+        if self.body_check.is_some() || self.branch_lookup.is_some() || self.organization_lookup.is_some() {
             Some(500)
         } else if self.forward() {
             None
@@ -252,7 +262,7 @@ impl<'p> Decision<'p, '_> {
     pub fn organization(&self) -> Option<&str> {
         match self.location {
             Location::Organization(s) => Some(s),
-            _ => self.body_organization.as_deref(),
+            _ => self.body_organization.as_deref().or(self.project_organization.as_deref()),
         }
     }
 
@@ -307,6 +317,19 @@ impl<'p> Decision<'p, '_> {
         self.deny(reason, policy.mode == Mode::Enforce);
     }
 
+    /// Completes a decision that waited for the organization of its project (`None`: it could
+    /// not be learned). Only a project of one of the agent's `projects.organizations` passes.
+    pub fn apply_project_organization(&mut self, policy: &Policy, organization: Option<&str>) {
+        let (Some(_), Some(agent)) = (self.organization_lookup.take(), self.agent) else {
+            return;
+        };
+        self.project_organization = organization.map(str::to_string);
+        if organization.is_some_and(|o| agent.project_organization_in_scope(o)) {
+            return;
+        }
+        self.deny(Reason::ProjectOutOfScope, policy.mode == Mode::Enforce);
+    }
+
     /// The body limit was passed before the body arrived (from `content-length` or while reading).
     pub fn body_too_large(&mut self, limit: usize) {
         self.body_check = None;
@@ -359,6 +382,8 @@ fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> 
         body_check: None,
         body_organization: None,
         branch_lookup: None,
+        organization_lookup: None,
+        project_organization: None,
     }
 }
 
@@ -453,6 +478,10 @@ pub fn decide_for<'p, 'a>(
     let in_scope = match d.location {
         Location::Account => Ok(()),
         Location::Project(r) if agent.projects.contains(r) => Ok(()),
+        Location::Project(r) if !agent.project_organizations.is_empty() => {
+            d.organization_lookup = Some(r);
+            Ok(())
+        }
         Location::Project(r) if has_projects => Err((Reason::ProjectOutOfScope, Some(r))),
         Location::Project(_) => Err((Reason::ProjectOutOfScope, None)),
         Location::Organization(s) if agent.organizations.contains(s) => Ok(()),
@@ -506,6 +535,8 @@ pub fn decide_for<'p, 'a>(
             // Scope is checked before grants: a place outside the agent's projects is the reason,
             // and no lookup is needed when the grants refuse anyway.
             d.body_check = None;
+            // A project's organization is not asked for either: the grants refuse in any case.
+            d.organization_lookup = None;
             d.reason = match d.branch_lookup.take().and(scope_reason) {
                 Some(scope) => scope,
                 None => Reason::PermissionDenied,

@@ -15,6 +15,14 @@ pub const PREFIX: &str = "/_bollard/";
 /// The answer to any other path under [`PREFIX`] (404).
 pub const NOT_FOUND: &str = r#"{"message":"Bollard answers GET /_bollard/whoami and GET /_bollard/explain?method=M&path=P.","code":"unknown_endpoint"}"#;
 
+fn projects(agent: &Agent) -> Value {
+    if agent.project_organizations.is_empty() {
+        scope(&agent.projects)
+    } else {
+        json!({"organizations": agent.project_organizations})
+    }
+}
+
 fn scope(s: &Scope) -> Value {
     match s {
         Scope::All => json!(["*"]),
@@ -61,7 +69,7 @@ pub fn whoami(policy: &Policy, agent: &Agent) -> String {
         "id": agent.id,
         "name": agent.name,
         "mode": policy.mode.as_str(),
-        "projects": scope(&agent.projects),
+        "projects": projects(agent),
         "organizations": scope(&agent.organizations),
         "access": access,
         "reveal_secrets": agent.reveal_secrets,
@@ -119,10 +127,12 @@ pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<
         &Request { method: &method, target: &path, authorization: &[], method_override: false },
     );
     let depends_on_branch = d.branch_lookup.is_some();
+    let depends_on_organization = d.organization_lookup.is_some();
     let depends_on_body = d.body_check.is_some();
-    // Without the request itself: no body, and a branch whose parent is not looked up.
+    // Without the request itself: no body, and no branch parent or project organization looked up.
     d.apply_body(policy, None, b"");
     d.apply_branch_parent(policy, None);
+    d.apply_project_organization(policy, None);
     let status = d.refusal_status().unwrap_or(200);
     let body = json!({
         "decision": d.verdict.as_str(),
@@ -134,6 +144,7 @@ pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<
         "project": d.project(),
         "depends_on_body": depends_on_body,
         "depends_on_branch": depends_on_branch,
+        "depends_on_project_organization": depends_on_organization,
         "message": (d.verdict == crate::decision::Verdict::Deny).then(|| refusal::message(&d, &method)),
         "summary": summary(&d, &method, &path, status),
     });

@@ -14,6 +14,7 @@ pub mod exchange;
 pub mod guards;
 pub mod json;
 pub mod policy;
+pub mod project_organizations;
 pub mod rate_limit;
 pub mod refusal;
 pub mod secret;

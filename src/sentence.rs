@@ -95,7 +95,7 @@ pub fn why(d: &Decision) -> String {
         }
         (Reason::ProjectOutOfScope, _, Some(a)) => format!(
             "that project is not among its projects ({}); the policy would have to add it to the agent's projects",
-            a.projects.describe()
+            a.projects_description()
         ),
         (Reason::OrganizationOutOfScope, _, Some(a)) if d.body_organization.is_some() => format!(
             "the organization its body names, {}, is not among its organizations ({}); the policy would have to add it to the agent's organizations",

@@ -1,5 +1,5 @@
 //! The catalog agrees with Supabase's OpenAPI spec both ways, and the docs' table is current.
-//! Native only: it reads the spec from `../shared` and the docs from disk.
+//! Native only: it reads the spec from `spec/` and the docs from disk.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::BTreeSet;
@@ -13,7 +13,7 @@ fn root() -> PathBuf {
 }
 
 fn spec() -> Value {
-    let path = root().join("../shared/supabase/management-api-v1.openapi.json");
+    let path = root().join("spec/supabase-management-api-v1.openapi.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("the spec is JSON")
 }

@@ -1,6 +1,6 @@
 //! The secret-field list agrees with Supabase's response schemas: every secret-looking field in
 //! a response is either redacted for that endpoint or explicitly cleared, and every listed field
-//! exists. Native only: it reads the spec from `../shared`.
+//! exists. Native only: it reads the spec from `spec/`.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -11,8 +11,7 @@ use bollard::guards::secrets::{fields, NOT_SECRET, SECRET_FIELDS};
 use serde_json::Value;
 
 fn spec() -> Value {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/supabase/management-api-v1.openapi.json");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/supabase-management-api-v1.openapi.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("spec")).expect("JSON")
 }
 

@@ -1,7 +1,7 @@
 //! The catalog's data: every operation of Supabase's Management API v1 (169), one row each.
 //!
 //! This table is the single source of truth. `tests/catalog_spec.rs` proves it agrees with
-//! `shared/supabase/management-api-v1.openapi.json` both ways, and `docs/catalog.md` is
+//! `spec/supabase-management-api-v1.openapi.json` both ways, and `docs/catalog.md` is
 //! rendered from it. Where the spec offers alternative permissions (production or
 //! development branching), the row names the development one, as the interface does.
 //! Columns: id, method, path template, area, permissions (all required), action phrase,

@@ -21,6 +21,14 @@ fn keep(item: &Value, scope: &Scope, fields: &[&str]) -> bool {
     fields.iter().any(|f| item.get(*f).and_then(Value::as_str).is_some_and(|name| scope.contains(name)))
 }
 
+/// A listed project of one of the agent's `projects.organizations` (by its organization slug,
+/// or the deprecated `organization_id`, which Supabase sets to the same slug).
+fn in_project_organizations(item: &Value, agent: &Agent) -> bool {
+    ["organization_slug", "organization_id"]
+        .iter()
+        .any(|f| item.get(*f).and_then(Value::as_str).is_some_and(|org| agent.project_organization_in_scope(org)))
+}
+
 /// Keeps only the items in the agent's scope. `None` when the body is not the expected JSON, in
 /// which case the filter withholds it rather than pass an unfiltered list.
 pub fn filter(list: ScopedList, agent: &Agent, body: &[u8]) -> Option<Vec<u8>> {
@@ -31,6 +39,7 @@ pub fn filter(list: ScopedList, agent: &Agent, body: &[u8]) -> Option<Vec<u8>> {
         ScopedList::Organizations => (&mut v, &agent.organizations, &["slug", "id"]),
     };
     let Value::Array(arr) = items else { return None };
-    arr.retain(|item| keep(item, scope, fields));
+    let by_organization = list == ScopedList::Projects && !agent.project_organizations.is_empty();
+    arr.retain(|item| keep(item, scope, fields) || (by_organization && in_project_organizations(item, agent)));
     serde_json::to_vec(&v).ok()
 }

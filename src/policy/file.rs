@@ -1,6 +1,9 @@
 //! The policy as written: serde types with unknown fields refused. `compile` in the parent turns
 //! them into the runtime form.
 
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -53,7 +56,7 @@ pub(super) struct AgentFile {
     pub name: Option<String>,
     pub key_sha256: String,
     #[serde(default)]
-    pub projects: Vec<String>,
+    pub projects: ProjectsFile,
     #[serde(default)]
     pub organizations: Vec<String>,
     #[serde(default)]
@@ -68,9 +71,81 @@ pub(super) struct AgentFile {
     pub reveal_secrets: bool,
 }
 
+/// `projects`: a list of refs (or `["*"]`), or `{"organizations": [slugs]}`, the projects of
+/// those organizations.
+#[derive(Default)]
+pub(super) enum ProjectsFile {
+    #[default]
+    Unset,
+    List(Vec<String>),
+    Organizations(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for ProjectsFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ProjectsFile;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#"a list of project refs, ["*"], or {"organizations": [organization slugs]}"#)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ProjectsFile, A::Error> {
+                let mut list = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    list.push(s);
+                }
+                Ok(ProjectsFile::List(list))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ProjectsFile, A::Error> {
+                let mut orgs: Option<Vec<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "organizations" {
+                        return Err(de::Error::unknown_field(&key, &["organizations"]));
+                    }
+                    if orgs.is_some() {
+                        return Err(de::Error::duplicate_field("organizations"));
+                    }
+                    orgs = Some(map.next_value()?);
+                }
+                orgs.map(ProjectsFile::Organizations).ok_or_else(|| de::Error::missing_field("organizations"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// serde's message for an unknown field, with a suggestion when a known one is close:
+/// "unknown field `organisations`, expected one of ... (did you mean `organizations`?)".
+fn with_suggestion(message: String) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else { return message };
+    let Some((field, expected)) = rest.split_once('`') else { return message };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match super::suggest::closest(field, known.iter().copied()) {
+        Some(best) => match message.split_once(" at line ") {
+            Some((head, tail)) => format!("{head} (did you mean `{best}`?) at line {tail}"),
+            None => format!("{message} (did you mean `{best}`?)"),
+        },
+        None => message,
+    }
+}
+
+/// A serde_json error with its line counted from the start of the policy text: errors inside
+/// an agent are found by parsing the agent alone, whose text starts at `line_offset`.
+fn json_error(e: &serde_json::Error, line_offset: usize) -> String {
+    let message = with_suggestion(e.to_string());
+    if line_offset == 0 || e.line() == 0 {
+        return message;
+    }
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match message.strip_suffix(&suffix) {
+        Some(head) => format!("{head} at line {}", e.line() + line_offset),
+        None => message,
+    }
+}
+
 /// Parses the policy text; an agent's error names the agent.
 pub(super) fn parse(text: &str) -> Result<(PolicyFile, Vec<AgentFile>), PolicyError> {
-    let file: PolicyFile = serde_json::from_str(text).map_err(|e| PolicyError::new("policy", e.to_string()))?;
+    let file: PolicyFile = serde_json::from_str(text).map_err(|e| PolicyError::new("policy", json_error(&e, 0)))?;
     let mut agents = Vec::with_capacity(file.agents.len());
     for (i, raw) in file.agents.iter().enumerate() {
         let agent: AgentFile = serde_json::from_str(raw.get()).map_err(|e| {
@@ -82,9 +157,15 @@ pub(super) fn parse(text: &str) -> Result<(PolicyFile, Vec<AgentFile>), PolicyEr
                 Ok(IdOnly { id }) => format!("agent {id:?}"),
                 Err(_) => format!("agents[{i}]"),
             };
-            PolicyError::new(culprit, e.to_string())
+            PolicyError::new(culprit, json_error(&e, agent_line(text, raw.get())))
         })?;
         agents.push(agent);
     }
     Ok((file, agents))
+}
+
+/// The line (counted from 0) where an agent's text starts in the policy, when it is found
+/// verbatim; 0 otherwise. The same agent text twice is refused later as a duplicate id.
+fn agent_line(text: &str, agent: &str) -> usize {
+    text.find(agent).map_or(0, |at| text.get(..at).map_or(0, |before| before.matches('\n').count()))
 }

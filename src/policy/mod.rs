@@ -3,6 +3,7 @@
 
 mod error;
 mod file;
+pub mod suggest;
 
 pub use error::PolicyError;
 
@@ -10,7 +11,7 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::catalog::{Area, Catalog};
+use crate::catalog::{Area, Catalog, Class, Method};
 use crate::secret::Secret;
 use crate::target::{is_org_slug, is_project_ref};
 
@@ -140,6 +141,19 @@ fn compile_rate_limit(culprit: &str, r: &file::RateLimitFile) -> Result<RateLimi
     Ok(RateLimit { per_minute: r.requests_per_minute, endpoints })
 }
 
+/// The `deny` entries that name a kind of call rather than an endpoint or a permission:
+/// `write` (every endpoint that is not a read), `delete` (every DELETE), `read` (every read).
+pub const DENY_CLASSES: [&str; 3] = ["read", "write", "delete"];
+
+fn in_deny_class(class: &str, e: &crate::catalog::Endpoint) -> bool {
+    match class {
+        "read" => e.class() == Class::Read,
+        "write" => e.class() == Class::Write,
+        "delete" => e.method == Method::Delete,
+        _ => false,
+    }
+}
+
 /// A compiled agent.
 #[derive(Debug)]
 pub struct Agent {
@@ -147,7 +161,12 @@ pub struct Agent {
     pub index: usize,
     pub id: String,
     pub name: String,
+    /// Project refs the agent may act on. Empty (`Only([])`) when the agent's projects are
+    /// given by organization, see `project_organizations`.
     pub projects: Scope,
+    /// `projects: {"organizations": [...]}`: the agent may act on the projects of these
+    /// organizations, learned from Supabase (`GET /v1/projects/{ref}`) when a request names one.
+    pub project_organizations: Vec<String>,
     pub organizations: Scope,
     levels: [Level; Area::ALL.len()],
     /// Endpoints `allow` grants, by id or because all their permissions are allowed.
@@ -171,7 +190,22 @@ impl Agent {
     /// The `deny` entry that removes this endpoint, for refusal messages.
     pub fn deny_entry(&self, index: usize) -> Option<&str> {
         let e = Catalog::endpoints().get(index)?;
-        self.deny.iter().map(String::as_str).find(|d| *d == e.id || e.permissions.contains(d))
+        self.deny.iter().map(String::as_str).find(|d| *d == e.id || e.permissions.contains(d) || in_deny_class(d, e))
+    }
+
+    /// The agent's projects, for sentences: `all`, `none`, the refs, or `the projects of
+    /// organization(s) acme`.
+    pub fn projects_description(&self) -> String {
+        if self.project_organizations.is_empty() {
+            return self.projects.describe();
+        }
+        let plural = if self.project_organizations.len() == 1 { "" } else { "s" };
+        format!("the projects of organization{plural} {}", self.project_organizations.join(", "))
+    }
+
+    /// Whether a project of this organization is one of the agent's.
+    pub fn project_organization_in_scope(&self, organization: &str) -> bool {
+        self.project_organizations.iter().any(|o| o == organization)
     }
 }
 
@@ -324,6 +358,12 @@ fn compile_entries(
     for entry in entries {
         if let Some((i, _)) = Catalog::by_id(entry) {
             set.insert(i);
+        } else if any_permission && DENY_CLASSES.contains(&entry.as_str()) {
+            for (i, e) in Catalog::endpoints().iter().enumerate() {
+                if in_deny_class(entry, e) {
+                    set.insert(i);
+                }
+            }
         } else if Catalog::is_permission(entry) {
             for (i, e) in Catalog::endpoints().iter().enumerate() {
                 let hit = if any_permission {
@@ -336,10 +376,17 @@ fn compile_entries(
                 }
             }
         } else {
+            let classes = if any_permission { ", nor write, delete or read" } else { "" };
+            let names = Catalog::endpoints()
+                .iter()
+                .map(|e| e.id)
+                .chain(Catalog::endpoints().iter().flat_map(|e| e.permissions.iter().copied()));
+            let names = names.chain(if any_permission { DENY_CLASSES.as_slice() } else { &[] }.iter().copied());
             return Err(PolicyError::new(
                 culprit,
                 format!(
-                    "{field}: {entry:?} is neither an endpoint id nor a Supabase permission name (see docs/catalog.md)"
+                    "{field}: {entry:?} is neither an endpoint id nor a Supabase permission name{classes} (see docs/catalog.md){}",
+                    suggest::hint(entry, names)
                 ),
             ));
         }
@@ -372,16 +419,55 @@ fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, [u8; 32]
     let digest = parse_digest(&a.key_sha256).ok_or_else(|| {
         PolicyError::new(c, "key_sha256 must be the 64 lowercase hex digits of the SHA-256 of the agent's key")
     })?;
-    let projects = compile_scope(c, "projects", a.projects, is_project_ref, "a project ref (20 lowercase letters)")?;
+    let (projects, project_organizations) = match a.projects {
+        file::ProjectsFile::Unset => (Scope::Only(Vec::new()), Vec::new()),
+        file::ProjectsFile::List(list) => {
+            (compile_scope(c, "projects", list, is_project_ref, "a project ref (20 lowercase letters)")?, Vec::new())
+        }
+        file::ProjectsFile::Organizations(orgs) => {
+            if orgs.is_empty() {
+                return Err(PolicyError::new(c, "projects.organizations is empty (leave projects out for none)"));
+            }
+            if orgs.iter().any(|o| o == "*") {
+                return Err(PolicyError::new(
+                    c,
+                    "projects.organizations: \"*\" is not an organization; projects: [\"*\"] means every project",
+                ));
+            }
+            match compile_scope(
+                c,
+                "projects.organizations",
+                orgs,
+                is_org_slug,
+                "an organization slug ([A-Za-z0-9_-]+)",
+            )? {
+                Scope::Only(list) => (Scope::Only(Vec::new()), list),
+                Scope::All => (Scope::All, Vec::new()),
+            }
+        }
+    };
     let organizations =
         compile_scope(c, "organizations", a.organizations, is_org_slug, "an organization slug ([A-Za-z0-9_-]+)")?;
     let mut levels = [Level::Off; Area::ALL.len()];
     for (area_name, level_name) in &a.access {
         let area = Area::from_name(area_name).ok_or_else(|| {
-            PolicyError::new(c, format!("access: unknown area {area_name:?} (known: {})", Area::known_names()))
+            PolicyError::new(
+                c,
+                format!(
+                    "access: unknown area {area_name:?} (known: {}){}",
+                    Area::known_names(),
+                    suggest::hint(area_name, Area::ALL.iter().map(|a| a.name()))
+                ),
+            )
         })?;
         let level = Level::parse(level_name).ok_or_else(|| {
-            PolicyError::new(c, format!("access.{area_name}: unknown level {level_name:?} (known: off, read, full)"))
+            PolicyError::new(
+                c,
+                format!(
+                    "access.{area_name}: unknown level {level_name:?} (known: off, read, full){}",
+                    suggest::hint(level_name, ["off", "read", "full"])
+                ),
+            )
         })?;
         if let Some(slot) = levels.get_mut(area.index()) {
             *slot = level;
@@ -403,6 +489,7 @@ fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, [u8; 32]
         id: a.id,
         name,
         projects,
+        project_organizations,
         organizations,
         levels,
         allowed,

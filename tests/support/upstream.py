@@ -15,7 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_SPEC = os.path.join(HERE, "..", "..", "..", "shared", "supabase", "management-api-v1.openapi.json")
+DEFAULT_SPEC = os.path.join(HERE, "..", "..", "spec", "supabase-management-api-v1.openapi.json")
 SAMPLE_REF = "abcdefghijklmnopqrst"
 # Secret-looking fields are answered with values the tests can look for ("CANARY").
 SECRET_NAME = re.compile(r"(secret|password|_pass$|api_key|auth_token|access_key|root_key|^value$|^token$|access_token|refresh_token)")

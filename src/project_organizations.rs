@@ -1,0 +1,110 @@
+//! Which organization a project belongs to. An agent whose policy says
+//! `projects: {"organizations": ["acme"]}` may act on the projects of `acme`; a request names a
+//! project ref only, so the gateway asks Supabase (`GET /v1/projects/{ref}` with the real token)
+//! and keeps the answer for a bounded time. Pure: the caller brings the clock and the answers.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+/// How long an answer counts, in milliseconds.
+pub const TTL_MS: u64 = 60_000;
+/// Entries kept at most; past it the cache starts over (it only ever costs a new lookup).
+pub const MAX_ENTRIES: usize = 10_000;
+
+/// The fields of `GET /v1/projects/{ref}` this reads (Supabase's `V1ProjectWithDatabaseResponse`).
+#[derive(Deserialize)]
+struct Project {
+    #[serde(rename = "ref")]
+    project_ref: String,
+    #[serde(default)]
+    organization_slug: Option<String>,
+    /// Deprecated by Supabase in favour of `organization_slug`, which it equals.
+    #[serde(default)]
+    organization_id: Option<String>,
+}
+
+/// What is known of a project's organization.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Its organization's slug.
+    Organization(String),
+    /// Unknown or expired: ask `GET /v1/projects/{ref}` upstream first.
+    Ask,
+}
+
+#[derive(Default)]
+pub struct ProjectOrganizationCache {
+    /// project ref → (organization slug, expiry).
+    entries: HashMap<String, (String, u64)>,
+}
+
+impl ProjectOrganizationCache {
+    /// The organization of `project_ref` at `now_ms`, if learned within the TTL.
+    pub fn lookup(&self, project_ref: &str, now_ms: u64) -> Lookup {
+        match self.entries.get(project_ref) {
+            Some((org, until)) if *until > now_ms => Lookup::Organization(org.clone()),
+            _ => Lookup::Ask,
+        }
+    }
+
+    /// Records the answer to `GET /v1/projects/{project_ref}` (status 200 only). Returns the
+    /// organization learned; a body that is not the expected project, or names another ref,
+    /// records nothing, so the request stays unresolved (and is refused).
+    pub fn record(&mut self, project_ref: &str, status: u16, body: &[u8], now_ms: u64) -> Option<String> {
+        if status != 200 {
+            return None;
+        }
+        let project: Project = serde_json::from_slice(body).ok()?;
+        if project.project_ref != project_ref {
+            return None;
+        }
+        let org = match (project.organization_slug, project.organization_id) {
+            (Some(slug), _) if !slug.is_empty() => slug,
+            (_, Some(id)) if !id.is_empty() => id,
+            _ => return None,
+        };
+        if self.entries.len() >= MAX_ENTRIES {
+            self.entries.clear();
+        }
+        self.entries.insert(project_ref.to_string(), (org.clone(), now_ms + TTL_MS));
+        Some(org)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: &str = "abcdefghijklmnopqrst";
+
+    #[test]
+    fn learns_caches_and_expires() {
+        let mut c = ProjectOrganizationCache::default();
+        assert_eq!(c.lookup(P, 0), Lookup::Ask);
+        let body = br#"{"id": "abcdefghijklmnopqrst", "ref": "abcdefghijklmnopqrst", "organization_id": "acme", "organization_slug": "acme", "name": "prod"}"#;
+        assert_eq!(c.record(P, 200, body, 1_000), Some("acme".to_string()));
+        assert_eq!(c.lookup(P, 1_000 + TTL_MS - 1), Lookup::Organization("acme".into()));
+        assert_eq!(c.lookup(P, 1_000 + TTL_MS), Lookup::Ask);
+    }
+
+    #[test]
+    fn records_nothing_it_cannot_trust() {
+        let mut c = ProjectOrganizationCache::default();
+        let other = br#"{"ref": "zyxwvutsrqponmlkjihg", "organization_slug": "acme"}"#;
+        for (status, body) in [
+            (404, &br#"{"message": "not found"}"#[..]),
+            (200, b"not json"),
+            (200, other),
+            (200, br#"{"ref": "abcdefghijklmnopqrst"}"#),
+        ] {
+            assert_eq!(c.record(P, status, body, 0), None);
+            assert_eq!(c.lookup(P, 0), Lookup::Ask);
+        }
+        // The deprecated field alone still names the organization.
+        assert_eq!(
+            c.record(P, 200, br#"{"ref": "abcdefghijklmnopqrst", "organization_id": "acme"}"#, 0),
+            Some("acme".into())
+        );
+    }
+}
