@@ -11,7 +11,12 @@ WASM        := target/wasm32-wasip1/release/bollard.wasm
 # wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
 WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
 
-.PHONY: test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
+VERSION     := $(shell awk -F'"' '/^version = /{print $$2; exit}' Cargo.toml)
+DIST_NAME   := bollard-$(VERSION)-$(shell uname -m)-linux
+STANDIN_PORT ?= 18081
+STANDIN_SECONDS ?= 3600
+
+.PHONY: dist standin test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
 
 help:
 	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
@@ -23,6 +28,8 @@ help:
 	@echo "make docs    regenerate docs/catalog.md (bollard catalog --format markdown)"
 	@echo "make envoy-config  regenerate envoy/envoy.yaml (bollard envoy-config examples/policy.json)"
 	@echo "make validate  envoy --mode validate envoy/envoy.yaml"
+	@echo "make standin  the offline stand-in for api.supabase.com on 127.0.0.1:$(STANDIN_PORT) (STANDIN_PORT=...)"
+	@echo "make dist    dist/: bollard.wasm, the bollard CLI, SHA256SUMS and a tarball of them"
 	@echo "make fuzz    cargo fuzz, request parsing and policy parsing, FUZZ_SECONDS each"
 	@echo "make bench   performance: Envoy + wrk, the decision path, sizes and memory (docs/performance.md)"
 
@@ -90,12 +97,34 @@ demo: build venv
 docs:
 	cargo run --quiet --bin bollard -- catalog --format markdown > docs/catalog.md
 
+# The shipped config names the filter relative to the repository root, where it is run.
 envoy-config:
-	cargo run --quiet --bin bollard -- envoy-config examples/policy.json > envoy/envoy.yaml
+	cargo run --quiet --bin bollard -- envoy-config examples/policy.json \
+	  --wasm target/wasm32-wasip1/release/bollard.wasm --no-check-wasm > envoy/envoy.yaml
 
 cli:
 	cargo build --release --bin bollard
 	@echo "built target/release/bollard (or: cargo install --path .)"
+
+# The offline stand-in for api.supabase.com, for trying any policy without a Supabase account:
+#   bollard envoy-config my-policy.yaml --upstream http://127.0.0.1:18081 > envoy.yaml
+# It answers every operation of spec/ from its response schema, records each request it got in
+# /tmp/bollard-standin.jsonl, and stops by itself after STANDIN_SECONDS.
+standin:
+	python3 tests/support/upstream.py --port $(STANDIN_PORT) --record /tmp/bollard-standin.jsonl --lifetime $(STANDIN_SECONDS)
+
+# Release artifacts in dist/: the filter, the CLI (built for this machine), their SHA-256 sums,
+# and a reproducible tarball of both with the LICENSE and README (README, Releases).
+dist: build cli
+	rm -rf dist && mkdir -p dist/$(DIST_NAME)
+	cp $(WASM) target/release/bollard LICENSE README.md CHANGELOG.md dist/$(DIST_NAME)/
+	cd dist/$(DIST_NAME) && sha256sum bollard.wasm bollard > SHA256SUMS
+	cp dist/$(DIST_NAME)/bollard.wasm dist/$(DIST_NAME)/bollard dist/
+	sha256sum $(WASM) | awk '{print $$1 "  bollard.wasm"}' > dist/bollard.wasm.sha256
+	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C dist -cf - $(DIST_NAME) | gzip -n > dist/$(DIST_NAME).tar.gz
+	rm -rf dist/$(DIST_NAME)
+	cd dist && sha256sum bollard.wasm bollard $(DIST_NAME).tar.gz > SHA256SUMS
+	@cat dist/SHA256SUMS
 
 validate: build venv
 	SUPABASE_ACCESS_TOKEN=validate-only $(ENVOY) --mode validate -c envoy/envoy.yaml

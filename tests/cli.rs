@@ -265,7 +265,13 @@ fn audit_digest_counts_and_filters() {
 
 #[test]
 fn envoy_config_embeds_the_policy() {
-    let o = bollard(&["envoy-config", "examples/policy.json"]);
+    let o = bollard(&[
+        "envoy-config",
+        "examples/policy.json",
+        "--wasm",
+        "target/wasm32-wasip1/release/bollard.wasm",
+        "--no-check-wasm",
+    ]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     let shipped = std::fs::read_to_string(root().join("envoy/envoy.yaml")).expect("envoy.yaml");
     assert_eq!(out(&o), shipped, "envoy/envoy.yaml is `bollard envoy-config examples/policy.json` (make envoy-config)");

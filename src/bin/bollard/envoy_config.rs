@@ -1,5 +1,150 @@
-//! `bollard envoy-config`: a complete Envoy config with the filter and a policy embedded.
-//! `envoy/envoy.yaml` is this command's output for `examples/policy.json` (a test keeps it so).
+//! `bollard envoy-config`: a complete Envoy config with the filter and a policy embedded, or
+//! with `--ecds DIR` the hot-reload pair (a bootstrap that takes the filter's configuration from
+//! a watched file, and that file). `envoy/envoy.yaml` is this command's output for
+//! `examples/policy.json` (a test keeps it so).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::args::Args;
+use crate::{policy_source, Outcome};
+
+/// Where `make build` writes the filter, relative to the checkout.
+const BUILT_WASM: &str = "target/wasm32-wasip1/release/bollard.wasm";
+
+pub fn run(raw: &[String]) -> Outcome {
+    let a = Args::parse(raw, &["--upstream", "--listen", "--wasm", "--audit-log", "--ecds"], &["--no-check-wasm"])?;
+    let path = crate::one_positional(&a, "POLICY file")?;
+    let loaded = policy_source::load(path)?;
+    let upstream = parse_upstream(a.value("--upstream").unwrap_or("https://api.supabase.com"))?;
+    let listen = parse_listen(a.value("--listen").unwrap_or("127.0.0.1:10000"))?;
+    let wasm = match (a.value("--wasm"), a.has("--no-check-wasm")) {
+        (Some(w), true) => w.to_string(),
+        (None, true) => return Err("--no-check-wasm needs --wasm PATH".into()),
+        (Some(w), false) => absolute_existing(w).map_err(|e| format!("--wasm {w}: {e}"))?,
+        (None, false) => find_wasm()?,
+    };
+    let audit_log = a.value("--audit-log").unwrap_or("/tmp/bollard-audit.jsonl");
+    let audit_log = if a.has("--no-check-wasm") { audit_log.to_string() } else { absolute(audit_log)? };
+    let options = Options {
+        policy_text: &loaded.json,
+        listen,
+        upstream,
+        wasm: &wasm,
+        audit_log: &audit_log,
+        token_env: &loaded.policy.token_env,
+    };
+    let config = render(&options);
+    match a.value("--ecds") {
+        None => print!("{config}"),
+        Some(dir) => write_ecds(Path::new(dir), &config, &loaded.json)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn absolute(path: &str) -> Result<String, String> {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return Ok(path.to_string());
+    }
+    let cwd = std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?;
+    Ok(cwd.join(p).to_string_lossy().into_owned())
+}
+
+fn absolute_existing(path: &str) -> Result<String, String> {
+    let p = std::fs::canonicalize(path).map_err(|e| format!("{e} (build it with `make build`, or pass the path of bollard.wasm)"))?;
+    if !p.is_file() {
+        return Err("not a file".into());
+    }
+    Ok(p.to_string_lossy().into_owned())
+}
+
+/// The filter `make build` wrote: under the current directory, or beside this binary (a
+/// checkout's target/release/bollard, or a release tarball with bollard.wasm next to bollard).
+fn find_wasm() -> Result<String, String> {
+    let mut tried: Vec<PathBuf> = vec![PathBuf::from(BUILT_WASM)];
+    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+        tried.push(dir.join("bollard.wasm"));
+        tried.push(dir.join("../wasm32-wasip1/release/bollard.wasm"));
+    }
+    for t in &tried {
+        if t.is_file() {
+            return absolute_existing(&t.to_string_lossy());
+        }
+    }
+    let list: Vec<String> = tried.iter().map(|t| t.display().to_string()).collect();
+    Err(format!("no bollard.wasm found (looked at {}): run `make build` in the checkout, or pass --wasm PATH", list.join(", ")))
+}
+
+/// The name of the watched file inside the `--ecds` directory.
+const ECDS_FILTER_FILE: &str = "bollard-filter.yaml";
+
+/// Writes DIR/envoy.yaml and DIR/bollard-filter.yaml; the latter atomically, since a running
+/// Envoy watches it.
+fn write_ecds(dir: &Path, config: &str, policy_json: &str) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("--ecds {}: {e}", dir.display()))?;
+    let dir = std::fs::canonicalize(dir).map_err(|e| format!("--ecds {}: {e}", dir.display()))?;
+    let filter_path = dir.join(ECDS_FILTER_FILE);
+    let (bootstrap, filter) = render_ecds(config, &filter_path.to_string_lossy(), policy_json)?;
+    let bootstrap_path = dir.join("envoy.yaml");
+    std::fs::write(&bootstrap_path, bootstrap).map_err(|e| format!("{}: {e}", bootstrap_path.display()))?;
+    let temp = dir.join(format!(".{ECDS_FILTER_FILE}.{}", std::process::id()));
+    std::fs::write(&temp, filter).map_err(|e| format!("{}: {e}", temp.display()))?;
+    std::fs::rename(&temp, &filter_path).map_err(|e| format!("{}: {e}", filter_path.display()))?;
+    println!("wrote {}", bootstrap_path.display());
+    println!("wrote {}", filter_path.display());
+    println!("start:  envoy -c {}", bootstrap_path.display());
+    println!("reload: bollard envoy-config NEW_POLICY --ecds {} (the same options; Envoy picks it up)", dir.display());
+    Ok(())
+}
+
+/// The header of the bootstrap and filter files `--ecds` writes.
+fn ecds_headers(filter_path: &str) -> (String, String) {
+    let bootstrap = format!(
+        r#"# Bollard with its policy delivered by extension config discovery (ECDS) from a watched file,
+# {filter_path}. Generated by `bollard envoy-config POLICY --ecds DIR`.
+# A running Envoy applies a new version of that file to new requests, with no restart and no
+# dropped connection; a policy the filter refuses is rejected and the previous one keeps serving.
+# Fail closed: with no valid policy at start, Envoy answers 500 and forwards nothing.
+"#
+    );
+    let filter = format!(
+        r#"# The Bollard filter's configuration (an ECDS response), watched by Envoy. Generated by
+# `bollard envoy-config POLICY --ecds DIR`; to change the policy run that again: the file is
+# replaced atomically (written beside it, then renamed over it), which is what Envoy's watch needs.
+# {filter_path}
+"#
+    );
+    (bootstrap, filter)
+}
+
+/// Splits a rendered config into the ECDS bootstrap and the filter's TypedExtensionConfig.
+fn render_ecds(config: &str, filter_path: &str, policy_json: &str) -> Result<(String, String), String> {
+    let body: String = config.lines().skip_while(|l| l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+    let marker = "          http_filters:\n          - name: bollard\n            typed_config:\n";
+    let start = body.find(marker).ok_or("internal: the generated config has no bollard filter")? + "          http_filters:\n".len();
+    let end = body
+        .get(start + 1..)
+        .and_then(|rest| rest.find("\n          - name: "))
+        .map(|i| start + 1 + i + 1)
+        .ok_or("internal: the generated config has no filter after bollard")?;
+    let (before, block, after) = (body.get(..start).unwrap_or(""), body.get(start..end).unwrap_or(""), body.get(end..).unwrap_or(""));
+    let typed_config: String = block
+        .lines()
+        .skip(2)
+        .map(|l| if l.trim().is_empty() { "\n".to_string() } else { format!("    {}\n", l.get(14..).unwrap_or(l.trim_start())) })
+        .collect();
+    let version = bollard::policy::key_sha256(policy_json);
+    let version = version.get(..16).unwrap_or(&version);
+    let (bootstrap_header, filter_header) = ecds_headers(filter_path);
+    let bootstrap = format!(
+        "{bootstrap_header}# Envoy needs a node identity for any xDS subscription, a file-based one included.\nnode:\n  id: bollard\n  cluster: bollard\n{before}          - name: bollard\n            config_discovery:\n              config_source:\n                resource_api_version: V3\n                path_config_source:\n                  path: {filter_path}\n              type_urls:\n              - type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm\n{after}"
+    );
+    let filter = format!(
+        "{filter_header}version_info: \"{version}\"\nresources:\n- \"@type\": type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig\n  name: bollard\n  typed_config:\n{typed_config}"
+    );
+    Ok((bootstrap, filter))
+}
 
 /// Where agents connect and where allowed calls go.
 pub struct Options<'a> {
@@ -91,7 +236,7 @@ admin:
   address:
     socket_address: {{ address: 127.0.0.1, port_value: 9901 }}
 # Bollard's counters carry their labels in their names; these make them Prometheus labels
-# (/stats/prometheus: envoy_wasmcustom_bollard_requests{{decision="allow"}} ...).
+# (/stats/prometheus: bollard_requests{{decision="allow"}} ...).
 stats_config:
   stats_tags:
   - tag_name: agent

@@ -3,16 +3,19 @@
 
 mod args;
 mod audit_digest;
+mod check;
 mod envoy_config;
+mod keys;
+mod policy_source;
 
 use std::io::Read;
 use std::process::ExitCode;
 
 use args::Args;
 use bollard::audit::{AuditRecord, Completion};
-use bollard::catalog::{Area, Catalog};
+use bollard::catalog::Catalog;
 use bollard::decision::{decide_for, Request, Verdict};
-use bollard::policy::{key_sha256, Level, Policy, Scope};
+use bollard::policy::{suggest, Agent, Policy};
 
 const USAGE: &str = "\
 bollard: the command-line companion of the Bollard proxy-wasm filter
@@ -20,24 +23,31 @@ bollard: the command-line companion of the Bollard proxy-wasm filter
 usage: bollard <command> [options]
 
 commands:
-  keygen --agent ID [--json]          a new agent key and its key_sha256
-  check POLICY                        validate a policy as the filter does; print the access matrix
+  keygen --agent ID [--json] | --print key|key_sha256
+                                      a new agent key and its key_sha256
+  hash                                the key_sha256 of a key read from stdin
+  check POLICY [--agent ID]           validate a policy as the filter does; print the access matrix,
+                                      or the endpoints of one agent; warn about likely mistakes
   explain POLICY --agent ID METHOD PATH [--body FILE]
                                       the decision for one request, with its reason and sentences
   catalog [--format table|markdown|json]
                                       every endpoint the filter knows
   audit [FILE|-] [--agent ID] [--decision allow|deny] [--since TIME]
                                       a digest of audit JSON lines
-  envoy-config POLICY [--upstream URL] [--listen ADDR] [--wasm PATH] [--audit-log PATH]
+  envoy-config POLICY [--upstream URL] [--listen ADDR] [--wasm PATH] [--audit-log PATH] [--ecds DIR]
                                       a complete Envoy config with the filter and the policy
 
+POLICY is a policy in JSON or YAML, or an Envoy config or Istio WasmPlugin that embeds one.
 Run `bollard <command> --help` for one command. Exit status: 0 success (for explain: allowed),
 1 error (bad arguments, unreadable or invalid input), 2 explain: denied.";
+
+const COMMANDS: [&str; 8] = ["keygen", "hash", "check", "explain", "catalog", "audit", "envoy-config", "help"];
 
 /// What a command returns: its exit status, or an error printed on stderr with status 1.
 type Outcome = Result<ExitCode, String>;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = argv.split_first() else {
         eprintln!("{USAGE}");
@@ -48,12 +58,13 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let outcome = match command.as_str() {
-        "keygen" => keygen(rest),
-        "check" => check(rest),
+        "keygen" => keys::keygen(rest),
+        "hash" => keys::hash(rest),
+        "check" => check::run(rest),
         "explain" => explain(rest),
         "catalog" => catalog(rest),
         "audit" => audit_digest::run(rest),
-        "envoy-config" => envoy_config_cmd(rest),
+        "envoy-config" => envoy_config::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -62,7 +73,9 @@ fn main() -> ExitCode {
             println!("bollard {}", bollard::VERSION);
             Ok(ExitCode::SUCCESS)
         }
-        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+        other => {
+            Err(format!("unknown command {other:?}{}\n\n{USAGE}", suggest::hint(other, COMMANDS.iter().copied())))
+        }
     };
     match outcome {
         Ok(code) => code,
@@ -73,27 +86,59 @@ fn main() -> ExitCode {
     }
 }
 
+/// A closed pipe (`bollard catalog | head`) ends the program quietly, as it does any Unix
+/// tool, instead of a panic in `println!`: Rust ignores SIGPIPE by default.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    {
+        extern "C" {
+            fn signal(signum: i32, handler: usize) -> usize;
+        }
+        const SIGPIPE: i32 = 13;
+        const SIG_DFL: usize = 0;
+        // SAFETY: resets one signal's disposition to the default before any thread starts.
+        unsafe {
+            signal(SIGPIPE, SIG_DFL);
+        }
+    }
+}
+
 fn help(command: &str) -> String {
     let text = match command {
         "keygen" => {
-            "usage: bollard keygen --agent ID [--json]\n\n\
+            "usage: bollard keygen --agent ID [--json]\n       bollard keygen [--agent ID] --print key|key_sha256\n\n\
             Makes a key from the operating system's randomness, shaped like a Supabase personal access\n\
             token (sbp_ + 40 lowercase hex), and prints it with its SHA-256. Hand the key to the agent;\n\
             paste key_sha256 into the policy. With --json, prints a ready agent entry on stdout and the\n\
-            key on stderr."
+            key alone on the last line of stderr. With --print key, prints only the key (then\n\
+            `bollard hash` gives its key_sha256)."
+        }
+        "hash" => {
+            "usage: echo -n \"$KEY\" | bollard hash\n\n\
+            Reads one key from stdin (a final line ending is not part of it) and prints its key_sha256,\n\
+            the value an agent's entry in the policy holds. The key is read from stdin so that it stays\n\
+            out of the shell's history and the process list."
         }
         "check" => {
-            "usage: bollard check POLICY\n\n\
-            Validates POLICY exactly as the filter's on_configure does (exit 1 and the culprit on error),\n\
-            then prints the access matrix: one row per agent, one column per area it uses, with projects,\n\
-            organizations and exceptions. Notes when the token variable is not set in this shell."
+            "usage: bollard check POLICY [--agent ID]\n\n\
+            Validates POLICY exactly as the filter's on_configure does (exit 1, and FILE:LINE: with the\n\
+            culprit on error), then prints the access matrix: one row per agent, one column per area it\n\
+            uses, with projects, organizations and exceptions. With --agent, lists the endpoints that\n\
+            agent may call instead. POLICY is JSON or YAML, or an Envoy config (the Wasm filter's\n\
+            configuration, ECDS files too) or an Istio WasmPlugin (spec.pluginConfig) that embeds it.\n\
+            Warnings (on stderr, exit 0): no agents, an agent with no access, a project ref or\n\
+            organization only one agent names and that is close to another agent's (a typo?). Notes\n\
+            when the token variable is not set in this shell."
         }
         "explain" => {
-            "usage: bollard explain POLICY --agent ID METHOD PATH [--body FILE]\n\n\
+            "usage: bollard explain POLICY --agent ID METHOD PATH [--body FILE] [--project-organization SLUG]\n\n\
             Decides one request for agent ID with the filter's own decision code and prints the decision,\n\
             endpoint, permission, reason, the refusal message and the audit summary. Exit 0 when allowed,\n\
             2 when denied. --body FILE is the JSON request body, for the decisions that read it\n\
-            (run_sql with read access, create_project); without it they are decided as without a body."
+            (run_sql with read access, create_project); without it they are decided as without a body.\n\
+            For an agent with projects: {organizations: [...]}, the gateway learns a project's\n\
+            organization from Supabase; --project-organization SLUG says it here (unknown otherwise).\n\
+            POLICY is read as by check (JSON, YAML, an Envoy config or a WasmPlugin)."
         }
         "catalog" => {
             "usage: bollard catalog [--format table|markdown|json]\n\n\
@@ -107,18 +152,28 @@ fn help(command: &str) -> String {
             (2026-11-27), compared with each record's ts."
         }
         "envoy-config" => {
-            "usage: bollard envoy-config POLICY [--upstream URL] [--listen ADDR] [--wasm PATH] [--audit-log PATH]\n\n\
-            Validates POLICY and writes a complete Envoy config to stdout with the filter and the policy\n\
-            embedded. Defaults: --upstream https://api.supabase.com (TLS, SNI, certificate validation,\n\
-            host rewrite), --listen 127.0.0.1:10000, --wasm target/wasm32-wasip1/release/bollard.wasm,\n\
-            --audit-log /tmp/bollard-audit.jsonl."
+            "usage: bollard envoy-config POLICY [--upstream URL] [--listen ADDR] [--wasm PATH] [--audit-log PATH]\n\
+            \x20                            [--ecds DIR] [--no-check-wasm]\n\n\
+            Validates POLICY (JSON or YAML) and writes a complete Envoy config to stdout with the filter\n\
+            and the policy (as JSON) embedded. Paths in the output are absolute, so Envoy can start from\n\
+            any directory. Defaults: --upstream https://api.supabase.com (TLS, SNI, certificate\n\
+            validation, host rewrite), --listen 127.0.0.1:10000, --audit-log /tmp/bollard-audit.jsonl,\n\
+            --wasm the bollard.wasm that `make build` wrote (./target/wasm32-wasip1/release/, or the one\n\
+            beside this bollard binary: target/wasm32-wasip1/release/ for target/release/bollard, the\n\
+            same directory in a release tarball). The wasm must exist; --no-check-wasm writes --wasm as\n\
+            given, unchecked (a path inside a container or on another machine).\n\n\
+            --ecds DIR writes the hot-reload pair instead of printing: DIR/envoy.yaml (Envoy takes the\n\
+            filter's configuration from DIR/bollard-filter.yaml, a watched file) and\n\
+            DIR/bollard-filter.yaml. Run it again with a changed policy to reload it: the filter file is\n\
+            replaced atomically (written beside it, then renamed), and Envoy applies it to new requests\n\
+            without a restart; a policy the filter refuses leaves the previous one serving."
         }
         _ => USAGE,
     };
     text.to_string()
 }
 
-fn read_input(path: &str) -> Result<String, String> {
+pub(crate) fn read_input(path: &str) -> Result<String, String> {
     if path == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).map_err(|e| format!("stdin: {e}"))?;
@@ -127,12 +182,15 @@ fn read_input(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
 }
 
-fn load_policy(path: &str) -> Result<Policy, String> {
-    let text = read_input(path)?;
-    Policy::from_json(&text).map_err(|e| format!("{path}: {e}"))
+/// The agent with this id, or an error naming the agents there are (and the closest one).
+fn find_agent<'p>(policy: &'p Policy, origin: &str, id: &str) -> Result<&'p Agent, String> {
+    policy.agent(id).ok_or_else(|| {
+        let known: Vec<&str> = policy.agents().iter().map(|x| x.id.as_str()).collect();
+        format!("{origin}: no agent {id:?}{} (agents: {})", suggest::hint(id, known.iter().copied()), known.join(", "))
+    })
 }
 
-fn one_positional<'a>(a: &'a Args, what: &str) -> Result<&'a str, String> {
+pub(crate) fn one_positional<'a>(a: &'a Args, what: &str) -> Result<&'a str, String> {
     match a.positional.as_slice() {
         [one] => Ok(one),
         [] => Err(format!("missing {what}")),
@@ -140,95 +198,8 @@ fn one_positional<'a>(a: &'a Args, what: &str) -> Result<&'a str, String> {
     }
 }
 
-fn keygen(raw: &[String]) -> Outcome {
-    let a = Args::parse(raw, &["--agent"], &["--json"])?;
-    if !a.positional.is_empty() {
-        return Err(format!("unexpected argument {:?}", a.positional[0]));
-    }
-    let id = a.value("--agent").ok_or("--agent ID is required")?;
-    if !bollard::policy::valid_agent_id(id) {
-        return Err(format!("--agent {id:?}: an agent id must match [a-z0-9_-]{{1,64}}"));
-    }
-    let mut bytes = [0u8; 20];
-    let mut urandom = std::fs::File::open("/dev/urandom").map_err(|e| format!("/dev/urandom: {e}"))?;
-    urandom.read_exact(&mut bytes).map_err(|e| format!("/dev/urandom: {e}"))?;
-    let key: String = std::iter::once("sbp_".to_string()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect();
-    let digest = key_sha256(&key);
-    if a.has("--json") {
-        let entry = format!(
-            "{{\n  \"id\": \"{id}\",\n  \"name\": \"{id}\",\n  \"key_sha256\": \"{digest}\",\n  \"projects\": [],\n  \"organizations\": [],\n  \"access\": {{}}\n}}"
-        );
-        println!("{entry}");
-        eprintln!("key for {id} (hand it to the agent; it is not stored anywhere): {key}");
-    } else {
-        println!("agent:      {id}");
-        println!("key:        {key}");
-        println!("key_sha256: {digest}");
-        println!("\nHand the key to the agent (it sends it as 'Authorization: Bearer <key>');");
-        println!("put key_sha256 in the agent's entry of the policy. The key is not stored anywhere.");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn scope_text(s: &Scope) -> String {
-    match s {
-        Scope::All => "*".into(),
-        Scope::Only(v) if v.is_empty() => "-".into(),
-        Scope::Only(v) => v.join(","),
-    }
-}
-
-fn check(raw: &[String]) -> Outcome {
-    let a = Args::parse(raw, &[], &[])?;
-    let path = one_positional(&a, "POLICY file")?;
-    let policy = load_policy(path)?;
-    let areas: Vec<Area> = Area::ALL
-        .iter()
-        .copied()
-        .filter(|&area| policy.agents().iter().any(|ag| ag.level(area) != Level::Off))
-        .collect();
-    println!("{path}: valid, {} agent(s), mode {}", policy.agents().len(), policy.mode.as_str());
-    let mut header = vec!["agent".to_string()];
-    header.extend(areas.iter().map(|a| a.name().to_string()));
-    header.extend(["project refs", "org slugs", "allow", "deny", "per minute"].map(String::from));
-    let mut rows = vec![header];
-    for ag in policy.agents() {
-        let mut row = vec![ag.id.clone()];
-        row.extend(areas.iter().map(|&area| ag.level(area).as_str().to_string()));
-        row.push(scope_text(&ag.projects));
-        row.push(scope_text(&ag.organizations));
-        row.push(if ag.allow.is_empty() { "-".into() } else { ag.allow.join(",") });
-        row.push(if ag.deny.is_empty() { "-".into() } else { ag.deny.join(",") });
-        row.push(match &ag.rate_limit {
-            None => "-".into(),
-            Some(rl) if rl.endpoints.is_empty() => rl.per_minute.to_string(),
-            Some(rl) => {
-                let each: Vec<String> = rl
-                    .endpoints
-                    .iter()
-                    .filter_map(|&(i, n)| Catalog::endpoints().get(i).map(|e| format!("{}:{n}", e.id)))
-                    .collect();
-                format!("{} ({})", rl.per_minute, each.join(","))
-            }
-        });
-        rows.push(row);
-    }
-    print!("{}", table(&rows));
-    let others = Area::ALL.len() - areas.len();
-    if others > 0 {
-        println!("Every other area ({others}) is off for every agent.");
-    }
-    if std::env::var_os(&policy.token_env).is_none() {
-        println!(
-            "note: {} is not set in this shell; Envoy's VM needs it (vm_config.environment_variables.host_env_keys), or the filter refuses to start.",
-            policy.token_env
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// Left-aligned columns, two spaces apart.
-fn table(rows: &[Vec<String>]) -> String {
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> =
         (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
@@ -242,33 +213,35 @@ fn table(rows: &[Vec<String>]) -> String {
 }
 
 fn explain(raw: &[String]) -> Outcome {
-    let a = Args::parse(raw, &["--agent", "--body"], &[])?;
+    let a = Args::parse(raw, &["--agent", "--body", "--project-organization"], &[])?;
     let [path, method, target] = a.positional.as_slice() else {
         return Err("expected POLICY METHOD PATH (see --help)".into());
     };
     let id = a.value("--agent").ok_or("--agent ID is required")?;
-    let policy = load_policy(path)?;
-    let agent = policy.agent(id).ok_or_else(|| {
-        let known: Vec<&str> = policy.agents().iter().map(|x| x.id.as_str()).collect();
-        format!("{path}: no agent {id:?} (agents: {})", known.join(", "))
-    })?;
+    let loaded = policy_source::load(path)?;
+    let policy = &loaded.policy;
+    let agent = find_agent(policy, &loaded.origin, id)?;
     let body = a.value("--body").map(read_input).transpose()?;
     let catalog = Catalog::new()?;
     let request = Request { method, target, authorization: &[], method_override: false };
-    let mut d = decide_for(&policy, &catalog, agent, &request);
+    let mut d = decide_for(policy, &catalog, agent, &request);
     let depends_on_body = d.body_check.is_some();
     if depends_on_body {
         // As the filter does: the body sent (JSON), or a request without one.
         match &body {
-            Some(b) => d.apply_body(&policy, Some("application/json"), b.as_bytes()),
-            None => d.apply_body(&policy, None, b""),
+            Some(b) => d.apply_body(policy, Some("application/json"), b.as_bytes()),
+            None => d.apply_body(policy, None, b""),
         }
     }
     let depends_on_branch = d.branch_lookup.is_some();
     if depends_on_branch {
         // Only the gateway can ask Supabase which project a branch belongs to.
-        d.apply_branch_parent(&policy, None);
+        d.apply_branch_parent(policy, None);
     }
+    let depends_on_organization = d.organization_lookup.is_some();
+    // The gateway asks Supabase which organization the project belongs to; here the user says.
+    let project_organization = a.value("--project-organization");
+    d.apply_project_organization(policy, project_organization);
     let status = d.refusal_status();
     let record = AuditRecord::new(
         &d,
@@ -304,6 +277,9 @@ fn explain(raw: &[String]) -> Outcome {
     println!("summary:    {}", record.summary);
     if depends_on_branch {
         println!("note:       the gateway allows this only if the branch (or project ref) belongs to one of the agent's projects, which it learns from Supabase; decided here as unknown");
+    }
+    if depends_on_organization && project_organization.is_none() {
+        println!("note:       the agent's projects are those of organization(s) {}: the gateway learns this project's organization from Supabase; decided here as unknown (pass --project-organization SLUG)", agent.project_organizations.join(", "));
     }
     if depends_on_body && body.is_none() {
         println!("note:       this decision depends on the request body; pass it with --body FILE");
@@ -347,24 +323,5 @@ fn catalog(raw: &[String]) -> Outcome {
         }
         other => return Err(format!("--format {other:?}: expected table, markdown or json")),
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn envoy_config_cmd(raw: &[String]) -> Outcome {
-    let a = Args::parse(raw, &["--upstream", "--listen", "--wasm", "--audit-log"], &[])?;
-    let path = one_positional(&a, "POLICY file")?;
-    let text = read_input(path)?;
-    let policy = Policy::from_json(&text).map_err(|e| format!("{path}: {e}"))?;
-    let upstream = envoy_config::parse_upstream(a.value("--upstream").unwrap_or("https://api.supabase.com"))?;
-    let listen = envoy_config::parse_listen(a.value("--listen").unwrap_or("127.0.0.1:10000"))?;
-    let options = envoy_config::Options {
-        policy_text: &text,
-        listen,
-        upstream,
-        wasm: a.value("--wasm").unwrap_or("target/wasm32-wasip1/release/bollard.wasm"),
-        audit_log: a.value("--audit-log").unwrap_or("/tmp/bollard-audit.jsonl"),
-        token_env: &policy.token_env,
-    };
-    print!("{}", envoy_config::render(&options));
     Ok(ExitCode::SUCCESS)
 }
