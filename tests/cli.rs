@@ -90,7 +90,7 @@ fn keygen_makes_a_pat_shaped_key_and_its_hash() {
     assert_eq!(code(&j), 0);
     let entry: serde_json::Value = serde_json::from_str(&out(&j)).expect("agent entry is JSON");
     assert_eq!(entry["id"], "ci-bot");
-    let key = err(&j).trim().rsplit(' ').next().unwrap_or_default().to_string();
+    let key = err(&j).trim().lines().last().unwrap_or_default().to_string();
     assert_eq!(entry["key_sha256"], bollard::policy::key_sha256(&key));
     let policy = format!(r#"{{"upstream":{{"token_env":"T"}},"agents":[{}]}}"#, out(&j));
     let p = bollard::policy::Policy::from_json(&policy).expect("the entry fits a policy");
@@ -107,7 +107,7 @@ fn check_prints_the_access_matrix() {
     let o = bollard(&["check", "examples/demo-policy.json"]);
     assert_eq!(code(&o), 0, "{}", err(&o));
     let text = out(&o);
-    assert!(text.contains("valid, 3 agent(s), mode enforce"));
+    assert!(text.contains("valid, 3 agents, mode enforce"));
     let header = text.lines().nth(1).expect("header");
     for col in ["agent", "database", "edge_functions", "project refs", "org slugs", "allow", "deny"] {
         assert!(header.contains(col), "{col} missing from {header}");

@@ -170,8 +170,12 @@ pub fn warnings(l: &Loaded) -> Vec<String> {
     // A scope entry only one agent names, a letter or two from one another agent names.
     let mut reported: Vec<(&str, &str)> = Vec::new();
     for ag in policy.agents() {
-        let others: Vec<&str> =
-            policy.agents().iter().filter(|o| o.id != ag.id).flat_map(|o| scope_names(o).into_iter().map(|(_, n)| n)).collect();
+        let others: Vec<&str> = policy
+            .agents()
+            .iter()
+            .filter(|o| o.id != ag.id)
+            .flat_map(|o| scope_names(o).into_iter().map(|(_, n)| n))
+            .collect();
         for (what, name) in scope_names(ag) {
             if others.contains(&name) {
                 continue;

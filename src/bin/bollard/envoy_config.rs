@@ -52,7 +52,8 @@ fn absolute(path: &str) -> Result<String, String> {
 }
 
 fn absolute_existing(path: &str) -> Result<String, String> {
-    let p = std::fs::canonicalize(path).map_err(|e| format!("{e} (build it with `make build`, or pass the path of bollard.wasm)"))?;
+    let p = std::fs::canonicalize(path)
+        .map_err(|e| format!("{e} (build it with `make build`, or pass the path of bollard.wasm)"))?;
     if !p.is_file() {
         return Err("not a file".into());
     }
@@ -73,7 +74,10 @@ fn find_wasm() -> Result<String, String> {
         }
     }
     let list: Vec<String> = tried.iter().map(|t| t.display().to_string()).collect();
-    Err(format!("no bollard.wasm found (looked at {}): run `make build` in the checkout, or pass --wasm PATH", list.join(", ")))
+    Err(format!(
+        "no bollard.wasm found (looked at {}): run `make build` in the checkout, or pass --wasm PATH",
+        list.join(", ")
+    ))
 }
 
 /// The name of the watched file inside the `--ecds` directory.
@@ -122,17 +126,25 @@ fn ecds_headers(filter_path: &str) -> (String, String) {
 fn render_ecds(config: &str, filter_path: &str, policy_json: &str) -> Result<(String, String), String> {
     let body: String = config.lines().skip_while(|l| l.starts_with('#')).map(|l| format!("{l}\n")).collect();
     let marker = "          http_filters:\n          - name: bollard\n            typed_config:\n";
-    let start = body.find(marker).ok_or("internal: the generated config has no bollard filter")? + "          http_filters:\n".len();
+    let start = body.find(marker).ok_or("internal: the generated config has no bollard filter")?
+        + "          http_filters:\n".len();
     let end = body
         .get(start + 1..)
         .and_then(|rest| rest.find("\n          - name: "))
         .map(|i| start + 1 + i + 1)
         .ok_or("internal: the generated config has no filter after bollard")?;
-    let (before, block, after) = (body.get(..start).unwrap_or(""), body.get(start..end).unwrap_or(""), body.get(end..).unwrap_or(""));
+    let (before, block, after) =
+        (body.get(..start).unwrap_or(""), body.get(start..end).unwrap_or(""), body.get(end..).unwrap_or(""));
     let typed_config: String = block
         .lines()
         .skip(2)
-        .map(|l| if l.trim().is_empty() { "\n".to_string() } else { format!("    {}\n", l.get(14..).unwrap_or(l.trim_start())) })
+        .map(|l| {
+            if l.trim().is_empty() {
+                "\n".to_string()
+            } else {
+                format!("    {}\n", l.get(14..).unwrap_or(l.trim_start()))
+            }
+        })
         .collect();
     let version = bollard::policy::key_sha256(policy_json);
     let version = version.get(..16).unwrap_or(&version);

@@ -73,9 +73,7 @@ fn main() -> ExitCode {
             println!("bollard {}", bollard::VERSION);
             Ok(ExitCode::SUCCESS)
         }
-        other => {
-            Err(format!("unknown command {other:?}{}\n\n{USAGE}", suggest::hint(other, COMMANDS.iter().copied())))
-        }
+        other => Err(format!("unknown command {other:?}{}\n\n{USAGE}", suggest::hint(other, COMMANDS.iter().copied()))),
     };
     match outcome {
         Ok(code) => code,
@@ -114,7 +112,7 @@ fn help(command: &str) -> String {
             `bollard hash` gives its key_sha256)."
         }
         "hash" => {
-            "usage: echo -n \"$KEY\" | bollard hash\n\n\
+            "usage: bollard hash   (echo -n \"$KEY\" | bollard hash)\n\n\
             Reads one key from stdin (a final line ending is not part of it) and prints its key_sha256,\n\
             the value an agent's entry in the policy holds. The key is read from stdin so that it stays\n\
             out of the shell's history and the process list."

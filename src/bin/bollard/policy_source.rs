@@ -168,7 +168,10 @@ fn located(
         _ => find_line(text, &e.culprit, &message).or_else(|| json_line.and_then(|n| find_line_in_json(text, json, n))),
     };
     let comment = json.lines().any(|l| l.trim_start().starts_with("//") || l.trim_start().starts_with('#'));
-    let hint = if base_line.is_some() && comment && (message.starts_with("key must be a string") || message.starts_with("expected value")) {
+    let hint = if base_line.is_some()
+        && comment
+        && (message.starts_with("key must be a string") || message.starts_with("expected value"))
+    {
         " (JSON has no comments: remove them, or write the policy in YAML, where # starts a comment)"
     } else {
         ""
@@ -213,9 +216,8 @@ pub fn find_line(text: &str, culprit: &str, message: &str) -> Option<usize> {
         Some(s) => lines.iter().skip(s + 1).position(|l| is_any_id_line(l)).map_or(lines.len(), |p| s + 1 + p),
         None => lines.len(),
     };
-    let named = quoted(message).and_then(|name| {
-        lines.get(from..to)?.iter().position(|l| contains_word(l, &name)).map(|p| from + p + 1)
-    });
+    let named = quoted(message)
+        .and_then(|name| lines.get(from..to)?.iter().position(|l| contains_word(l, &name)).map(|p| from + p + 1));
     named.or(agent_start.map(|s| s + 1))
 }
 
