@@ -13,11 +13,17 @@ use crate::{policy_source, Outcome};
 const BUILT_WASM: &str = "target/wasm32-wasip1/release/bollard.wasm";
 
 pub fn run(raw: &[String]) -> Outcome {
-    let a = Args::parse(raw, &["--upstream", "--listen", "--wasm", "--audit-log", "--ecds"], &["--no-check-wasm"])?;
+    let a = Args::parse(
+        raw,
+        &["--upstream", "--listen", "--admin", "--wasm", "--audit-log", "--ecds"],
+        &["--no-check-wasm"],
+    )?;
     let path = crate::one_positional(&a, "POLICY file")?;
     let loaded = policy_source::load(path)?;
     let upstream = parse_upstream(a.value("--upstream").unwrap_or("https://api.supabase.com"))?;
     let listen = parse_listen(a.value("--listen").unwrap_or("127.0.0.1:10000"))?;
+    let admin =
+        parse_listen(a.value("--admin").unwrap_or("127.0.0.1:9901")).map_err(|e| e.replace("--listen", "--admin"))?;
     let wasm = match (a.value("--wasm"), a.has("--no-check-wasm")) {
         (Some(w), true) => w.to_string(),
         (None, true) => return Err("--no-check-wasm needs --wasm PATH".into()),
@@ -29,6 +35,7 @@ pub fn run(raw: &[String]) -> Outcome {
     let options = Options {
         policy_text: &loaded.json,
         listen,
+        admin,
         upstream,
         wasm: &wasm,
         audit_log: &audit_log,
@@ -124,6 +131,7 @@ fn ecds_headers(filter_path: &str) -> (String, String) {
 
 /// Splits a rendered config into the ECDS bootstrap and the filter's TypedExtensionConfig.
 fn render_ecds(config: &str, filter_path: &str, policy_json: &str) -> Result<(String, String), String> {
+    let filter_dir = Path::new(filter_path).parent().map(|d| d.display().to_string()).unwrap_or_default();
     let body: String = config.lines().skip_while(|l| l.starts_with('#')).map(|l| format!("{l}\n")).collect();
     let marker = "          http_filters:\n          - name: bollard\n            typed_config:\n";
     let start = body.find(marker).ok_or("internal: the generated config has no bollard filter")?
@@ -150,7 +158,7 @@ fn render_ecds(config: &str, filter_path: &str, policy_json: &str) -> Result<(St
     let version = version.get(..16).unwrap_or(&version);
     let (bootstrap_header, filter_header) = ecds_headers(filter_path);
     let bootstrap = format!(
-        "{bootstrap_header}# Envoy needs a node identity for any xDS subscription, a file-based one included.\nnode:\n  id: bollard\n  cluster: bollard\n{before}          - name: bollard\n            config_discovery:\n              config_source:\n                resource_api_version: V3\n                path_config_source:\n                  path: {filter_path}\n              type_urls:\n              - type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm\n{after}"
+        "{bootstrap_header}# Envoy needs a node identity for any xDS subscription, a file-based one included.\nnode:\n  id: bollard\n  cluster: bollard\n{before}          - name: bollard\n            config_discovery:\n              config_source:\n                resource_api_version: V3\n                path_config_source:\n                  path: {filter_path}\n                  watched_directory:\n                    path: {filter_dir}\n              type_urls:\n              - type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm\n{after}"
     );
     let filter = format!(
         "{filter_header}version_info: \"{version}\"\nresources:\n- \"@type\": type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig\n  name: bollard\n  typed_config:\n{typed_config}"
@@ -163,6 +171,8 @@ pub struct Options<'a> {
     pub policy_text: &'a str,
     /// `host:port` to listen on.
     pub listen: (&'a str, u16),
+    /// `host:port` of Envoy's admin interface (stats, readiness).
+    pub admin: (&'a str, u16),
     /// `https://host[:port]` (TLS with SNI and certificate validation) or `http://host:port`.
     pub upstream: Upstream<'a>,
     pub wasm: &'a str,
@@ -212,6 +222,7 @@ pub fn parse_listen(addr: &str) -> Result<(&str, u16), String> {
 pub fn render(o: &Options) -> String {
     let policy: String = o.policy_text.trim_end().lines().map(|l| format!("                    {l}\n")).collect();
     let (listen_host, listen_port) = o.listen;
+    let (admin_host, admin_port) = o.admin;
     let u = &o.upstream;
     let scheme = if u.tls { "https" } else { "http" };
     let tls = if u.tls {
@@ -246,7 +257,7 @@ pub fn render(o: &Options) -> String {
 # {audit}. For your own policy: bollard envoy-config POLICY > envoy.yaml
 admin:
   address:
-    socket_address: {{ address: 127.0.0.1, port_value: 9901 }}
+    socket_address: {{ address: {admin_host}, port_value: {admin_port} }}
 # Bollard's counters carry their labels in their names; these make them Prometheus labels
 # (/stats/prometheus: bollard_requests{{decision="allow"}} ...).
 stats_config:

@@ -150,12 +150,13 @@ fn help(command: &str) -> String {
             (2026-11-27), compared with each record's ts."
         }
         "envoy-config" => {
-            "usage: bollard envoy-config POLICY [--upstream URL] [--listen ADDR] [--wasm PATH] [--audit-log PATH]\n\
-            \x20                            [--ecds DIR] [--no-check-wasm]\n\n\
+            "usage: bollard envoy-config POLICY [--upstream URL] [--listen ADDR] [--admin ADDR]\n\
+            \x20                            [--wasm PATH] [--audit-log PATH] [--ecds DIR] [--no-check-wasm]\n\n\
             Validates POLICY (JSON or YAML) and writes a complete Envoy config to stdout with the filter\n\
             and the policy (as JSON) embedded. Paths in the output are absolute, so Envoy can start from\n\
             any directory. Defaults: --upstream https://api.supabase.com (TLS, SNI, certificate\n\
-            validation, host rewrite), --listen 127.0.0.1:10000, --audit-log /tmp/bollard-audit.jsonl,\n\
+            validation, host rewrite), --listen 127.0.0.1:10000, --admin 127.0.0.1:9901 (Envoy's admin\n\
+            interface: /ready, /stats/prometheus), --audit-log /tmp/bollard-audit.jsonl,\n\
             --wasm the bollard.wasm that `make build` wrote (./target/wasm32-wasip1/release/, or the one\n\
             beside this bollard binary: target/wasm32-wasip1/release/ for target/release/bollard, the\n\
             same directory in a release tarball). The wasm must exist; --no-check-wasm writes --wasm as\n\
