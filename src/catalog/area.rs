@@ -1,4 +1,5 @@
-//! The areas an agent's access is granted by: the brief's ten, and the ones the rest of the API needs.
+//! The areas an agent's access is granted by: the ten of the interface's seed table, and the ones the
+//! rest of the API needs.
 
 use std::fmt;
 

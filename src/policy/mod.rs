@@ -298,6 +298,12 @@ impl Policy {
         &self.agents
     }
 
+    /// `3 agents, mode enforce` (or `1 agent, ...`): for log lines and the CLI.
+    pub fn describe(&self) -> String {
+        let n = self.agents.len();
+        format!("{n} agent{}, mode {}", if n == 1 { "" } else { "s" }, self.mode.as_str())
+    }
+
     pub fn agent(&self, id: &str) -> Option<&Agent> {
         self.agents.iter().find(|a| a.id == id)
     }
@@ -316,7 +322,7 @@ impl Policy {
             _ => Err(PolicyError::new(
                 "upstream",
                 format!(
-                    "the environment variable {} named by token_env is not set or empty (in Envoy, list it in vm_config.environment_variables.host_env_keys)",
+                    "the environment variable {0} (token_env) is not set, or empty, in Envoy's environment: start Envoy with it ({0}=sbp_... envoy -c envoy.yaml); Envoy hands it to the filter when the config lists it in vm_config.environment_variables.host_env_keys, as bollard envoy-config writes",
                     self.token_env
                 ),
             )),

@@ -10,6 +10,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -35,8 +36,12 @@ def sha256(key):
 
 
 def is_lookup(entry):
+    """A call the filter made itself: a branch listing, or a project's own details (whose
+    organization an agent with `projects: {"organizations": [...]}` depends on)."""
     names = {k for k, _ in entry["headers"]}
-    return (entry["method"] == "GET" and entry["path"].endswith("/branches")
+    path = entry["path"]
+    own_project = re.fullmatch(r"/v1/projects/[a-z]{20}", path) is not None
+    return (entry["method"] == "GET" and (path.endswith("/branches") or own_project)
             and "x-envoy-internal" in names and "x-forwarded-for" not in names)
 
 

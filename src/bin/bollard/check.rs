@@ -48,7 +48,7 @@ fn matrix(l: &Loaded) {
         .filter(|&area| policy.agents().iter().any(|ag| ag.level(area) != Level::Off))
         .collect();
     let n = policy.agents().len();
-    println!("{}: valid, {n} agent{}, mode {}", l.origin, if n == 1 { "" } else { "s" }, policy.mode.as_str());
+    println!("{}: valid, {}", l.origin, policy.describe());
     if n == 0 {
         return;
     }
