@@ -503,3 +503,46 @@ fn property_nothing_is_forwarded_unless_the_final_decision_allowed_it() {
     // The sequences reach every outcome.
     assert!(forwarded_n > 100 && refused_n > 100 && held_n > 100, "{forwarded_n} {refused_n} {held_n}");
 }
+
+/// `projects: {"organizations": ["acme"]}`: the project's organization is learned upstream
+/// (`GET /v1/projects/{ref}`, real token), cached, and only acme's projects pass (issue 16).
+#[wasm_bindgen_test(unsupported = test)]
+fn a_projects_organization_is_learned_once_and_decides() {
+    let policy = format!(
+        r#"{{"upstream":{{"token_env":"T"}},"agents":[{{"id":"ops","key_sha256":"{}",
+        "projects":{{"organizations":["acme"]}},"access":{{"edge_functions":"read"}}}}]}}"#,
+        key_sha256(KEY)
+    );
+    let gw = Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads");
+    let path = format!("/v1/projects/{P1}/functions");
+    let mut h = Host::new(&gw);
+    assert_eq!(h.headers("GET", &path, &[], true), Flow::Hold);
+    assert_eq!(h.seen.lookups.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>(), [format!("/v1/projects/{P1}")]);
+    assert!(h.seen.forward.is_none());
+    let project = format!(r#"{{"ref":"{P1}","organization_slug":"acme","name":"prod"}}"#);
+    h.event(Event::LookupAnswer { token: 1, status: Some(200), body: project.as_bytes(), now_ms: 1_800_000_000_001 });
+    let f = h.seen.forward.clone().expect("a project of acme");
+    assert!(f.resume);
+    assert_forward_is_clean(&f);
+    assert_eq!(h.record().organization.as_deref(), Some("acme"));
+    // Cached: the next request is decided at its headers, with no lookup.
+    let mut h = Host::new(&gw);
+    assert_eq!(h.headers("GET", &path, &[], true), Flow::Continue);
+    assert!(h.seen.lookups.is_empty() && h.seen.forward.is_some());
+
+    // Another organization's project, a failed lookup, and an answer about another project: 403.
+    for (status, body) in [
+        (Some(200), r#"{"ref":"zyxwvutsrqponmlkjihg","organization_slug":"other-org"}"#),
+        (None, ""),
+        (Some(200), r#"{"ref":"abcdefghijklmnopqrst","organization_slug":"acme"}"#),
+    ] {
+        let gw = Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads");
+        let other = "/v1/projects/zyxwvutsrqponmlkjihg/functions";
+        let mut h = Host::new(&gw);
+        h.headers("GET", other, &[], true);
+        h.event(Event::LookupAnswer { token: 1, status, body: body.as_bytes(), now_ms: 1_800_000_000_001 });
+        assert!(h.seen.forward.is_none(), "{body}");
+        assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(403), "{body}");
+        assert_eq!(h.record().reason, "project_out_of_scope");
+    }
+}

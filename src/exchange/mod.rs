@@ -15,8 +15,9 @@
 //! - `AwaitBody`: the decision reads the body (`run_sql`, `create_project`). Chunks are held
 //!   (Envoy buffers them) up to the policy's limit; at the end of the stream, or at trailers,
 //!   the whole body is read and the decision completed.
-//! - `AwaitLookups`: a branch's parent project must be learned upstream first; the request is
-//!   held until every listing has answered or failed.
+//! - `AwaitLookups`: a branch's parent project (or, for `projects: {"organizations": [...]}`,
+//!   a project's organization) must be learned upstream first; the request is held until every
+//!   lookup has answered or failed.
 //! - `AwaitCounter`: an allowed request takes one from each of its rate limits (shared by the
 //!   host's workers, read and written with compare-and-swap).
 //! - `Forwarded`: sent upstream with the real token and only allowlisted headers; the response
@@ -43,6 +44,7 @@ use crate::decision::{decide, identify, Decision, Request, Verdict};
 use crate::discovery;
 use crate::guards::{lists, secrets};
 use crate::policy::{Mode, Policy, Scope};
+use crate::project_organizations::{self, ProjectOrganizationCache};
 use crate::rate_limit::{self, Take, Window};
 use crate::refusal;
 use crate::secret::Secret;
@@ -63,6 +65,8 @@ pub struct Gateway {
     bearer: Secret,
     /// Branch parents learned from upstream listings, shared by the VM's requests.
     branches: RefCell<BranchCache>,
+    /// Project organizations learned from upstream (`GET /v1/projects/{ref}`), likewise shared.
+    project_organizations: RefCell<ProjectOrganizationCache>,
 }
 
 impl Gateway {
@@ -73,7 +77,13 @@ impl Gateway {
         let token = policy.upstream_token(env).map_err(|e| e.to_string())?;
         let catalog = Catalog::new()?;
         let bearer = Secret::new(format!("Bearer {}", token.expose()));
-        Ok(Gateway { policy, catalog, bearer, branches: RefCell::new(BranchCache::default()) })
+        Ok(Gateway {
+            policy,
+            catalog,
+            bearer,
+            branches: RefCell::new(BranchCache::default()),
+            project_organizations: RefCell::new(ProjectOrganizationCache::default()),
+        })
     }
 }
 
@@ -227,6 +237,8 @@ pub struct Exchange<G: std::ops::Deref<Target = Gateway> + Clone> {
     lookups: Vec<(Option<u32>, String)>,
     lookups_answered: usize,
     looked_up: bool,
+    /// The lookup in flight asks for a project's details (its organization), not branch listings.
+    organization_lookup: bool,
     counting: Counting,
     record: Option<AuditRecord>,
     agent_index: Option<usize>,
@@ -251,6 +263,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             lookups: Vec::new(),
             lookups_answered: 0,
             looked_up: false,
+            organization_lookup: false,
             counting: Counting::default(),
             record: None,
             agent_index: None,
@@ -325,7 +338,10 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 let Some(project) = self.lookups.iter().find(|(t, _)| *t == Some(token)).map(|(_, p)| p.clone()) else {
                     return Flow::Hold;
                 };
-                if status == Some(200) {
+                if self.organization_lookup {
+                    let status = status.unwrap_or(0);
+                    self.gw.project_organizations.borrow_mut().record(&project, status, body, now_ms);
+                } else if status == Some(200) {
                     self.gw.branches.borrow_mut().record_listing(&project, body, now_ms);
                 }
                 self.lookups_answered += 1;
@@ -478,6 +494,24 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 }
                 // Listings already answered (or none could be sent): what is not known is refused.
                 branches::Lookup::List(_) => d.apply_branch_parent(&gw.policy, None),
+            }
+        }
+        if let Some(project) = d.organization_lookup {
+            let found = gw.project_organizations.borrow().lookup(project, self.started_ms);
+            match found {
+                project_organizations::Lookup::Organization(org) => {
+                    d.apply_project_organization(&gw.policy, Some(&org))
+                }
+                project_organizations::Lookup::Ask if !self.looked_up => {
+                    self.looked_up = true;
+                    self.organization_lookup = true;
+                    self.state = State::AwaitLookups;
+                    self.actions.push_back(Action::Lookup(0, project_details(gw, project)));
+                    self.lookups.push((None, project.to_string()));
+                    return Flow::Hold;
+                }
+                // Asked already (or the call could not be sent): an unknown organization is refused.
+                project_organizations::Lookup::Ask => d.apply_project_organization(&gw.policy, None),
             }
         }
         self.conclude(head, &d, resume)
@@ -843,6 +877,21 @@ fn limit_headers(t: &Take) -> [(&'static str, String); 3] {
         ("x-ratelimit-remaining", t.remaining.to_string()),
         ("x-ratelimit-reset", t.reset_secs.to_string()),
     ]
+}
+
+/// `GET /v1/projects/{project}` with the real token: the project's organization.
+fn project_details(gw: &Gateway, project: &str) -> Callout {
+    Callout {
+        cluster: UPSTREAM_CLUSTER,
+        headers: vec![
+            (":method", "GET".into()),
+            (":path", format!("/v1/projects/{project}")),
+            (":authority", UPSTREAM_HOST.into()),
+            ("authorization", gw.bearer.expose().to_string()),
+            ("accept", "application/json".into()),
+            ("accept-encoding", "identity".into()),
+        ],
+    }
 }
 
 /// `GET /v1/projects/{project}/branches` with the real token.

@@ -3,19 +3,14 @@ organization from upstream (`GET /v1/projects/{ref}` with the real token), cache
 the projects of `acme` only. The stand-in answers project lookups from its three projects:
 abcdefghijklmnopqrst and mnopqrstuvwxyzabcdef of acme, zyxwvutsrqponmlkjihg of other-org.
 
-The core is done (`Decision::organization_lookup`, `apply_project_organization`,
-`bollard::project_organizations::ProjectOrganizationCache`, tests/core_scope_classes.rs); the
-request path (issue 12's driver) makes the call. Until it does, a decision that waits for the
-lookup is never forwarded (500), and these tests are skipped.
+The decision waits (`Decision::organization_lookup`), the request path (`src/exchange`) sends
+the lookup and feeds the answer to `src/project_organizations.rs`'s cache, and
+`apply_project_organization` finishes the decision.
 """
-import pytest
-
 from harness import Gateway, sha256
 
-pytestmark = pytest.mark.skip(reason="the request path does not make the organization lookup yet (issue 12)")
-
 ACME, ACME2, OTHER = "abcdefghijklmnopqrst", "mnopqrstuvwxyzabcdef", "zyxwvutsrqponmlkjihg"
-KEY = "sbp_0a9c000000000000000000000000000000000acm"
+KEY = "sbp_0a9c000000000000000000000000000000000acc"
 TOKEN = "sbp_canaryupstreamtoken444444444444444444"
 POLICY = {
     "upstream": {"token_env": "SUPABASE_ACCESS_TOKEN"},
