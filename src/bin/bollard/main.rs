@@ -3,6 +3,8 @@
 
 mod args;
 mod audit_digest;
+#[cfg(not(target_arch = "wasm32"))]
+mod console;
 mod envoy_config;
 
 use std::io::Read;
@@ -30,6 +32,8 @@ commands:
                                       a digest of audit JSON lines
   envoy-config POLICY [--upstream URL] [--listen ADDR] [--wasm PATH] [--audit-log PATH]
                                       a complete Envoy config with the filter and the policy
+  console POLICY [--audit FILE] [--ecds FILE] [--listen ADDR]
+                                      a local web console: agents' access, activity, approvals
 
 Run `bollard <command> --help` for one command. Exit status: 0 success (for explain: allowed),
 1 error (bad arguments, unreadable or invalid input), 2 explain: denied.";
@@ -54,6 +58,8 @@ fn main() -> ExitCode {
         "catalog" => catalog(rest),
         "audit" => audit_digest::run(rest),
         "envoy-config" => envoy_config_cmd(rest),
+        #[cfg(not(target_arch = "wasm32"))]
+        "console" => console::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -113,6 +119,8 @@ fn help(command: &str) -> String {
             host rewrite), --listen 127.0.0.1:10000, --wasm target/wasm32-wasip1/release/bollard.wasm,\n\
             --audit-log /tmp/bollard-audit.jsonl."
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        "console" => console::HELP,
         _ => USAGE,
     };
     text.to_string()

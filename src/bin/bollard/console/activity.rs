@@ -1,0 +1,144 @@
+//! The audit trail as the console shows it: records newest first, filtered; the calls waiting
+//! for a person's approval; the grants in force.
+
+use serde_json::Value;
+
+use super::doc::Doc;
+
+/// The most records a page shows.
+pub const MAX_SHOWN: usize = 500;
+
+/// What the activity list is filtered by; empty means any.
+#[derive(Default)]
+pub struct Filter<'a> {
+    pub agent: Option<&'a str>,
+    pub decision: Option<&'a str>,
+    pub area: Option<&'a str>,
+    /// Only records at or after this time (seconds since the epoch).
+    pub since: Option<i64>,
+}
+
+/// Every record of the audit file, oldest first. Envoy's own log lines carry the record after
+/// "wasm log ...: "; anything else that is not a JSON object is skipped.
+pub fn read(path: &std::path::Path) -> Vec<Value> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| l.find('{').map(|i| &l[i..]))
+        .filter_map(|j| serde_json::from_str::<Value>(j).ok())
+        .filter(|v| v.get("ts").is_some() && v.get("summary").is_some())
+        .collect()
+}
+
+fn field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(Value::as_str)
+}
+
+/// Newest first, filtered, at most [`MAX_SHOWN`].
+pub fn select(records: &[Value], f: &Filter) -> Vec<Value> {
+    records
+        .iter()
+        .rev()
+        .filter(|r| f.agent.is_none_or(|a| field(r, "agent") == Some(a)))
+        .filter(|r| match f.decision {
+            None => true,
+            Some("operator") => field(r, "kind") == Some("operator"),
+            Some(d) => field(r, "decision") == Some(d),
+        })
+        .filter(|r| f.area.is_none_or(|a| field(r, "area") == Some(a)))
+        .filter(|r| f.since.is_none_or(|s| field(r, "ts").and_then(super::time::parse).is_some_and(|t| t >= s)))
+        .take(MAX_SHOWN)
+        .cloned()
+        .collect()
+}
+
+/// Grant ids in the policy that approve this approval id and have not ended.
+fn approved(grants: &[Doc], approval_id: &str, now: i64) -> bool {
+    grants.iter().any(|g| {
+        g.get("approval").and_then(Doc::as_str) == Some(approval_id)
+            && g.get("not_after").and_then(Doc::as_str).and_then(super::time::parse).is_some_and(|t| t > now)
+    })
+}
+
+/// `approval_required` calls that no grant in force approves and nobody dismissed since: the
+/// latest record of each approval id, newest first.
+pub fn pending(records: &[Value], policy: &Doc, now: i64) -> Vec<Value> {
+    let grants: &[Doc] = policy.get("grants").and_then(Doc::as_array).unwrap_or(&[]);
+    let mut out: Vec<Value> = Vec::new();
+    for (i, r) in records.iter().enumerate().rev() {
+        let Some(id) = field(r, "approval_id") else { continue };
+        if field(r, "reason") != Some("approval_required") || out.iter().any(|o| field(o, "approval_id") == Some(id)) {
+            continue;
+        }
+        let dismissed = records[i..].iter().any(|later| {
+            field(later, "kind") == Some("operator")
+                && field(later, "action") == Some("approval_dismissed")
+                && field(later, "approval_id") == Some(id)
+        });
+        if !dismissed && !approved(grants, id, now) {
+            out.push(r.clone());
+        }
+    }
+    out
+}
+
+/// The policy's grants that have not ended, soonest end first.
+pub fn active_grants(policy: &Doc, now: i64) -> Vec<Value> {
+    let grants: &[Doc] = policy.get("grants").and_then(Doc::as_array).unwrap_or(&[]);
+    let mut out: Vec<(i64, Value)> = grants
+        .iter()
+        .filter_map(|g| {
+            let end = g.get("not_after").and_then(Doc::as_str).and_then(super::time::parse)?;
+            (end > now).then(|| (end, g.to_value()))
+        })
+        .collect();
+    out.sort_by_key(|(end, _)| *end);
+    out.into_iter().map(|(_, g)| g).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rec(ts: &str, agent: &str, decision: &str, extra: Value) -> Value {
+        let mut r = json!({"ts": ts, "agent": agent, "decision": decision, "area": "projects", "summary": "s"});
+        if let (Some(o), Value::Object(m)) = (r.as_object_mut(), extra) {
+            o.extend(m);
+        }
+        r
+    }
+
+    #[test]
+    fn newest_first_and_filtered() {
+        let records = vec![
+            rec("2026-12-01T10:00:00.000Z", "a", "allow", json!({})),
+            rec("2026-12-01T11:00:00.000Z", "b", "deny", json!({})),
+            rec("2026-12-01T12:00:00.000Z", "a", "deny", json!({"area": "database"})),
+        ];
+        let all = select(&records, &Filter::default());
+        assert_eq!(all[0]["ts"], "2026-12-01T12:00:00.000Z");
+        assert_eq!(select(&records, &Filter { agent: Some("a"), ..Filter::default() }).len(), 2);
+        assert_eq!(select(&records, &Filter { decision: Some("deny"), area: Some("projects"), ..Filter::default() }).len(), 1);
+        let since = super::super::time::parse("2026-12-01T11:00:00Z");
+        assert_eq!(select(&records, &Filter { since, ..Filter::default() }).len(), 2);
+    }
+
+    #[test]
+    fn pending_approvals_leave_when_approved_or_dismissed() {
+        let ask = |id: &str| rec("2026-12-01T10:00:00.000Z", "ops", "deny", json!({"reason": "approval_required", "approval_id": id}));
+        let mut records = vec![ask("x"), ask("y"), ask("y"), ask("z")];
+        records.push(json!({"ts": "2026-12-01T10:05:00.000Z", "kind": "operator", "action": "approval_dismissed", "approval_id": "z", "summary": "s"}));
+        let policy = Doc::parse(r#"{"grants": [{"id": "g", "agent": "ops", "approval": "x", "not_after": "2026-12-01T11:00:00Z", "uses": 1}]}"#).unwrap();
+        let now = super::super::time::parse("2026-12-01T10:30:00Z").unwrap();
+        let waiting = pending(&records, &policy, now);
+        let ids: Vec<&str> = waiting.iter().filter_map(|r| r["approval_id"].as_str()).collect();
+        assert_eq!(ids, ["y"]);
+        assert_eq!(active_grants(&policy, now).len(), 1);
+        // Once the grant has ended, the call waits again and the grant is no longer active.
+        let later = now + 3600;
+        assert_eq!(pending(&records, &policy, later).len(), 2);
+        assert!(active_grants(&policy, later).is_empty());
+    }
+}
