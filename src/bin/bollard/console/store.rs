@@ -199,7 +199,7 @@ pub fn ecds_with_policy(yaml: &str, policy: &str) -> Result<String, String> {
     for l in &lines[..=*start] {
         match l.strip_prefix("version_info:") {
             Some(v) => {
-                let n: u64 = v.trim().trim_matches('"').parse().unwrap_or(0);
+                let n: u64 = v.trim().trim_matches(|c| c == '"' || c == '\'').parse().unwrap_or(0);
                 out.push(format!("version_info: \"{}\"", n + 1));
             }
             None => out.push(l.to_string()),
