@@ -249,8 +249,8 @@ def test_read_to_full_preview_save_and_envoy_applies_it_by_hot_reload(browser, c
         preview = card.locator(".preview")
         expect(preview).to_be_visible()
         expect(preview.locator("li")).to_have_text([
-            "CI deployer will be able to create an edge function, bulk update functions, deploy an edge function, "
-            f"update an edge function and delete an edge function on project {P}."])
+            "CI deployer will be able to delete an edge function, create an edge function, bulk update functions, "
+            f"deploy an edge function and update an edge function on project {P}."])
         assert c.policy()["agents"][0]["access"]["edge_functions"] == "read", "nothing is saved before Save"
         row.locator("details").evaluate("d => d.open = true")
         shot(pg, "console-agents.png")

@@ -18,13 +18,28 @@ pub struct Filter<'a> {
     pub since: Option<i64>,
 }
 
-/// Every record of the audit file, oldest first. Envoy's own log lines carry the record after
-/// "wasm log ...: "; anything else that is not a JSON object is skipped.
+/// How much of the end of the audit file the console reads: the newest records of a large file.
+pub const TAIL_BYTES: u64 = 8 << 20;
+
+/// The records at the end of the audit file (its last [`TAIL_BYTES`]), oldest first. Envoy's own
+/// log lines carry the record after "wasm log ...: "; anything else that is not a JSON object
+/// with `ts` and `summary` is skipped.
 pub fn read(path: &std::path::Path) -> Vec<Value> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
         return Vec::new();
     };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let from = len.saturating_sub(TAIL_BYTES);
+    let mut bytes = Vec::new();
+    if file.seek(SeekFrom::Start(from)).is_err() || file.read_to_end(&mut bytes).is_err() {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    // A read that starts mid-file starts mid-line: that first piece is not a record.
+    let skip = usize::from(from > 0);
     text.lines()
+        .skip(skip)
         .filter_map(|l| l.find('{').map(|i| &l[i..]))
         .filter_map(|j| serde_json::from_str::<Value>(j).ok())
         .filter(|v| v.get("ts").is_some() && v.get("summary").is_some())
@@ -111,6 +126,19 @@ mod tests {
     }
 
     #[test]
+    fn reads_file_lines_and_envoy_log_lines() {
+        let path = std::env::temp_dir().join(format!("bollard-console-audit-{}.jsonl", std::process::id()));
+        let text = "{\"ts\": \"t1\", \"summary\": \"a\"}\n\
+                    [info] wasm log bollard bollard: {\"ts\": \"t2\", \"summary\": \"b\"}\n\
+                    not a record\n{\"other\": 1}\n";
+        std::fs::write(&path, text).unwrap();
+        let got: Vec<String> = read(&path).iter().map(|r| r["summary"].as_str().unwrap().to_string()).collect();
+        assert_eq!(got, ["a", "b"]);
+        std::fs::remove_file(&path).unwrap();
+        assert!(read(&path).is_empty());
+    }
+
+    #[test]
     fn newest_first_and_filtered() {
         let records = vec![
             rec("2026-12-01T10:00:00.000Z", "a", "allow", json!({})),
@@ -120,14 +148,19 @@ mod tests {
         let all = select(&records, &Filter::default());
         assert_eq!(all[0]["ts"], "2026-12-01T12:00:00.000Z");
         assert_eq!(select(&records, &Filter { agent: Some("a"), ..Filter::default() }).len(), 2);
-        assert_eq!(select(&records, &Filter { decision: Some("deny"), area: Some("projects"), ..Filter::default() }).len(), 1);
+        assert_eq!(
+            select(&records, &Filter { decision: Some("deny"), area: Some("projects"), ..Filter::default() }).len(),
+            1
+        );
         let since = super::super::time::parse("2026-12-01T11:00:00Z");
         assert_eq!(select(&records, &Filter { since, ..Filter::default() }).len(), 2);
     }
 
     #[test]
     fn pending_approvals_leave_when_approved_or_dismissed() {
-        let ask = |id: &str| rec("2026-12-01T10:00:00.000Z", "ops", "deny", json!({"reason": "approval_required", "approval_id": id}));
+        let ask = |id: &str| {
+            rec("2026-12-01T10:00:00.000Z", "ops", "deny", json!({"reason": "approval_required", "approval_id": id}))
+        };
         let mut records = vec![ask("x"), ask("y"), ask("y"), ask("z")];
         records.push(json!({"ts": "2026-12-01T10:05:00.000Z", "kind": "operator", "action": "approval_dismissed", "approval_id": "z", "summary": "s"}));
         let policy = Doc::parse(r#"{"grants": [{"id": "g", "agent": "ops", "approval": "x", "not_after": "2026-12-01T11:00:00Z", "uses": 1}]}"#).unwrap();

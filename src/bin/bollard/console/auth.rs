@@ -88,9 +88,8 @@ pub fn gate(s: &Secrets, hosts: &[String], seen: &Seen) -> Gate {
         return if by_url && !seen.changes { Gate::SetCookie } else { Gate::NoToken };
     }
     if seen.changes {
-        let origin_ok = seen.origin.is_none_or(|o| {
-            hosts.iter().any(|h| o.eq_ignore_ascii_case(&format!("http://{h}")))
-        });
+        let origin_ok =
+            seen.origin.is_none_or(|o| hosts.iter().any(|h| o.eq_ignore_ascii_case(&format!("http://{h}"))));
         if !origin_ok || !seen.csrf.is_some_and(|t| same(t, &s.csrf)) {
             return Gate::NoCsrf;
         }

@@ -2,7 +2,7 @@
 //! able to delete an edge function on project abcdefghijklmnopqrst." Computed from the compiled
 //! agents (the filter's own reading of the policy), endpoint by endpoint.
 
-use bollard::catalog::{Area, Catalog, Endpoint, Place};
+use bollard::catalog::{Area, Catalog, Class, Endpoint, Method, Place};
 use bollard::policy::{Agent, Scope};
 use bollard::sentence::needed_level;
 
@@ -26,10 +26,11 @@ pub fn describe(before: Option<&Agent>, after: &Agent) -> Vec<String> {
     for area in Area::ALL {
         for place in [Place::Account, Place::Project, Place::Organization, Place::Branch] {
             let (mut gained, mut lost) = (Vec::new(), Vec::new());
-            for (i, e) in Catalog::endpoints().iter().enumerate() {
-                if e.area != area || e.place() != place {
-                    continue;
-                }
+            // The most consequential first: deletions, then other writes, then reads.
+            let mut endpoints: Vec<(usize, &Endpoint)> =
+                Catalog::endpoints().iter().enumerate().filter(|(_, e)| e.area == area && e.place() == place).collect();
+            endpoints.sort_by_key(|(i, e)| (weight(e), *i));
+            for (i, e) in endpoints {
                 let was = before.is_some_and(|b| opens(b, i, e));
                 let is = opens(after, i, e);
                 if is && !was {
@@ -50,6 +51,14 @@ pub fn describe(before: Option<&Agent>, after: &Agent) -> Vec<String> {
         out.push(format!("No change to what {name} may do."));
     }
     out
+}
+
+fn weight(e: &Endpoint) -> u8 {
+    match (e.method, e.class()) {
+        (Method::Delete, _) => 0,
+        (_, Class::Write) => 1,
+        (_, Class::Read) => 2,
+    }
 }
 
 fn scope_change(out: &mut Vec<String>, name: &str, what: &str, before: &Scope, after: &Scope) {
@@ -119,7 +128,7 @@ fn place_words(agent: &Agent, place: Place) -> String {
 
 /// "a", "a and b", "a, b and c"; long lists end with "and N more".
 fn list(items: &[String]) -> String {
-    const SHOWN: usize = 6;
+    const SHOWN: usize = 8;
     let (head, rest) = if items.len() > SHOWN + 1 { (&items[..SHOWN], items.len() - SHOWN) } else { (items, 0) };
     let mut parts: Vec<String> = head.to_vec();
     if rest > 0 {
@@ -161,15 +170,26 @@ mod tests {
         );
         assert_eq!(
             got,
-            vec![format!("CI deployer will be able to create an edge function, bulk update functions, deploy an edge function, update an edge function and delete an edge function on project {P}.")]
+            vec![format!("CI deployer will be able to delete an edge function, create an edge function, bulk update functions, deploy an edge function and update an edge function on project {P}.")]
         );
     }
 
     #[test]
     fn lowering_a_level_says_what_is_lost() {
-        let got = diff(r#""projects": ["*"], "access": {"projects": "full"}"#, r#""projects": ["*"], "access": {"projects": "read"}"#);
-        assert!(got.iter().any(|s| s.starts_with("CI deployer will no longer be able to") && s.contains("delete the project") && s.ends_with(" on every project.")), "{got:?}");
-        assert!(got.iter().any(|s| s.contains("no longer") && s.contains("create a project") && !s.contains(" on ")), "{got:?}");
+        let got = diff(
+            r#""projects": ["*"], "access": {"projects": "full"}"#,
+            r#""projects": ["*"], "access": {"projects": "read"}"#,
+        );
+        assert!(
+            got.iter().any(|s| s.starts_with("CI deployer will no longer be able to")
+                && s.contains("delete the project")
+                && s.ends_with(" on every project.")),
+            "{got:?}"
+        );
+        assert!(
+            got.iter().any(|s| s.contains("no longer") && s.contains("create a project") && !s.contains(" on ")),
+            "{got:?}"
+        );
     }
 
     #[test]
@@ -179,7 +199,8 @@ mod tests {
             &format!(r#""projects": ["{P}"], "access": {{"projects": "full"}}, "deny": ["delete_project"]"#),
         );
         assert_eq!(got, vec![format!("CI deployer will no longer be able to delete the project on project {P}.")]);
-        let got = diff(&format!(r#""projects": ["{P}"]"#), &format!(r#""projects": ["{P}"], "allow": ["list_migrations"]"#));
+        let got =
+            diff(&format!(r#""projects": ["{P}"]"#), &format!(r#""projects": ["{P}"], "allow": ["list_migrations"]"#));
         assert_eq!(got, vec![format!("CI deployer will be able to list migrations on project {P}.")]);
     }
 
@@ -197,13 +218,16 @@ mod tests {
     #[test]
     fn an_area_without_projects_says_so() {
         let got = diff("", r#""access": {"secrets": "read"}"#);
-        assert_eq!(got, vec!["CI deployer will be able to list secrets on its projects (it has none yet, so nowhere).".to_string()]);
+        assert_eq!(
+            got,
+            vec!["CI deployer will be able to list secrets on its projects (it has none yet, so nowhere).".to_string()]
+        );
     }
 
     #[test]
     fn long_lists_are_cut() {
         let items: Vec<String> = (0..10).map(|i| i.to_string()).collect();
-        assert_eq!(list(&items), "0, 1, 2, 3, 4, 5 and 4 more");
+        assert_eq!(list(&items), "0, 1, 2, 3, 4, 5, 6, 7 and 2 more");
         assert_eq!(list(&items[..2]), "0 and 1");
     }
 }

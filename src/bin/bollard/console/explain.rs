@@ -7,7 +7,13 @@ use bollard::decision::{decide_for, Request, Verdict};
 use bollard::policy::Policy;
 use serde_json::{json, Value};
 
-pub fn explain(policy: &Policy, agent_id: &str, method: &str, target: &str, body: Option<&str>) -> Result<Value, String> {
+pub fn explain(
+    policy: &Policy,
+    agent_id: &str,
+    method: &str,
+    target: &str,
+    body: Option<&str>,
+) -> Result<Value, String> {
     let agent = policy.agent(agent_id).ok_or_else(|| format!("no agent {agent_id:?}"))?;
     let catalog = Catalog::new()?;
     let request = Request { method, target, authorization: &[], method_override: false };
@@ -65,7 +71,8 @@ mod tests {
         assert_eq!(e["decision"], "deny");
         assert_eq!(e["reason"], "read_only_required");
         assert_eq!(e["status"], 403);
-        let e = explain(&policy, "mcp-readonly", "POST", p, Some(r#"{"query": "select 1", "read_only": true}"#)).unwrap();
+        let e =
+            explain(&policy, "mcp-readonly", "POST", p, Some(r#"{"query": "select 1", "read_only": true}"#)).unwrap();
         assert_eq!(e["decision"], "allow");
         assert!(explain(&policy, "nobody", "GET", "/v1/projects", None).is_err());
     }

@@ -58,8 +58,9 @@ pub fn run(raw: &[String]) -> Result<ExitCode, String> {
         store::ecds_with_policy(&text, "{}").map_err(|e| format!("{}: {e}", ecds.display()))?;
     }
     let listen = a.value("--listen").unwrap_or("127.0.0.1:8780");
-    let addr: std::net::SocketAddr =
-        listen.parse().map_err(|_| format!("--listen {listen:?}: expected an address and port, such as 127.0.0.1:8780"))?;
+    let addr: std::net::SocketAddr = listen
+        .parse()
+        .map_err(|_| format!("--listen {listen:?}: expected an address and port, such as 127.0.0.1:8780"))?;
     let server = Server::http(addr).map_err(|e| format!("--listen {listen}: {e}"))?;
     let bound = server.server_addr().to_ip().ok_or("the server has no IP address")?;
     let secrets = Secrets::generate()?;
@@ -113,7 +114,7 @@ impl Console {
             (header_value("Host"), header_value("Cookie"), header_value(auth::CSRF_HEADER), header_value("Origin"));
         let url = req.url().to_string();
         let changes = !matches!(req.method(), Method::Get | Method::Head);
-        let any_host = self.hosts.is_none();
+        // Beyond loopback any host name is served, and a change's Origin must match the one used.
         let hosts: Vec<String> = match (&self.hosts, &host) {
             (Some(h), _) => h.clone(),
             (None, Some(h)) => vec![h.clone()],
@@ -124,13 +125,16 @@ impl Console {
             host: host.as_deref(),
             cookie: cookie.as_deref(),
             csrf: csrf.as_deref(),
-            origin: if any_host { None } else { origin.as_deref() },
+            origin: origin.as_deref(),
             changes,
         };
         let mut set_cookie = None;
         let answer = match auth::gate(&self.secrets, &hosts, &seen) {
             Gate::WrongHost => Answer::Text(421, "This console answers only to its own address.\n"),
-            Gate::NoToken => Answer::Text(401, "Open the console with the URL that `bollard console` printed (it carries the access token).\n"),
+            Gate::NoToken => Answer::Text(
+                401,
+                "Open the console with the URL that `bollard console` printed (it carries the access token).\n",
+            ),
             Gate::NoCsrf => error(403, "refused: a change needs the console page's CSRF token"),
             Gate::SetCookie => {
                 set_cookie = Some(auth::set_cookie(&self.secrets.access));
@@ -247,8 +251,15 @@ impl Console {
         let (_, doc, policy, sentences) = self.edited(&req)?;
         self.store.save(req.version.as_deref().unwrap_or(""), &doc)?;
         let name = policy.agent(&req.agent).map_or(req.agent.as_str(), |a| a.name.as_str());
-        let summary = format!("{} changed the access of {name} from the console: {}", operator(&req.by), sentences.join(" "));
-        self.store.record("policy_saved", &operator(&req.by), Some(&req.agent), json!({"changes": sentences}), &summary)?;
+        let summary =
+            format!("{} changed the access of {name} from the console: {}", operator(&req.by), sentences.join(" "));
+        self.store.record(
+            "policy_saved",
+            &operator(&req.by),
+            Some(&req.agent),
+            json!({"changes": sentences}),
+            &summary,
+        )?;
         Ok(json!({"ok": true, "changes": sentences, "reloaded": self.store.ecds.is_some()}))
     }
 
@@ -260,7 +271,11 @@ impl Console {
         let (doc, key) = store::add_agent(&loaded.doc, &req.id, &req.name)?;
         let policy = self.store.save(req.version.as_deref().unwrap_or(""), &doc)?;
         let name = policy.agent(&req.id).map_or(req.id.clone(), |a| a.name.clone());
-        let summary = format!("{} added the agent {name} ({}) from the console, with a new key and no access.", operator(&req.by), req.id);
+        let summary = format!(
+            "{} added the agent {name} ({}) from the console, with a new key and no access.",
+            operator(&req.by),
+            req.id
+        );
         self.store.record("agent_added", &operator(&req.by), Some(&req.id), json!({}), &summary)?;
         // The key leaves the console this once; only its SHA-256 is in the policy.
         Ok(json!({"ok": true, "id": req.id, "key": key}))
@@ -274,7 +289,8 @@ impl Console {
             None => None,
         };
         let records = activity::read(&self.store.audit);
-        let filter = activity::Filter { agent: agent.as_deref(), decision: decision.as_deref(), area: area.as_deref(), since };
+        let filter =
+            activity::Filter { agent: agent.as_deref(), decision: decision.as_deref(), area: area.as_deref(), since };
         let shown = activity::select(&records, &filter);
         Ok(json!({"total": records.len(), "records": shown}))
     }
@@ -331,7 +347,13 @@ impl Console {
             "{by} approved, from the console, {} use(s) until {not_after} of the call refused as: {what}",
             req.uses
         );
-        self.store.record("approval_granted", by, Some(agent), json!({"approval_id": req.approval_id, "grant": id, "not_after": not_after, "uses": req.uses}), &summary)?;
+        self.store.record(
+            "approval_granted",
+            by,
+            Some(agent),
+            json!({"approval_id": req.approval_id, "grant": id, "not_after": not_after, "uses": req.uses}),
+            &summary,
+        )?;
         Ok(json!({"ok": true, "grant": id, "not_after": not_after}))
     }
 
@@ -345,8 +367,17 @@ impl Console {
             .find(|r| r["approval_id"].as_str() == Some(req.approval_id.as_str()))
             .ok_or("no pending call with this approval id")?;
         let by = operator(&req.by);
-        let summary = format!("{by} dismissed, from the console, the call refused as: {}", call["summary"].as_str().unwrap_or("?"));
-        self.store.record("approval_dismissed", &by, call["agent"].as_str(), json!({"approval_id": req.approval_id}), &summary)?;
+        let summary = format!(
+            "{by} dismissed, from the console, the call refused as: {}",
+            call["summary"].as_str().unwrap_or("?")
+        );
+        self.store.record(
+            "approval_dismissed",
+            &by,
+            call["agent"].as_str(),
+            json!({"approval_id": req.approval_id}),
+            &summary,
+        )?;
         Ok(json!({"ok": true}))
     }
 }
@@ -369,7 +400,10 @@ fn query_value(query: &str, key: &str) -> Option<String> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (b, hex) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -396,12 +430,8 @@ fn agent_view(a: &Agent, raw: Option<&Doc>) -> Value {
     };
     let access: serde_json::Map<String, Value> =
         Area::ALL.iter().map(|&ar| (ar.name().to_string(), Value::from(a.level(ar).as_str()))).collect();
-    let open: Vec<&str> = Catalog::endpoints()
-        .iter()
-        .enumerate()
-        .filter(|(i, e)| diff::opens(a, *i, e))
-        .map(|(_, e)| e.id)
-        .collect();
+    let open: Vec<&str> =
+        Catalog::endpoints().iter().enumerate().filter(|(i, e)| diff::opens(a, *i, e)).map(|(_, e)| e.id).collect();
     let prefix = |h: &str| format!("{}…", h.chars().take(12).collect::<String>());
     let mut keys = Vec::new();
     if let Some(h) = raw.and_then(|r| r.get("key_sha256")).and_then(Doc::as_str) {
@@ -473,7 +503,10 @@ mod tests {
 
     #[test]
     fn query_values_are_decoded() {
-        assert_eq!(query_value("agent=ci-bot&since=2026-12-01T10%3A00%3A00Z", "since").as_deref(), Some("2026-12-01T10:00:00Z"));
+        assert_eq!(
+            query_value("agent=ci-bot&since=2026-12-01T10%3A00%3A00Z", "since").as_deref(),
+            Some("2026-12-01T10:00:00Z")
+        );
         assert_eq!(query_value("a=1", "b"), None);
     }
 

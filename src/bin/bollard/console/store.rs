@@ -53,7 +53,9 @@ impl Store {
         let policy = grants::validate(doc)?;
         let current = std::fs::read_to_string(&self.policy).map_err(|e| format!("{}: {e}", self.policy.display()))?;
         if key_sha256(&current) != base_version {
-            return Err("the policy file changed since this page loaded it; reload the page and make the change again".into());
+            return Err(
+                "the policy file changed since this page loaded it; reload the page and make the change again".into()
+            );
         }
         let text = doc.pretty();
         write_atomic(&self.policy, &text)?;
@@ -66,7 +68,14 @@ impl Store {
     }
 
     /// Appends one operator record (one JSON line) to the audit file.
-    pub fn record(&self, action: &str, operator: &str, agent: Option<&str>, extra: serde_json::Value, summary: &str) -> Result<(), String> {
+    pub fn record(
+        &self,
+        action: &str,
+        operator: &str,
+        agent: Option<&str>,
+        extra: serde_json::Value,
+        summary: &str,
+    ) -> Result<(), String> {
         let mut rec = serde_json::json!({
             "ts": super::time::now(), "kind": "operator", "action": action, "operator": operator,
             "agent": agent, "via": "bollard console", "summary": summary,
@@ -119,9 +128,12 @@ pub fn apply_edit(doc: &Doc, id: &str, edit: &AgentEdit) -> Result<Doc, String> 
     } else {
         agent.set("name", Doc::String(name.to_string()));
     }
-    for (field, list) in
-        [("projects", &edit.projects), ("organizations", &edit.organizations), ("allow", &edit.allow), ("deny", &edit.deny)]
-    {
+    for (field, list) in [
+        ("projects", &edit.projects),
+        ("organizations", &edit.organizations),
+        ("allow", &edit.allow),
+        ("deny", &edit.deny),
+    ] {
         let list: Vec<String> = list.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
         if list.is_empty() && field != "projects" {
             agent.remove(field);
@@ -205,7 +217,13 @@ pub fn ecds_with_policy(yaml: &str, policy: &str) -> Result<String, String> {
             None => out.push(l.to_string()),
         }
     }
-    out.extend(policy.trim_end().lines().map(|l| if l.is_empty() { String::new() } else { format!("{}{l}", " ".repeat(pad)) }));
+    out.extend(policy.trim_end().lines().map(|l| {
+        if l.is_empty() {
+            String::new()
+        } else {
+            format!("{}{l}", " ".repeat(pad))
+        }
+    }));
     out.extend(lines[end..].iter().map(|l| l.to_string()));
     Ok(out.join("\n") + "\n")
 }

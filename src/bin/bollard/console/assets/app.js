@@ -297,7 +297,9 @@ function activityItem(rec) {
       el("time", {}, when(rec.ts)),
       el("span", { class: `badge ${waiting ? "wait" : deny ? "deny" : "allow"}` }, waiting ? "approval" : deny ? `refused ${rec.status}` : `allowed ${rec.status}`),
       el("span", {}, rec.summary)));
-  if (deny) {
+  if (waiting) {
+    li.querySelector(".line").lastChild.append(" ", el("a", { href: "#approvals" }, "Approve or dismiss it"));
+  } else if (deny) {
     li.title = "Open the explanation";
     const open = async () => {
       if (li.querySelector(".why")) { li.querySelector(".why").remove(); opened.delete(key); return; }
