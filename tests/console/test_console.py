@@ -58,7 +58,7 @@ def record(ts, agent, name, method, path, endpoint, area, decision, reason, stat
     return r
 
 
-APPROVAL_ID = "appr_3f1c9a2b7d4e5f60"
+APPROVAL_ID = "apr_3f1c9a2b7d4e5f60718293a4"
 AUDIT = [
     record("2026-12-01T09:00:00.000Z", "ops-agent", "Ops Agent", "GET", f"/v1/projects/{P}", "get_project", "projects",
            "allow", "access_read", 200, f"Ops Agent asked to read project {P}: allowed (projects: read)."),
@@ -346,7 +346,9 @@ def test_approve_a_pending_call(browser, console):
     assert len(grants) == 1
     g = grants[0]
     assert set(g) == {"id", "agent", "approval", "approved_by", "not_after", "uses"}
-    assert (g["agent"], g["approval"], g["approved_by"], g["uses"]) == ("ops-agent", APPROVAL_ID, "Dana (platform)", 2)
+    assert (g["id"], g["agent"], g["approval"], g["approved_by"], g["uses"]) == (
+        APPROVAL_ID, "ops-agent", APPROVAL_ID, "Dana (platform)", 2)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", g["not_after"])
     end = calendar.timegm(time.strptime(g["not_after"][:19], "%Y-%m-%dT%H:%M:%S"))
     assert before + 3500 < end < time.time() + 3700
     expect(pg.locator(f"#active tr[data-grant='{g['id']}']")).to_contain_text("Ops Agent")

@@ -68,30 +68,49 @@ pub fn select(records: &[Value], f: &Filter) -> Vec<Value> {
         .collect()
 }
 
-/// Grant ids in the policy that approve this approval id and have not ended.
-fn approved(grants: &[Doc], approval_id: &str, now: i64) -> bool {
-    grants.iter().any(|g| {
-        g.get("approval").and_then(Doc::as_str) == Some(approval_id)
-            && g.get("not_after").and_then(Doc::as_str).and_then(super::time::parse).is_some_and(|t| t > now)
-    })
+fn is_operator(r: &Value, action: &str, approval_id: &str) -> bool {
+    field(r, "kind") == Some("operator")
+        && field(r, "action") == Some(action)
+        && field(r, "approval_id") == Some(approval_id)
 }
 
-/// `approval_required` calls that no grant in force approves and nobody dismissed since: the
-/// latest record of each approval id, newest first.
+/// Whether a grant in force still answers the call refused at `records[at]`: it was approved
+/// after that refusal, or its uses (the calls allowed with this approval id since the console
+/// last approved it; all of them when the CLI wrote it) are not all taken.
+fn covered(grants: &[Doc], records: &[Value], at: usize, id: &str, now: i64) -> bool {
+    let in_force = grants.iter().filter(|g| {
+        g.get("approval").and_then(Doc::as_str) == Some(id)
+            && g.get("not_after").and_then(Doc::as_str).and_then(super::time::parse).is_some_and(|t| t > now)
+    });
+    let Some(uses) = in_force.map(|g| g.get("uses").and_then(Doc::as_u64).unwrap_or(1)).max() else {
+        return false;
+    };
+    let since = records.iter().rposition(|r| is_operator(r, "approval_granted", id)).map_or(0, |p| p + 1);
+    let taken = records[since..]
+        .iter()
+        .filter(|r| field(r, "approval_id") == Some(id) && field(r, "decision") == Some("allow"))
+        .count() as u64;
+    since > at || taken < uses
+}
+
+/// `approval_required` calls still waiting for a person: the latest refusal of each approval
+/// id, unless it was dismissed or the approved call passed since, or a grant in force answers
+/// it; newest first.
 pub fn pending(records: &[Value], policy: &Doc, now: i64) -> Vec<Value> {
     let grants: &[Doc] = policy.get("grants").and_then(Doc::as_array).unwrap_or(&[]);
+    let mut seen: Vec<&str> = Vec::new();
     let mut out: Vec<Value> = Vec::new();
     for (i, r) in records.iter().enumerate().rev() {
         let Some(id) = field(r, "approval_id") else { continue };
-        if field(r, "reason") != Some("approval_required") || out.iter().any(|o| field(o, "approval_id") == Some(id)) {
+        if field(r, "reason") != Some("approval_required") || seen.contains(&id) {
             continue;
         }
-        let dismissed = records[i..].iter().any(|later| {
-            field(later, "kind") == Some("operator")
-                && field(later, "action") == Some("approval_dismissed")
-                && field(later, "approval_id") == Some(id)
+        seen.push(id);
+        let answered = records[i + 1..].iter().any(|later| {
+            is_operator(later, "approval_dismissed", id)
+                || (field(later, "approval_id") == Some(id) && field(later, "decision") == Some("allow"))
         });
-        if !dismissed && !approved(grants, id, now) {
+        if !answered && !covered(grants, records, i, id, now) {
             out.push(r.clone());
         }
     }
@@ -163,7 +182,10 @@ mod tests {
         };
         let mut records = vec![ask("x"), ask("y"), ask("y"), ask("z")];
         records.push(json!({"ts": "2026-12-01T10:05:00.000Z", "kind": "operator", "action": "approval_dismissed", "approval_id": "z", "summary": "s"}));
-        let policy = Doc::parse(r#"{"grants": [{"id": "g", "agent": "ops", "approval": "x", "not_after": "2026-12-01T11:00:00Z", "uses": 1}]}"#).unwrap();
+        let policy = Doc::parse(
+            r#"{"grants": [{"id": "x", "agent": "ops", "approval": "x", "not_after": "2026-12-01T11:00:00Z", "uses": 1}]}"#,
+        )
+        .unwrap();
         let now = super::super::time::parse("2026-12-01T10:30:00Z").unwrap();
         let waiting = pending(&records, &policy, now);
         let ids: Vec<&str> = waiting.iter().filter_map(|r| r["approval_id"].as_str()).collect();
@@ -173,5 +195,20 @@ mod tests {
         let later = now + 3600;
         assert_eq!(pending(&records, &policy, later).len(), 2);
         assert!(active_grants(&policy, later).is_empty());
+        // The approved call passes once; asked again, it waits again (its one use is taken).
+        records.push(rec(
+            "2026-12-01T10:06:00.000Z",
+            "ops",
+            "allow",
+            json!({"reason": "approved", "approval_id": "x"}),
+        ));
+        assert_eq!(pending(&records, &policy, now).len(), 1);
+        records.push(ask("x"));
+        let waiting = pending(&records, &policy, now);
+        let ids: Vec<&str> = waiting.iter().filter_map(|r| r["approval_id"].as_str()).collect();
+        assert_eq!(ids, ["x", "y"]);
+        // Approved again from the console: answered until that use is taken too.
+        records.push(json!({"ts": "2026-12-01T10:07:00.000Z", "kind": "operator", "action": "approval_granted", "approval_id": "x", "summary": "s"}));
+        assert_eq!(pending(&records, &policy, now).len(), 1);
     }
 }

@@ -59,6 +59,13 @@ impl Doc {
         }
     }
 
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Doc::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+
     pub fn as_array(&self) -> Option<&[Doc]> {
         match self {
             Doc::Array(a) => Some(a),

@@ -6,9 +6,9 @@ use bollard::policy::Policy;
 
 use super::doc::Doc;
 
-/// An approval as the console writes it: `{"id", "agent", "approval", "approved_by", "not_after", "uses"}`.
+/// An approval as `bollard approve` writes it: `{"id", "agent", "approval", "approved_by",
+/// "not_after", "uses"}`, its id the approval id itself.
 pub struct Approval<'a> {
-    pub id: &'a str,
     pub agent: &'a str,
     pub approval_id: &'a str,
     pub approved_by: &'a str,
@@ -16,20 +16,33 @@ pub struct Approval<'a> {
     pub uses: u32,
 }
 
-/// Appends the grant to the policy's top-level `grants`.
+/// Writes the grant into the policy's top-level `grants`, replacing an earlier approval of the
+/// same call (a grant written again with a new end starts its uses from zero).
 pub fn add_approval(doc: &mut Doc, a: &Approval) {
     let grant = Doc::Object(vec![
-        ("id".into(), Doc::String(a.id.into())),
+        ("id".into(), Doc::String(a.approval_id.into())),
         ("agent".into(), Doc::String(a.agent.into())),
         ("approval".into(), Doc::String(a.approval_id.into())),
         ("approved_by".into(), Doc::String(a.approved_by.into())),
         ("not_after".into(), Doc::String(a.not_after.into())),
         ("uses".into(), Doc::Number(a.uses.into())),
     ]);
-    match doc.get_mut("grants").and_then(Doc::as_array_mut) {
-        Some(list) => list.push(grant),
-        None => doc.set("grants", Doc::Array(vec![grant])),
+    if doc.get("grants").and_then(Doc::as_array).is_none() {
+        doc.set("grants", Doc::Array(Vec::new()));
     }
+    if let Some(list) = doc.get_mut("grants").and_then(Doc::as_array_mut) {
+        list.retain(|g| {
+            let same_call = g.get("approval").and_then(Doc::as_str) == Some(a.approval_id)
+                && g.get("agent").and_then(Doc::as_str) == Some(a.agent);
+            !same_call && g.get("id").and_then(Doc::as_str) != Some(a.approval_id)
+        });
+        list.push(grant);
+    }
+}
+
+/// Whether `s` has the shape of an approval id: `apr_` and 24 hex digits.
+pub fn is_approval_id(s: &str) -> bool {
+    s.strip_prefix("apr_").is_some_and(|h| h.len() == 24 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 /// Whether the core validates top-level `grants` itself.
@@ -71,7 +84,10 @@ fn check_shape(grants: Option<&Doc>, policy: &Policy) -> Result<(), String> {
         let not_after = field("not_after").ok_or(format!("{c}: not_after is required"))?;
         super::time::parse(not_after).ok_or(format!("{c}: not_after {not_after:?} is not an RFC 3339 time"))?;
         if g.get("approval").is_some() {
-            field("approval").ok_or(format!("{c}: approval must be an approval id"))?;
+            field("approval")
+                .filter(|a| is_approval_id(a))
+                .ok_or(format!("{c}: approval must be an approval id (apr_ and 24 hex digits)"))?;
+            field("approved_by").ok_or(format!("{c}: approved_by is required"))?;
             let uses_ok = match g.get("uses") {
                 None => true,
                 Some(Doc::Number(n)) => n.as_u64().is_some_and(|u| u >= 1),
@@ -98,23 +114,28 @@ mod tests {
     }
 
     #[test]
-    fn an_approval_is_written_as_the_interface_says() {
+    fn an_approval_is_written_as_bollard_approve_writes_it() {
         let mut d = doc();
-        let a = Approval {
-            id: "g1",
-            agent: "ops",
-            approval_id: "appr_1",
-            approved_by: "alex",
-            not_after: "2026-12-01T16:00:00.000Z",
-            uses: 1,
-        };
+        let id = "apr_0123456789abcdef01234567";
+        let a =
+            Approval { agent: "ops", approval_id: id, approved_by: "alex", not_after: "2026-12-01T16:00:00Z", uses: 1 };
         add_approval(&mut d, &a);
         let text = d.pretty();
-        assert!(text.contains(
-            r#"{ "id": "g1", "agent": "ops", "approval": "appr_1", "approved_by": "alex", "not_after": "2026-12-01T16:00:00.000Z", "uses": 1 }"#
-        ), "{text}");
+        assert!(
+            text.contains(&format!(
+                r#"{{ "id": "{id}", "agent": "ops", "approval": "{id}", "approved_by": "alex", "not_after": "2026-12-01T16:00:00Z", "uses": 1 }}"#
+            )),
+            "{text}"
+        );
         assert!(validate(&d).is_ok());
-        add_approval(&mut d, &Approval { id: "g2", agent: "nobody", ..a });
+        // Approved again: one grant, the new one.
+        add_approval(&mut d, &Approval { uses: 3, ..a });
+        assert_eq!(d.get("grants").and_then(Doc::as_array).map(<[Doc]>::len), Some(1));
+        assert!(d.pretty().contains("\"uses\": 3"));
+        add_approval(&mut d, &Approval { agent: "nobody", approval_id: "apr_ffffffffffffffffffffffff", ..a });
         assert!(validate(&d).unwrap_err().contains("nobody"));
+        let mut bad = doc();
+        add_approval(&mut bad, &Approval { approval_id: "appr_1", ..a });
+        assert!(validate(&bad).unwrap_err().contains("approval id"));
     }
 }

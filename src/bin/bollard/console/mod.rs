@@ -329,11 +329,10 @@ impl Console {
         if !(1..=7 * 24 * 60).contains(&req.minutes) || !(1..=1000).contains(&req.uses) {
             return Err("approve for 1 minute to 7 days, and 1 to 1000 uses".into());
         }
-        let not_after = bollard::audit::rfc3339(time::now_ms() + req.minutes * 60_000);
-        let id = format!("approval-{}", auth::random_hex(6)?);
+        let not_after = time::rfc3339_secs(time::now_ms() + req.minutes * 60_000);
+        let id = req.approval_id.clone();
         let mut doc = loaded.doc.clone();
         let approval = grants::Approval {
-            id: &id,
             agent,
             approval_id: &req.approval_id,
             approved_by: by,
@@ -441,7 +440,8 @@ fn agent_view(a: &Agent, raw: Option<&Doc>) -> Value {
         let h = k.get("sha256").and_then(Doc::as_str).unwrap_or("");
         keys.push(json!({"sha256": prefix(h), "not_after": k.get("not_after").and_then(Doc::as_str)}));
     }
-    const SHOWN: [&str; 8] = ["id", "name", "key_sha256", "keys", "projects", "organizations", "access", "allow"];
+    const SHOWN: [&str; 10] =
+        ["id", "name", "key_sha256", "keys", "projects", "organizations", "access", "allow", "deny", "rate_limit"];
     let other: serde_json::Map<String, Value> = match raw {
         Some(Doc::Object(m)) => m
             .iter()

@@ -10,6 +10,12 @@ pub fn now() -> String {
     bollard::audit::rfc3339(now_ms())
 }
 
+/// RFC 3339 in UTC to the second, as grants are written: `2026-12-01T16:00:00Z`.
+pub fn rfc3339_secs(unix_ms: u64) -> String {
+    let t = bollard::audit::rfc3339(unix_ms - unix_ms % 1000);
+    t.replace(".000Z", "Z")
+}
+
 /// Seconds since the Unix epoch of `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
 pub fn parse(s: &str) -> Option<i64> {
     let b = s.as_bytes();
@@ -72,6 +78,7 @@ mod tests {
         assert_eq!(parse(&bollard::audit::rfc3339(1_764_547_200_123)), Some(1_764_547_200));
         assert_eq!(parse("2026-12-01T17:00:00+01:00"), parse("2026-12-01T16:00:00Z"));
         assert_eq!(parse("2026-12-01"), None);
+        assert_eq!(rfc3339_secs(1_764_547_200_999), "2025-12-01T00:00:00Z");
         assert_eq!(parse("2026-13-01T00:00:00Z"), None);
     }
 }
