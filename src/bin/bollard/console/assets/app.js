@@ -92,7 +92,7 @@ function show(page) {
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("on", a.dataset.page === page);
   clearInterval(timer);
   if (page === "activity") { loadActivity(); timer = setInterval(() => { if (document.querySelector('#filters [name=live]').checked) loadActivity(); }, 2000); }
-  if (page === "approvals") loadApprovals();
+  if (page === "approvals") { loadApprovals(); timer = setInterval(loadApprovals, 3000); }
 }
 
 async function loadState() {
@@ -322,9 +322,16 @@ document.getElementById("filters").addEventListener("change", loadActivity);
 
 // ---------------------------------------------------------------- approvals
 
+let lastApprovals = "";
+
+// Polled while the page is open; redrawn only when something changed, so a form being filled
+// keeps what was typed.
 async function loadApprovals() {
   let r;
   try { r = await api("GET", "/api/approvals"); } catch (e) { toast(e.message, true); return; }
+  const seen = JSON.stringify(r);
+  if (seen === lastApprovals) return;
+  lastApprovals = seen;
   const pend = document.getElementById("pending");
   pend.replaceChildren(...r.pending.map((p) => pendingCard(p, r.version)));
   if (!r.pending.length) pend.append(el("p", { class: "empty" }, "No call is waiting for approval."));
