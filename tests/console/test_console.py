@@ -161,7 +161,8 @@ def open_page(browser, c, page="agents"):
 
 
 def shot(pg, name):
-    pg.screenshot(path=os.path.join(DOCS, name), full_page=True)
+    pg.evaluate("document.activeElement && document.activeElement.blur()")
+    pg.screenshot(path=os.path.join(DOCS, name), full_page=True, animations="disabled", caret="hide")
 
 
 def block_ecds(g, policy_text, version):
