@@ -72,9 +72,8 @@ pub fn run(raw: &[String]) -> Result<ExitCode, String> {
     if !bound.ip().is_loopback() {
         eprintln!("warning: the console listens on {bound}, beyond this machine; anyone with the URL below can change the policy");
     }
-    let shown = if bound.ip().is_loopback() { format!("127.0.0.1:{}", bound.port()) } else { bound.to_string() };
     println!("bollard console for {policy_path} (audit {})", store.audit.display());
-    println!("open: http://{shown}/?token={}", secrets.access);
+    println!("open: http://{bound}/?token={}", secrets.access);
     println!("(the token is printed only here; stop with Ctrl-C)");
     let console = Console { store, secrets, hosts };
     for request in server.incoming_requests() {
