@@ -16,7 +16,7 @@ DIST_NAME   := bollard-$(VERSION)-$(shell uname -m)-linux
 STANDIN_PORT ?= 18081
 STANDIN_SECONDS ?= 3600
 
-.PHONY: dist standin test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
+.PHONY: test-console console-deps dist standin test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
 
 help:
 	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
@@ -24,6 +24,7 @@ help:
 	@echo "make build   $(WASM)"
 	@echo "make cli     target/release/bollard, the command-line tool"
 	@echo "make check-examples  validate every Envoy config and deployment recipe"
+	@echo "make test-console  the web console (bollard console) in headless Chromium; screenshots in docs/"
 	@echo "make test-clients  the Supabase MCP server, CLI and supabase-management-js through the gateway"
 	@echo "make docs    regenerate docs/catalog.md (bollard catalog --format markdown)"
 	@echo "make envoy-config  regenerate envoy/envoy.yaml (bollard envoy-config examples/policy.json)"
@@ -52,7 +53,7 @@ $(VENV)/.installed: Makefile
 	$(VENV)/bin/pip install --quiet $(PY_PINS)
 	touch $@
 
-test: build venv lint test-core test-wasm test-integration check-examples test-clients
+test: build venv lint test-core test-wasm test-integration check-examples test-clients test-console
 	@echo "make test: all suites passed"
 
 # Real Supabase clients through Envoy and the filter: the MCP server over stdio, the Supabase CLI
@@ -62,6 +63,21 @@ test: build venv lint test-core test-wasm test-integration check-examples test-c
 test-clients: build venv
 	cd tests/clients && npm install --no-save --ignore-scripts --no-audit --no-fund
 	ENVOY=$(abspath $(ENVOY)) $(PY) -m pytest -q tests/clients
+
+# `bollard console` in real headless Chromium: Debian's chromium package (installed here when
+# missing and run as root) driven by Playwright for Python, pinned below; Playwright's own browser
+# download is never used. The tests write the screenshots in docs/ that the README shows.
+PLAYWRIGHT_PIN := playwright==1.65.2
+CHROMIUM    ?= /usr/bin/chromium
+console-deps: venv
+	@$(PY) -c "import playwright" 2>/dev/null || $(VENV)/bin/pip install --quiet $(PLAYWRIGHT_PIN)
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "test-console needs Chromium at $(CHROMIUM) (Debian: apt-get install chromium)"; exit 1; fi; fi
+
+test-console: build cli console-deps
+	ENVOY=$(abspath $(ENVOY)) BOLLARD=$(abspath target/release/bollard) CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q tests/console
 
 # Every Envoy config validates, every recipe names the right artifact and settings, every
 # policy in them passes `bollard check`, derived configs are current (see tests/check_examples.py).

@@ -305,3 +305,25 @@ fn envoy_config_embeds_the_policy() {
     assert_eq!(code(&o), 1, "an invalid policy is never embedded");
     assert!(out(&o).is_empty());
 }
+
+#[test]
+fn console_refuses_what_it_cannot_serve() {
+    let o = bollard(&["console", "--help"]);
+    assert_eq!(code(&o), 0);
+    assert!(out(&o).starts_with("usage: bollard console"), "{}", out(&o));
+    let o = bollard(&["console"]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("expected one POLICY file"), "{}", err(&o));
+    let bad = temp_file("console-bad.json", r#"{"upstream": {"token_env": "T"}, "agents": [], "mode": "loose"}"#);
+    let o = bollard(&["console", s(&bad)]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("unknown mode \"loose\""), "{}", err(&o));
+    let demo = root().join("examples/demo-policy.json");
+    let o = bollard(&["console", s(&demo), "--listen", "localhost"]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("--listen \"localhost\""), "{}", err(&o));
+    let not_ecds = temp_file("console-not-ecds.yaml", "version_info: \"1\"\n");
+    let o = bollard(&["console", s(&demo), "--ecds", s(&not_ecds), "--listen", "127.0.0.1:0"]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("value: |"), "{}", err(&o));
+}

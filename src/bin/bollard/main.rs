@@ -4,6 +4,8 @@
 mod args;
 mod audit_digest;
 mod check;
+#[cfg(not(target_arch = "wasm32"))]
+mod console;
 mod envoy_config;
 mod keys;
 mod policy_source;
@@ -36,6 +38,8 @@ commands:
                                       a digest of audit JSON lines
   envoy-config POLICY [--upstream URL] [--listen ADDR] [--wasm PATH] [--audit-log PATH] [--ecds DIR]
                                       a complete Envoy config with the filter and the policy
+  console POLICY [--audit FILE] [--ecds FILE] [--listen ADDR]
+                                      a local web console: agents' access, activity, approvals
 
 POLICY is a policy in JSON or YAML, or an Envoy config or Istio WasmPlugin that embeds one.
 Run `bollard <command> --help` for one command. Exit status: 0 success (for explain: allowed),
@@ -65,6 +69,8 @@ fn main() -> ExitCode {
         "catalog" => catalog(rest),
         "audit" => audit_digest::run(rest),
         "envoy-config" => envoy_config::run(rest),
+        #[cfg(not(target_arch = "wasm32"))]
+        "console" => console::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -167,6 +173,8 @@ fn help(command: &str) -> String {
             replaced atomically (written beside it, then renamed), and Envoy applies it to new requests\n\
             without a restart; a policy the filter refuses leaves the previous one serving."
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        "console" => console::HELP,
         _ => USAGE,
     };
     text.to_string()
