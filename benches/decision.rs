@@ -300,7 +300,13 @@ fn main() -> Result<(), String> {
         .map(|((_, _, reqs), auth)| {
             reqs.iter()
                 .zip(auth)
-                .map(|((m, t, _), a)| Request { method: m, target: t, authorization: a, method_override: false })
+                .map(|((m, t, _), a)| Request {
+                    method: m,
+                    target: t,
+                    authorization: a,
+                    method_override: false,
+                    now_ms: 0,
+                })
                 .collect()
         })
         .collect();
@@ -308,7 +314,7 @@ fn main() -> Result<(), String> {
         .iter()
         .zip(&alls)
         .map(|((_, policy, _), all)| {
-            all.iter().filter_map(|r| identify(policy, r.authorization).ok().map(|a| (a, *r))).collect()
+            all.iter().filter_map(|r| identify(policy, r.authorization, 0).ok().map(|a| (a, *r))).collect()
         })
         .collect();
     // The four measurements: the whole decision as the filter calls it; the key (bearer parsing,
@@ -322,7 +328,7 @@ fn main() -> Result<(), String> {
             black_box(decide(policy, &catalog, r).verdict);
         };
         let mut identify_op = |r: &Request| {
-            black_box(identify(policy, r.authorization).is_ok());
+            black_box(identify(policy, r.authorization, 0).is_ok());
         };
         let mut match_op = |r: &Request| {
             let found = RequestTarget::parse(r.target)

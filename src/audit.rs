@@ -25,6 +25,13 @@ pub struct AuditRecord {
     pub status: u16,
     pub duration_ms: f64,
     pub summary: String,
+    /// Where they apply: the call's approval id, who approved it, and the grant that allowed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
 }
 
 /// What only the host knows when the request ends.
@@ -61,6 +68,9 @@ impl AuditRecord {
             reason: d.reason.code(),
             status: done.status,
             duration_ms: (done.duration_ms * 1000.0).round() / 1000.0,
+            approval_id: d.approval.as_ref().and_then(|a| a.id.clone()),
+            approved_by: d.approval.as_ref().and_then(|a| a.approved_by()).map(str::to_string),
+            grant: d.grant.map(|g| g.id.clone()),
         }
     }
 
@@ -96,6 +106,16 @@ impl AuditRecord {
             status: 0,
             duration_ms: 0.0,
             summary: "A request ended before it was decided: nothing was forwarded.".to_string(),
+            approval_id: None,
+            approved_by: None,
+            grant: None,
+        }
+    }
+
+    /// Notes on an approved call's record which use of its approval it took.
+    pub fn approval_used(&mut self, used: u32, uses: u32) {
+        if let Some(head) = self.summary.strip_suffix(").") {
+            self.summary = format!("{head}, use {used} of {uses}).");
         }
     }
 
@@ -108,6 +128,39 @@ impl AuditRecord {
 /// "Ops Agent asked to list edge functions on project X: allowed (edge_functions: full)."
 pub fn summary(d: &Decision, method: &str, path: &str, status: u16) -> String {
     let outcome = match (d.verdict, &d.reason, d.endpoint) {
+        (Verdict::Allow, Reason::Approved, _) => {
+            let a = d.approval.clone().unwrap_or_default();
+            let used = match (a.used, a.uses()) {
+                (Some(n), Some(of)) => format!(", use {n} of {of}"),
+                _ => String::new(),
+            };
+            format!(
+                "allowed (approved by {}: {}, grant {}{used})",
+                a.approved_by().unwrap_or("-"),
+                a.id.as_deref().unwrap_or("-"),
+                d.grant.map(|g| g.id.as_str()).unwrap_or("-")
+            )
+        }
+        (Verdict::Deny, Reason::ApprovalRequired, _) if d.enforced => {
+            let a = d.approval.clone().unwrap_or_default();
+            let id = a.id.as_deref().unwrap_or("-");
+            if a.used_up {
+                format!(
+                    "held for a person's approval: {id} was approved but its uses are taken (approval_required, 403)"
+                )
+            } else {
+                format!("held for a person's approval: bollard approve {id} (approval_required, 403)")
+            }
+        }
+        (Verdict::Allow, Reason::AllowList, Some(e)) if d.grant.is_some() => {
+            format!("allowed (allow list: {}, grant {})", e.id, d.grant.map(|g| g.id.as_str()).unwrap_or("-"))
+        }
+        (Verdict::Allow, _, Some(e)) if d.grant.is_some() => format!(
+            "allowed ({}: {}, grant {})",
+            e.area.name(),
+            d.level.map(|l| l.as_str()).unwrap_or("off"),
+            d.grant.map(|g| g.id.as_str()).unwrap_or("-")
+        ),
         (Verdict::Allow, Reason::AllowList, Some(e)) => format!("allowed (allow list: {})", e.id),
         (Verdict::Allow, Reason::ReadOnlySql, Some(e)) => format!("allowed ({}: read, read_only: true)", e.area.name()),
         (Verdict::Allow, _, Some(e)) => {
@@ -127,7 +180,8 @@ pub fn summary(d: &Decision, method: &str, path: &str, status: u16) -> String {
         }
     };
     let what = match d.agent {
-        Some(_) => what(d, method),
+        Some(_) if d.endpoint.is_some() || d.path.is_some() => what(d, method),
+        Some(_) => format!("call {method} {path}"),
         None => format!("call {method} {path}"),
     };
     format!("{} asked to {what}: {outcome}.", who(d))

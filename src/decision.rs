@@ -2,7 +2,8 @@
 //!
 //! Evaluated in this order (the docs' "How a request is decided" follows it):
 //!
-//! 1. Credentials: exactly one `Authorization: Bearer <key>` whose SHA-256 is an agent's, or 401.
+//! 1. Credentials: exactly one `Authorization: Bearer <key>` whose SHA-256 is an agent's, or 401;
+//!    a key past its `not_after` is a 401 `key_expired`.
 //! 2. Request: a standard upper-case method, no method-override header, a canonical target with
 //!    no credential in its query, or 400.
 //! 3. Catalog: the method and path are an endpoint, or 403 `unknown_endpoint`.
@@ -17,13 +18,18 @@
 //!    (`organization_lookup`, finished by `apply_project_organization`); unknown is refused.
 //! 7. `allow`: an endpoint the allow list names (by id, or all its permissions) is allowed.
 //! 8. `access`: `full` allows the area's endpoints, `read` its reads; anything else is denied.
+//!    An elevation grant in force adds its `access` and `allow` to the agent's for 7 and 8.
+//! 9. `approve`: an allowed call of an endpoint the agent's approve list names passes only with
+//!    an approval grant in force for exactly this call (agent, method, target, body SHA-256),
+//!    one use at a time; otherwise 403 `approval_required` with the call's `approval_id`.
 //!
 //! In monitor mode an identified agent's denied request (steps 3 to 8) is forwarded with
 //! `enforced: false`; 401 and 400 are always enforced.
 
+use crate::approval::{approval_id, uses_key, UseCheck, UseTake};
 use crate::catalog::{query, Area, Behaviour, BodyRule, Catalog, Class, Endpoint, Method, NoMatch, Place};
 use crate::guards::body::{self, BodyCheck, BodyError};
-use crate::policy::{Agent, Level, Mode, Policy, Scope};
+use crate::policy::{Agent, Grant, GrantKind, Level, Mode, Policy, Scope};
 use crate::target::{check_param, credential_in_query, is_project_ref, RequestTarget, TargetError};
 
 /// What the decision reads from a request.
@@ -38,6 +44,8 @@ pub struct Request<'a> {
     /// Whether the request carries a header that asks a server to change its method or URL
     /// ([`METHOD_OVERRIDE_HEADERS`]).
     pub method_override: bool,
+    /// The host's time, in milliseconds since the Unix epoch: keys and grants are checked against it.
+    pub now_ms: u64,
 }
 
 /// Headers that ask a server to run another method, or serve another URL, than the one
@@ -84,6 +92,13 @@ pub enum Reason {
     MissingKey,
     UnknownKey,
     AmbiguousCredentials,
+    /// One of an agent's keys, past its `not_after` (milliseconds since the Unix epoch).
+    KeyExpired(u64),
+    /// An allowed call the agent's `approve` list holds for a person's approval, with no
+    /// approval in force for it (or one whose uses are taken).
+    ApprovalRequired,
+    /// Allowed: a person approved exactly this call.
+    Approved,
     MalformedTarget(TargetError),
     /// Not one of HTTP's standard methods, in upper case.
     InvalidMethod,
@@ -121,6 +136,9 @@ impl Reason {
             Reason::MissingKey => "missing_key",
             Reason::UnknownKey => "unknown_key",
             Reason::AmbiguousCredentials => "ambiguous_credentials",
+            Reason::KeyExpired(_) => "key_expired",
+            Reason::ApprovalRequired => "approval_required",
+            Reason::Approved => "approved",
             Reason::MalformedTarget(_) => "malformed_target",
             Reason::InvalidMethod => "invalid_method",
             Reason::MethodOverride => "method_override",
@@ -149,6 +167,9 @@ impl Reason {
             Reason::MissingKey => "no agent key",
             Reason::UnknownKey => "unknown agent key",
             Reason::AmbiguousCredentials => "ambiguous credentials",
+            Reason::KeyExpired(_) => "expired agent key",
+            Reason::ApprovalRequired => "waits for a person's approval",
+            Reason::Approved => "approved by a person",
             Reason::MalformedTarget(_) => "malformed request target",
             Reason::InvalidMethod => "non-standard method",
             Reason::MethodOverride => "method-override header",
@@ -171,10 +192,10 @@ impl Reason {
     /// The status a refusal for this reason carries.
     pub fn status(&self) -> u16 {
         match self {
-            Reason::AccessFull | Reason::AccessRead | Reason::AllowList | Reason::ReadOnlySql => 200,
+            Reason::AccessFull | Reason::AccessRead | Reason::AllowList | Reason::ReadOnlySql | Reason::Approved => 200,
             Reason::BodyTooLarge(_) => 413,
             Reason::InvalidBody(_) => 400,
-            Reason::MissingKey | Reason::UnknownKey | Reason::AmbiguousCredentials => 401,
+            Reason::MissingKey | Reason::UnknownKey | Reason::AmbiguousCredentials | Reason::KeyExpired(_) => 401,
             Reason::MalformedTarget(_)
             | Reason::InvalidMethod
             | Reason::MethodOverride
@@ -193,6 +214,39 @@ pub enum Location<'a> {
     Project(&'a str),
     Organization(&'a str),
     Branch(&'a str),
+}
+
+/// A call the agent's `approve` list names.
+#[derive(Debug, Clone, Default)]
+pub struct Approval<'p> {
+    /// The call's `approval_id`; `None` until the body has been read.
+    pub id: Option<String>,
+    /// The approval grant for this call (in force), when there is one.
+    pub grant: Option<&'p Grant>,
+    /// The use the host must take before forwarding; `None` once taken (or when refused).
+    pub take: Option<UseCheck>,
+    /// Uses taken, this one included, once taken.
+    pub used: Option<u32>,
+    /// The grant's uses were all taken already.
+    pub used_up: bool,
+}
+
+impl Approval<'_> {
+    /// Who approved the call, when a grant approves it.
+    pub fn approved_by(&self) -> Option<&str> {
+        match self.grant.map(|g| &g.kind) {
+            Some(GrantKind::Approval { approved_by, .. }) => Some(approved_by),
+            _ => None,
+        }
+    }
+
+    /// How many uses the approving grant allows.
+    pub fn uses(&self) -> Option<u32> {
+        match self.grant.map(|g| &g.kind) {
+            Some(GrantKind::Approval { uses, .. }) => Some(*uses),
+            _ => None,
+        }
+    }
 }
 
 /// The outcome for one request.
@@ -224,21 +278,42 @@ pub struct Decision<'p, 'a> {
     pub organization_lookup: Option<&'a str>,
     /// The organization learned for the project (`apply_project_organization`), for the record.
     pub project_organization: Option<String>,
+    /// The time the request was decided at (milliseconds since the Unix epoch).
+    pub now_ms: u64,
+    /// The canonical target (path and query), when it parsed.
+    pub target: Option<&'a str>,
+    /// The grant that allowed the call (an elevation, or the approval), when one did.
+    pub grant: Option<&'p Grant>,
+    /// Set when the agent's `approve` list names the endpoint of an otherwise allowed call.
+    pub approval: Option<Approval<'p>>,
 }
 
 impl<'p> Decision<'p, '_> {
-    /// Whether the request goes upstream. Never while the decision still waits for the body.
+    /// Whether the request goes upstream. Never while the decision still waits for the body, a
+    /// branch's parent or an approval's use.
     pub fn forward(&self) -> bool {
-        self.body_check.is_none()
-            && self.branch_lookup.is_none()
-            && self.organization_lookup.is_none()
-            && (self.verdict == Verdict::Allow || !self.enforced)
+        !self.waiting() && (self.verdict == Verdict::Allow || !self.enforced)
+    }
+
+    /// Whether the decision still waits for the body, a branch's parent, a project's
+    /// organization or an approval's use.
+    fn waiting(&self) -> bool {
+        self.body_check.is_some()
+            || self.branch_lookup.is_some()
+            || self.organization_lookup.is_some()
+            || self.approval_use().is_some()
+    }
+
+    /// The approval use the host must take (with [`crate::approval::take_use`] over its shared
+    /// data) and hand to [`Decision::apply_use`] before the request can go upstream.
+    pub fn approval_use(&self) -> Option<&UseCheck> {
+        self.approval.as_ref().and_then(|a| a.take.as_ref())
     }
 
     /// The status the filter answers with itself, or `None` when the request is forwarded. A
     /// decision still waiting for its body is a 500: whoever holds it must apply the body first.
     pub fn refusal_status(&self) -> Option<u16> {
-        if self.body_check.is_some() || self.branch_lookup.is_some() || self.organization_lookup.is_some() {
+        if self.waiting() {
             Some(500)
         } else if self.forward() {
             None
@@ -282,6 +357,76 @@ impl<'p> Decision<'p, '_> {
             self.deny(Reason::BodyTooLarge(policy.max_body_bytes), true);
             return;
         }
+        if check != BodyCheck::Approval {
+            self.check_body(policy, agent, check, content_type, body);
+        }
+        if self.verdict == Verdict::Allow && self.approval.is_some() {
+            self.resolve_approval(policy, agent, body);
+        }
+    }
+
+    /// Step 9, with the body read: the call's approval id, and the grant in force for it.
+    fn resolve_approval(&mut self, policy: &Policy, agent: &'p Agent, body: &[u8]) {
+        let (Some(endpoint), Some(target)) = (self.endpoint, self.target) else {
+            self.deny(Reason::ApprovalRequired, true);
+            return;
+        };
+        let id = approval_id(&agent.id, endpoint.method.as_str(), target, body);
+        let now = self.now_ms;
+        let grant = agent.active_grants(now).find(|g| match &g.kind {
+            GrantKind::Approval { approval_id, .. } => *approval_id == id,
+            GrantKind::Elevation { .. } => false,
+        });
+        let mut state = Approval { id: Some(id), ..Approval::default() };
+        match grant {
+            Some(g) => {
+                let uses = match g.kind {
+                    GrantKind::Approval { uses, .. } => uses,
+                    GrantKind::Elevation { .. } => 0,
+                };
+                state.take = Some(UseCheck { key: uses_key(&agent.id, &g.id), uses, not_after_ms: g.not_after_ms });
+                state.grant = Some(g);
+                self.grant = Some(g);
+                self.reason = Reason::Approved;
+                self.approval = Some(state);
+            }
+            None => {
+                self.approval = Some(state);
+                self.deny(Reason::ApprovalRequired, policy.mode == Mode::Enforce);
+            }
+        }
+    }
+
+    /// Hands over the approval use this decision waits for: the caller takes it (and refuses the
+    /// call through [`Decision::apply_use`] when it cannot) before the request goes upstream.
+    pub fn take_approval_use(&mut self) -> Option<UseCheck> {
+        self.approval.as_mut().and_then(|a| a.take.take())
+    }
+
+    /// Completes an approved decision with the use the host took from the grant's shared count
+    /// (`None`: the host could not count, which refuses, as a use it cannot prove it had).
+    pub fn apply_use(&mut self, policy: &Policy, taken: Option<UseTake>) {
+        let Some(state) = self.approval.as_mut() else { return };
+        if state.take.take().is_none() {
+            return;
+        }
+        match taken {
+            Some(t) if t.allowed => state.used = Some(t.used),
+            _ => {
+                state.used_up = true;
+                self.deny(Reason::ApprovalRequired, policy.mode == Mode::Enforce);
+            }
+        }
+    }
+
+    fn check_body(
+        &mut self,
+        policy: &Policy,
+        agent: &Agent,
+        check: BodyCheck,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) {
         match body::check(check, agent, content_type, body) {
             Ok(()) => {
                 if check == BodyCheck::OrganizationInScope {
@@ -369,6 +514,10 @@ pub fn bearer_key<'a>(values: &[&'a str]) -> Result<&'a str, Reason> {
 
 fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> {
     Decision {
+        now_ms: 0,
+        target: None,
+        grant: None,
+        approval: None,
         verdict: Verdict::Deny,
         reason,
         enforced: true,
@@ -389,16 +538,64 @@ fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> 
 
 /// Decides one request. Never panics; anything it cannot place is denied.
 pub fn decide<'p, 'a>(policy: &'p Policy, catalog: &Catalog, req: &Request<'a>) -> Decision<'p, 'a> {
-    match identify(policy, req.authorization) {
+    match identify(policy, req.authorization, req.now_ms) {
         Ok(agent) => decide_for(policy, catalog, agent, req),
-        Err(reason) => refuse(reason, None),
+        Err((reason, agent)) => {
+            // An expired key still says whose it was: the refusal and the record name the agent.
+            let mut d = refuse(reason, agent);
+            d.now_ms = req.now_ms;
+            if agent.is_some() {
+                d.path = RequestTarget::parse(req.target).ok().map(|t| t.path);
+            }
+            d
+        }
     }
 }
 
-/// Step 1: the agent whose key the `Authorization` values carry.
-pub fn identify<'p>(policy: &'p Policy, authorization: &[&str]) -> Result<&'p Agent, Reason> {
-    let key = bearer_key(authorization)?;
-    policy.agent_by_key(key).ok_or(Reason::UnknownKey)
+/// Step 1: the agent whose key the `Authorization` values carry, if the key has not expired at
+/// `now_ms`. On refusal, the reason, and the agent whose expired key it was.
+pub fn identify<'p>(
+    policy: &'p Policy,
+    authorization: &[&str],
+    now_ms: u64,
+) -> Result<&'p Agent, (Reason, Option<&'p Agent>)> {
+    let key = bearer_key(authorization).map_err(|r| (r, None))?;
+    match policy.agent_by_key(key) {
+        None => Err((Reason::UnknownKey, None)),
+        Some((agent, Some(not_after))) if now_ms >= not_after => Err((Reason::KeyExpired(not_after), Some(agent))),
+        Some((agent, _)) => Ok(agent),
+    }
+}
+
+/// What steps 7 and 8 grant with this level and these allow entries (`allows` answers for a
+/// permission name): `ReadOnlySql` when the endpoint passes in its read-only form only.
+fn grant_reason(
+    endpoint: &Endpoint,
+    body: Option<BodyRule>,
+    allowed: bool,
+    level: Level,
+    allows: &dyn Fn(&str) -> bool,
+) -> Option<Reason> {
+    if allowed {
+        return Some(Reason::AllowList);
+    }
+    match (level, endpoint.class(), body) {
+        (Level::Full, ..) => Some(Reason::AccessFull),
+        (Level::Read, Class::Read, _) => Some(Reason::AccessRead),
+        (_, _, Some(BodyRule::ReadOnlyForm { read_permission })) if level == Level::Read || allows(read_permission) => {
+            Some(Reason::ReadOnlySql)
+        }
+        _ => None,
+    }
+}
+
+/// Orders grant outcomes: nothing, the read-only form of `run_sql`, a full grant.
+fn grant_rank(r: &Option<Reason>) -> u8 {
+    match r {
+        None => 0,
+        Some(Reason::ReadOnlySql) => 1,
+        Some(_) => 2,
+    }
 }
 
 /// Steps 2 to 8 for an identified agent (`req.authorization` is not read). The filter reaches
@@ -418,15 +615,22 @@ pub fn decide_for<'p, 'a>(
     }
     let target = match RequestTarget::parse(req.target) {
         Ok(t) => t,
-        Err(e) => return refuse(Reason::MalformedTarget(e), Some(agent)),
+        Err(e) => {
+            let mut d = refuse(Reason::MalformedTarget(e), Some(agent));
+            d.now_ms = req.now_ms;
+            return d;
+        }
     };
     if target.query.and_then(credential_in_query).is_some() {
         let mut d = refuse(Reason::CredentialInQuery, Some(agent));
         d.path = Some(target.path);
+        d.now_ms = req.now_ms;
         return d;
     }
     let mut d = refuse(Reason::UnknownEndpoint, Some(agent));
     d.path = Some(target.path);
+    d.target = Some(req.target);
+    d.now_ms = req.now_ms;
     d.enforced = policy.mode == Mode::Enforce;
     // 3. Which endpoint.
     let matched = match Method::parse(req.method) {
@@ -501,34 +705,42 @@ pub fn decide_for<'p, 'a>(
             Some(reason)
         }
     };
-    // 7, 8. Grants.
-    let reason = if agent.allowed.contains(matched.index) {
-        Some(Reason::AllowList)
-    } else {
-        match (agent.level(endpoint.area), endpoint.class()) {
-            (Level::Full, _) => Some(Reason::AccessFull),
-            (Level::Read, Class::Read) => Some(Reason::AccessRead),
-            _ => None,
-        }
-    };
+    // 7, 8. Grants: the agent's own, then each elevation in force with them, the widest winning.
     // An endpoint with a read-only form (`run_sql`) passes in that form only with read access
     // (or its read permission allowed).
-    let reason = match (reason, d.behaviour.body) {
-        (None, Some(BodyRule::ReadOnlyForm { read_permission }))
-            if agent.level(endpoint.area) == Level::Read || agent.allow.iter().any(|a| a == read_permission) =>
-        {
-            d.body_check = Some(BodyCheck::ReadOnlySql);
-            Some(Reason::ReadOnlySql)
+    let own_level = agent.level(endpoint.area);
+    let own_allowed = agent.allowed.contains(matched.index);
+    let own_allows = |p: &str| agent.allow.iter().any(|a| a == p);
+    let body_rule = d.behaviour.body;
+    let mut reason = grant_reason(endpoint, body_rule, own_allowed, own_level, &own_allows);
+    if grant_rank(&reason) < 2 {
+        for g in agent.active_grants(req.now_ms) {
+            let GrantKind::Elevation { allowed, allow, .. } = &g.kind else { continue };
+            let level = own_level.max(g.level(endpoint.area));
+            let allows = |p: &str| own_allows(p) || allow.iter().any(|a| a == p);
+            let r = grant_reason(endpoint, body_rule, own_allowed || allowed.contains(matched.index), level, &allows);
+            if grant_rank(&r) > grant_rank(&reason) {
+                reason = r;
+                d.grant = Some(g);
+                d.level = Some(level);
+            }
         }
-        (other, _) => other,
-    };
+    }
     match reason {
         Some(r) => {
+            if r == Reason::ReadOnlySql {
+                d.body_check = Some(BodyCheck::ReadOnlySql);
+            }
             d.verdict = Verdict::Allow;
             d.reason = r;
             d.enforced = true;
             if d.behaviour.body == Some(BodyRule::OrganizationInScope) && agent.organizations != Scope::All {
                 d.body_check = Some(BodyCheck::OrganizationInScope);
+            }
+            // 9. A person's approval: its id binds the body, so it is resolved with the body.
+            if agent.needs_approval.contains(matched.index) {
+                d.approval = Some(Approval::default());
+                d.body_check.get_or_insert(BodyCheck::Approval);
             }
         }
         None => {

@@ -62,6 +62,9 @@ pub fn whoami(policy: &Policy, agent: &Agent) -> String {
             if read_form && agent.level(e.area) == Level::Read && !agent.allowed.contains(i) {
                 v["only_when"] = json!("the JSON body has \"read_only\": true");
             }
+            if agent.needs_approval.contains(i) {
+                v["needs_approval"] = json!(true);
+            }
             v
         })
         .collect();
@@ -105,7 +108,7 @@ fn decode(s: &str) -> Option<String> {
 }
 
 /// The explain answer: (status, JSON body).
-pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<&str>) -> (u16, String) {
+pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<&str>, now_ms: u64) -> (u16, String) {
     let mut method = None;
     let mut path = None;
     for pair in query.unwrap_or_default().split('&') {
@@ -124,7 +127,7 @@ pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<
         policy,
         catalog,
         agent,
-        &Request { method: &method, target: &path, authorization: &[], method_override: false },
+        &Request { method: &method, target: &path, authorization: &[], method_override: false, now_ms },
     );
     let depends_on_branch = d.branch_lookup.is_some();
     let depends_on_organization = d.organization_lookup.is_some();

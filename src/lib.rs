@@ -1,10 +1,11 @@
 //! Bollard: a proxy-wasm filter that narrows a Supabase personal access token to exactly what
 //! each AI agent needs.
 //!
-//! The core (`catalog`, `target`, `policy`, `decision`, `audit`, `refusal`) is plain Rust with no
+//! The core (`catalog`, `target`, `policy`, `decision`, `approval`, `audit`, `refusal`) is plain Rust with no
 //! host calls; `filter` translates between Envoy's proxy-wasm ABI and the core, and is built only
 //! for `wasm32-wasip1`.
 
+pub mod approval;
 pub mod audit;
 pub mod branches;
 pub mod catalog;
@@ -20,6 +21,7 @@ pub mod refusal;
 pub mod secret;
 pub mod sentence;
 pub mod target;
+pub mod time;
 
 #[cfg(target_os = "wasi")]
 mod filter;

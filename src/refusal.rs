@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::decision::Decision;
-use crate::sentence::{what, who, why};
+use crate::decision::{Decision, Reason};
+use crate::sentence::{retry_before, what, who, why};
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -15,10 +15,18 @@ struct Body<'a> {
     permission: Option<&'static str>,
     project: Option<&'a str>,
     request_id: Option<&'a str>,
+    /// For `approval_required`: the id a person approves, and until when the agent should retry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approval_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_before: Option<String>,
 }
 
 /// The one-sentence message: who, what, where, why, and what would allow it.
 pub fn message(d: &Decision, method: &str) -> String {
+    if d.reason == Reason::ApprovalRequired && d.agent.is_some() {
+        return format!("{} may not {} without a person's approval: {}.", who(d), what(d, method), why(d));
+    }
     match d.agent {
         Some(_) => format!("{} may not {}: {}.", who(d), what(d, method), why(d)),
         None => format!("Request refused: {}.", why(d)),
@@ -37,6 +45,8 @@ impl<'a> Body<'a> {
             permission: d.endpoint.and_then(|e| e.permission()),
             project: d.project(),
             request_id,
+            approval_id: d.approval.as_ref().and_then(|a| a.id.as_deref()),
+            retry_before: (d.reason == Reason::ApprovalRequired).then(|| retry_before(d)),
         }
     }
 
@@ -71,6 +81,8 @@ pub fn internal_error(request_id: Option<&str>) -> String {
         permission: None,
         project: None,
         request_id,
+        approval_id: None,
+        retry_before: None,
     }
     .to_json()
 }

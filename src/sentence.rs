@@ -65,6 +65,28 @@ pub fn why(d: &Decision) -> String {
         (Reason::UnknownKey, ..) => {
             "the key sent belongs to no agent in this gateway's policy; check the key, or ask the operator to add its SHA-256 to the policy".to_string()
         }
+        (Reason::KeyExpired(t), _, Some(a)) => format!(
+            "the key sent is one of {}'s keys and it expired at {}; use the agent's current key (the operator makes one with bollard rotate)",
+            a.id,
+            crate::time::rfc3339_secs(*t)
+        ),
+        (Reason::ApprovalRequired, Some(e), Some(a)) => {
+            let id = d.approval.as_ref().and_then(|x| x.id.as_deref()).unwrap_or("(unknown)");
+            let entry = d.endpoint_index().and_then(|i| a.approve_entry(i)).unwrap_or(e.id);
+            let used = match d.approval.as_ref() {
+                Some(x) if x.used_up => format!(
+                    "its approval {id} (grant {}, by {}) has been used all {} time(s) it allows on this gateway, so it needs a new one; ",
+                    x.grant.map(|g| g.id.as_str()).unwrap_or("-"),
+                    x.approved_by().unwrap_or("-"),
+                    x.uses().unwrap_or(0)
+                ),
+                _ => format!("the policy holds {entry} for a person's approval (approve), and no approval of this exact call is in force; "),
+            };
+            format!(
+                "{used}ask a person to approve {id} (bollard approve {id} --policy <policy file> --by <their name>), then retry the same call, with the same method, path, query and body, before {}",
+                retry_before(d)
+            )
+        }
         (Reason::AmbiguousCredentials, ..) => {
             "the credentials are ambiguous; send exactly one 'Authorization: Bearer <key>' header holding one key".to_string()
         }
@@ -135,6 +157,11 @@ pub fn why(d: &Decision) -> String {
         }
         _ => "the request could not be decided".to_string(),
     }
+}
+
+/// Until when an agent told to get an approval should retry: the decision's time and the window.
+pub fn retry_before(d: &Decision) -> String {
+    crate::time::rfc3339_secs(d.now_ms.saturating_add(crate::approval::RETRY_WINDOW_MS))
 }
 
 impl Decision<'_, '_> {

@@ -94,7 +94,7 @@ fn keygen_makes_a_pat_shaped_key_and_its_hash() {
     assert_eq!(entry["key_sha256"], bollard::policy::key_sha256(&key));
     let policy = format!(r#"{{"upstream":{{"token_env":"T"}},"agents":[{}]}}"#, out(&j));
     let p = bollard::policy::Policy::from_json(&policy).expect("the entry fits a policy");
-    assert_eq!(p.agent_by_key(&key).map(|a| a.id.as_str()), Some("ci-bot"));
+    assert_eq!(p.agent_by_key(&key).map(|(a, _)| a.id.as_str()), Some("ci-bot"));
 
     assert_eq!(code(&bollard(&["keygen"])), 1);
     let bad = bollard(&["keygen", "--agent", "CI Bot"]);

@@ -172,7 +172,8 @@ fn policy(mode: &str, fields: &str) -> Policy {
 /// ref is no branch of the agent's projects.
 fn req<'p, 'a>(p: &'p Policy, method: &'a str, target: &'a str, auth: &'a [&'a str], body: &[u8]) -> Decision<'p, 'a> {
     let catalog = Catalog::new().expect("catalog");
-    let mut d = decide(p, &catalog, &Request { method, target, authorization: auth, method_override: false });
+    let mut d =
+        decide(p, &catalog, &Request { method, target, authorization: auth, method_override: false, now_ms: 0 });
     assert!(
         !((d.body_check.is_some() || d.branch_lookup.is_some()) && d.forward()),
         "a pending decision never forwards"
@@ -193,11 +194,13 @@ fn branches_wait_for_their_parent_project() {
         ("DELETE", "/v1/branches/aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"),
         ("GET", "/v1/projects/brnchaaaaaaaaaaaaaaa/functions"),
     ] {
-        let mut d = decide(&p, &catalog, &Request { method, target, authorization: AUTH, method_override: false });
+        let mut d =
+            decide(&p, &catalog, &Request { method, target, authorization: AUTH, method_override: false, now_ms: 0 });
         assert!(d.branch_lookup.is_some() && !d.forward() && d.refusal_status() == Some(500), "{target}");
         d.apply_branch_parent(&p, Some("abcdefghijklmnopqrst"));
         assert!(d.forward() && d.verdict == Verdict::Allow, "a branch of the agent's project passes: {target}");
-        let mut d = decide(&p, &catalog, &Request { method, target, authorization: AUTH, method_override: false });
+        let mut d =
+            decide(&p, &catalog, &Request { method, target, authorization: AUTH, method_override: false, now_ms: 0 });
         d.apply_branch_parent(&p, Some("zyxwvutsrqponmlkjihg"));
         assert_eq!(d.refusal_status(), Some(403), "a branch of another project is refused: {target}");
     }
@@ -211,6 +214,7 @@ fn branches_wait_for_their_parent_project() {
             target: "/v1/branches/brnchaaaaaaaaaaaaaaa",
             authorization: AUTH,
             method_override: false,
+            now_ms: 0,
         },
     );
     assert!(d.branch_lookup.is_none());
@@ -545,7 +549,7 @@ fn malformed_requests_are_400() {
     let d = decide(
         &p,
         &catalog,
-        &Request { method: "GET", target: "/v1/projects", authorization: AUTH, method_override: true },
+        &Request { method: "GET", target: "/v1/projects", authorization: AUTH, method_override: true, now_ms: 0 },
     );
     assert_eq!((d.reason.code(), d.refusal_status()), ("method_override", Some(400)));
 }

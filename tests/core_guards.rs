@@ -23,7 +23,8 @@ fn policy(fields: &str) -> Policy {
 /// Decides a request with a body, as the filter does once the body has arrived.
 fn with_body(p: &Policy, method: &str, path: &str, content_type: Option<&str>, body: &str) -> (String, u16, Verdict) {
     let c = Catalog::new().unwrap();
-    let mut d = decide(p, &c, &Request { method, target: path, authorization: AUTH, method_override: false });
+    let mut d =
+        decide(p, &c, &Request { method, target: path, authorization: AUTH, method_override: false, now_ms: 0 });
     assert!(!(d.body_check.is_some() && d.forward()), "a decision waiting for its body never forwards");
     if d.body_check.is_some() {
         d.apply_body(p, content_type, body.as_bytes());
@@ -78,7 +79,7 @@ fn create_project_organization() {
     let d = decide(
         &all,
         &c,
-        &Request { method: "POST", target: "/v1/projects", authorization: AUTH, method_override: false },
+        &Request { method: "POST", target: "/v1/projects", authorization: AUTH, method_override: false, now_ms: 0 },
     );
     assert!(d.body_check.is_none() && d.forward(), "organizations [\"*\"] needs no body");
 }
@@ -148,13 +149,14 @@ fn whoami_and_explain_agree_with_decide() {
         ("GET", "/v1/x"),
     ] {
         let q = format!("method={method}&path={}", path.replace('/', "%2F"));
-        let (status, body) = discovery::explain(&p, &c, agent, Some(&q));
+        let (status, body) = discovery::explain(&p, &c, agent, Some(&q), 0);
         assert_eq!(status, 200);
         let e: Value = serde_json::from_str(&body).unwrap();
-        let d = decide(&p, &c, &Request { method, target: path, authorization: AUTH, method_override: false });
+        let d =
+            decide(&p, &c, &Request { method, target: path, authorization: AUTH, method_override: false, now_ms: 0 });
         assert_eq!(e["decision"], d.verdict.as_str(), "{method} {path}");
         assert_eq!(e["reason"], d.reason.code());
     }
-    let (status, _) = discovery::explain(&p, &c, agent, Some("method=GET"));
+    let (status, _) = discovery::explain(&p, &c, agent, Some("method=GET"), 0);
     assert_eq!(status, 400);
 }

@@ -38,7 +38,7 @@ fn a_valid_policy_compiles() {
     let ci = p.agent("ci-bot").expect("ci-bot");
     assert_eq!(ci.name, "CI bot");
     assert_eq!(p.agent("ops").expect("ops").name, "ops", "name defaults to the id");
-    assert_eq!(p.agent_by_key("k2").map(|a| a.id.as_str()), Some("ops"));
+    assert_eq!(p.agent_by_key("k2").map(|(a, _)| a.id.as_str()), Some("ops"));
     assert!(p.agent_by_key("k3").is_none());
     for text in [include_str!("../examples/policy.json"), include_str!("../examples/demo-policy.json")] {
         Policy::from_json(text).expect("example policies are valid");

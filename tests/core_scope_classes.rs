@@ -34,7 +34,7 @@ fn refused(agent_fields: &str) -> String {
 }
 
 fn request<'a>(method: &'a str, target: &'a str) -> Request<'a> {
-    Request { method, target, authorization: AUTH, method_override: false }
+    Request { method, target, authorization: AUTH, method_override: false, now_ms: 0 }
 }
 
 #[wasm_bindgen_test(unsupported = test)]

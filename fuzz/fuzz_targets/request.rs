@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     let auth: Vec<&str> = parts.collect();
     let (policy, catalog) = setup();
     let _ = RequestTarget::parse(target);
-    let mut d = decide(policy, catalog, &Request { method, target, authorization: &auth, method_override: false });
+    let mut d = decide(policy, catalog, &Request { method, target, authorization: &auth, method_override: false, now_ms: 0 });
     // A decision waiting for a body or a branch's parent never forwards.
     assert!(!((d.body_check.is_some() || d.branch_lookup.is_some()) && d.forward()));
     // Complete it as the filter would with an unhelpful body and upstream.

@@ -18,8 +18,9 @@
 //! - `AwaitLookups`: a branch's parent project (or, for `projects: {"organizations": [...]}`,
 //!   a project's organization) must be learned upstream first; the request is held until every
 //!   lookup has answered or failed.
-//! - `AwaitCounter`: an allowed request takes one from each of its rate limits (shared by the
-//!   host's workers, read and written with compare-and-swap).
+//! - `AwaitCounter`: an allowed request takes one from each of its rate limits, then, for a call
+//!   a person approved, one use of the approval (counters shared by the host's workers, read and
+//!   written with compare-and-swap).
 //! - `Forwarded`: sent upstream with the real token and only allowlisted headers; the response
 //!   is annotated and, for endpoints whose responses hold secrets or account-wide lists,
 //!   rewritten.
@@ -37,6 +38,7 @@ use std::collections::VecDeque;
 
 pub use headers::{Head, FORWARDED};
 
+use crate::approval::{self, UseCheck, UseTake, Uses};
 use crate::audit::{AuditRecord, Completion};
 use crate::branches::{self, BranchCache};
 use crate::catalog::{query, Catalog, ResponseRule};
@@ -186,10 +188,29 @@ enum State {
     Replied,
 }
 
-/// Rate-limit checks in progress: (shared key, limit) in order, and where they stand.
+/// One shared counter an allowed request takes from before it is forwarded.
+#[derive(Debug, Clone)]
+enum Check {
+    /// A rate limit: (shared key, requests per minute).
+    Rate(String, u32),
+    /// One use of the approval that allowed the call (always the last check, so a call refused
+    /// for its rate limit does not use it).
+    Use(UseCheck),
+}
+
+impl Check {
+    fn key(&self) -> &str {
+        match self {
+            Check::Rate(key, _) => key,
+            Check::Use(c) => &c.key,
+        }
+    }
+}
+
+/// Counter checks in progress, in order, and where they stand.
 #[derive(Debug, Default)]
 struct Counting {
-    checks: Vec<(String, u32)>,
+    checks: Vec<Check>,
     at: usize,
     attempts: u8,
     pending: Option<(u32, Option<u32>)>,
@@ -456,6 +477,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             target: &head.target,
             authorization: &auth,
             method_override: head.method_override,
+            now_ms: self.started_ms,
         };
         let mut d = decide(&gw.policy, &gw.catalog, &request);
         if too_large {
@@ -514,7 +536,9 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 project_organizations::Lookup::Ask => d.apply_project_organization(&gw.policy, None),
             }
         }
-        self.conclude(head, &d, resume)
+        // An approved call's use is counted with the rate limits, after them.
+        let approval_use = d.take_approval_use();
+        self.conclude(head, &d, resume, approval_use)
     }
 
     /// After a lookup was sent or answered: decide again once every one is settled.
@@ -527,7 +551,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     }
 
     /// A final decision: refuse, or take the rate limits and forward.
-    fn conclude(&mut self, head: &Head, d: &Decision, resume: bool) -> Flow {
+    fn conclude(&mut self, head: &Head, d: &Decision, resume: bool, approval_use: Option<UseCheck>) -> Flow {
         let request_id = self.request_id.clone();
         let status = d.refusal_status();
         let record = AuditRecord::new(
@@ -556,11 +580,12 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         // Rate limits apply to what would be forwarded; monitor mode records but does not apply them.
         let mut checks = Vec::new();
         if let Some(rl) = &agent.rate_limit {
-            checks.push((format!("bollard.rl.{}", agent.id), rl.per_minute));
+            checks.push(Check::Rate(format!("bollard.rl.{}", agent.id), rl.per_minute));
             if let (Some(n), Some(e)) = (d.index.and_then(|i| rl.for_endpoint(i)), d.endpoint) {
-                checks.push((format!("bollard.rl.{}.{}", agent.id, e.id), n));
+                checks.push(Check::Rate(format!("bollard.rl.{}.{}", agent.id, e.id), n));
             }
         }
+        checks.extend(approval_use.map(Check::Use));
         self.prepare_forward(head, d);
         if checks.is_empty() {
             self.forward(resume);
@@ -681,7 +706,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         let gw = self.gw.clone();
         let gw = &*gw;
         let auth: Vec<&str> = self.head.authorization.iter().map(String::as_str).collect();
-        let Ok(agent) = identify(&gw.policy, &auth) else {
+        let Ok(agent) = identify(&gw.policy, &auth, self.started_ms) else {
             // Refused exactly like any other unidentified call.
             return self.decide(false);
         };
@@ -690,7 +715,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         let (id, status, body) = match (self.head.method.as_str(), path) {
             ("GET", "/_bollard/whoami") => ("bollard_whoami", 200, discovery::whoami(&gw.policy, agent)),
             ("GET", "/_bollard/explain") => {
-                let (s, b) = discovery::explain(&gw.policy, &gw.catalog, agent, query);
+                let (s, b) = discovery::explain(&gw.policy, &gw.catalog, agent, query, self.started_ms);
                 ("bollard_explain", s, b)
             }
             _ => ("bollard_unknown", 404, discovery::NOT_FOUND.to_string()),
@@ -730,7 +755,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
 
     fn read_next_counter(&mut self) {
         match self.counting.checks.get(self.counting.at) {
-            Some((key, _)) => self.actions.push_back(Action::ReadCounter(key.clone())),
+            Some(check) => self.actions.push_back(Action::ReadCounter(check.key().to_string())),
             None => {
                 let resume = self.counting.resume;
                 self.forward(resume);
@@ -739,8 +764,18 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     }
 
     fn counter_read(&mut self, value: Option<&[u8]>, cas: Option<u32>) -> Flow {
-        let Some((key, limit)) = self.counting.checks.get(self.counting.at).cloned() else {
-            return self.unexpected("a counter value nobody asked for");
+        let (key, limit) = match self.counting.checks.get(self.counting.at).cloned() {
+            Some(Check::Rate(key, limit)) => (key, limit),
+            Some(Check::Use(check)) => {
+                let t = approval::take_use(&check, value.and_then(Uses::decode));
+                if !t.allowed {
+                    return self.approval_refused(Some(t));
+                }
+                self.counting.pending = Some((t.used, cas));
+                self.actions.push_back(Action::WriteCounter { key: check.key, value: t.next.encode(), cas });
+                return self.flow_while_counting();
+            }
+            None => return self.unexpected("a counter value nobody asked for"),
         };
         let now_secs = self.started_ms / 1000;
         let t = rate_limit::take(limit, now_secs, value.and_then(Window::decode));
@@ -756,6 +791,16 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     }
 
     fn counter_written(&mut self, ok: bool) -> Flow {
+        let check = self.counting.checks.get(self.counting.at).cloned();
+        if let (true, Some(Check::Use(c)), Some((used, _))) = (ok, &check, self.counting.pending) {
+            if let Some(r) = self.record.as_mut() {
+                r.approval_used(used, c.uses);
+            }
+        }
+        if !ok && matches!(check, Some(Check::Use(_))) && self.counting.attempts + 1 >= MAX_COUNTER_ATTEMPTS {
+            // The use could not be counted: refused rather than let past uncounted.
+            return self.approval_refused(None);
+        }
         if ok {
             self.counting.at += 1;
             self.counting.attempts = 0;
@@ -774,10 +819,50 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 next: Window { minute: 0, count: 0 },
             });
         }
-        if let Some((key, _)) = self.counting.checks.get(self.counting.at) {
-            self.actions.push_back(Action::ReadCounter(key.clone()));
+        if let Some(check) = self.counting.checks.get(self.counting.at) {
+            self.actions.push_back(Action::ReadCounter(check.key().to_string()));
         }
         self.flow_while_counting()
+    }
+
+    /// The approval's uses are all taken (or could not be counted): the call needs a new
+    /// approval. The refusal speaks of the decision, made again from the same inputs.
+    fn approval_refused(&mut self, taken: Option<UseTake>) -> Flow {
+        let gw = self.gw.clone();
+        let gw = &*gw;
+        let head = &self.head;
+        let auth: Vec<&str> = head.authorization.iter().map(String::as_str).collect();
+        let request = Request {
+            method: &head.method,
+            target: &head.target,
+            authorization: &auth,
+            method_override: head.method_override,
+            now_ms: self.started_ms,
+        };
+        let mut d = decide(&gw.policy, &gw.catalog, &request);
+        d.apply_body(&gw.policy, head.content_type.as_deref(), self.body.as_deref().unwrap_or_default());
+        // Resolved before the call was allowed; only the use is decided here.
+        d.branch_lookup = None;
+        d.organization_lookup = None;
+        d.apply_use(&gw.policy, taken);
+        let status = if d.forward() { 0 } else { d.reason.status() };
+        let record = AuditRecord::new(
+            &d,
+            &head.method,
+            &head.target,
+            Completion { unix_ms: self.started_ms, request_id: self.request_id.as_deref(), status, duration_ms: 0.0 },
+        );
+        let body = refusal::body(&d, &head.method, self.request_id.as_deref());
+        let forward = d.forward();
+        self.record = Some(record);
+        if forward {
+            // Monitor mode: recorded as held, forwarded.
+            self.counting.at += 1;
+            self.read_next_counter();
+            return self.flow_while_counting();
+        }
+        self.reply(status, body, Some(Verdict::Deny), None);
+        Flow::Hold
     }
 
     /// Counting happens within one callback: the flow is the forward's once it is queued.
@@ -805,6 +890,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             target: &head.target,
             authorization: &auth,
             method_override: head.method_override,
+            now_ms: self.started_ms,
         };
         let mut d = decide(&gw.policy, &gw.catalog, &request);
         if let Some(b) = &self.body {

@@ -23,6 +23,9 @@ pub(super) struct PolicyFile {
     pub max_body_bytes: Option<usize>,
     #[serde(default)]
     pub audit: Option<AuditFile>,
+    /// Time-boxed approvals and elevations (`grants.rs`); read one by one so errors name them.
+    #[serde(default)]
+    pub grants: Vec<Box<RawValue>>,
 }
 
 /// `{"log": true}`: also write each audit record to the proxy-wasm log (hosts without filter state).
@@ -54,7 +57,11 @@ pub(super) struct AgentFile {
     pub id: String,
     #[serde(default)]
     pub name: Option<String>,
-    pub key_sha256: String,
+    /// One key forever; or `keys`, several with end dates (exactly one of the two).
+    #[serde(default)]
+    pub key_sha256: Option<String>,
+    #[serde(default)]
+    pub keys: Option<Vec<KeyFile>>,
     #[serde(default)]
     pub projects: ProjectsFile,
     #[serde(default)]
@@ -69,6 +76,42 @@ pub(super) struct AgentFile {
     pub rate_limit: Option<RateLimitFile>,
     #[serde(default)]
     pub reveal_secrets: bool,
+    /// Endpoint ids or permission names whose calls need a person's approval.
+    #[serde(default)]
+    pub approve: Vec<String>,
+}
+
+/// One of an agent's keys: `{"sha256": "…", "not_after": "2027-01-01T00:00:00Z"}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct KeyFile {
+    pub sha256: String,
+    #[serde(default)]
+    pub not_after: Option<String>,
+}
+
+/// A grant as written: an approval (`approval`, `approved_by`, `uses`) or an elevation
+/// (`access`, `allow`); which one is decided by the fields present.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GrantFile {
+    pub id: String,
+    pub agent: String,
+    pub not_after: String,
+    #[serde(default)]
+    pub not_before: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub approval: Option<String>,
+    #[serde(default)]
+    pub approved_by: Option<String>,
+    #[serde(default)]
+    pub uses: Option<u32>,
+    #[serde(default)]
+    pub access: Option<UniqueMap>,
+    #[serde(default)]
+    pub allow: Option<Vec<String>>,
 }
 
 /// `projects`: a list of refs (or `["*"]`), or `{"organizations": [slugs]}`, the projects of
@@ -168,4 +211,24 @@ pub(super) fn parse(text: &str) -> Result<(PolicyFile, Vec<AgentFile>), PolicyEr
 /// verbatim; 0 otherwise. The same agent text twice is refused later as a duplicate id.
 fn agent_line(text: &str, agent: &str) -> usize {
     text.find(agent).map_or(0, |at| text.get(..at).map_or(0, |before| before.matches('\n').count()))
+}
+
+/// Parses the grants; an error names the grant (`grant "id"`, or `grants[2]`).
+pub(super) fn parse_grants(raw: &[Box<RawValue>]) -> Result<Vec<GrantFile>, PolicyError> {
+    let mut grants = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        let grant: GrantFile = serde_json::from_str(r.get()).map_err(|e| {
+            #[derive(Deserialize)]
+            struct IdOnly {
+                id: String,
+            }
+            let culprit = match serde_json::from_str::<IdOnly>(r.get()) {
+                Ok(IdOnly { id }) => format!("grant {id:?}"),
+                Err(_) => format!("grants[{i}]"),
+            };
+            PolicyError::new(culprit, e.to_string())
+        })?;
+        grants.push(grant);
+    }
+    Ok(grants)
 }

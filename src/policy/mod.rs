@@ -3,9 +3,11 @@
 
 mod error;
 mod file;
+mod grants;
 pub mod suggest;
 
 pub use error::PolicyError;
+pub use grants::{valid_grant_id, AgentKey, Grant, GrantKind};
 
 use std::collections::HashMap;
 
@@ -180,11 +182,30 @@ pub struct Agent {
     pub rate_limit: Option<RateLimit>,
     /// Whether responses may show this agent secret values (default: replaced with a marker).
     pub reveal_secrets: bool,
+    /// The agent's keys (one `key_sha256`, or `keys` with end dates).
+    pub keys: Vec<AgentKey>,
+    /// Endpoints whose calls need a person's approval, by id or because they need a permission named.
+    pub needs_approval: EndpointSet,
+    /// The `approve` entries as written.
+    pub approve: Vec<String>,
+    /// The policy's grants for this agent, in force or not (each request checks the time).
+    pub grants: Vec<Grant>,
 }
 
 impl Agent {
     pub fn level(&self, area: Area) -> Level {
         self.levels.get(area.index()).copied().unwrap_or(Level::Off)
+    }
+
+    /// The `approve` entry that holds this endpoint for a person's approval, for messages.
+    pub fn approve_entry(&self, index: usize) -> Option<&str> {
+        let e = Catalog::endpoints().get(index)?;
+        self.approve.iter().map(String::as_str).find(|d| *d == e.id || e.permissions.contains(d))
+    }
+
+    /// The grants in force at `now_ms`.
+    pub fn active_grants(&self, now_ms: u64) -> impl Iterator<Item = &Grant> {
+        self.grants.iter().filter(move |g| g.active(now_ms))
     }
 
     /// The `deny` entry that removes this endpoint, for refusal messages.
@@ -221,13 +242,15 @@ pub struct Policy {
     /// default: Envoy's access loggers read it from filter state).
     pub audit_log: bool,
     agents: Vec<Agent>,
-    by_digest: HashMap<[u8; 32], usize>,
+    /// Key digest → (agent index, the key's `not_after`).
+    by_digest: HashMap<[u8; 32], (usize, Option<u64>)>,
 }
 
 impl Policy {
     /// Parses and compiles a policy. Any error refuses the whole policy.
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
-        let (raw, agent_files) = file::parse(text)?;
+        let (mut raw, agent_files) = file::parse(text)?;
+        let grant_files = file::parse_grants(&std::mem::take(&mut raw.grants))?;
         let mode = match raw.mode.as_deref() {
             None | Some("enforce") => Mode::Enforce,
             Some("monitor") => Mode::Monitor,
@@ -251,7 +274,7 @@ impl Policy {
         let mut ids: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(agent_files.len());
         let mut by_digest = HashMap::with_capacity(agent_files.len());
         for (i, a) in agent_files.into_iter().enumerate() {
-            let (mut agent, digest) = compile_agent(a.culprit(i), a)?;
+            let (mut agent, digests) = compile_agent(a.culprit(i), a)?;
             // An agent's own limit replaces the default; its endpoint limits add to the default's.
             agent.rate_limit = match (agent.rate_limit.take(), &default_limit) {
                 (Some(mut own), Some(d)) => {
@@ -270,13 +293,15 @@ impl Policy {
                     "id is used by two agents; ids must be unique",
                 ));
             }
-            if let Some(other) = by_digest.get(&digest).and_then(|&j: &usize| agents.get(j)) {
-                return Err(PolicyError::new(
-                    format!("agent {:?}", agent.id),
-                    format!("key_sha256 is the same as agent {:?}'s: every agent needs its own key", other.id),
-                ));
+            for (digest, not_after) in digests {
+                if let Some(other) = by_digest.get(&digest).and_then(|&(j, _): &(usize, Option<u64>)| agents.get(j)) {
+                    return Err(PolicyError::new(
+                        format!("agent {:?}", agent.id),
+                        format!("a key hash is the same as agent {:?}'s: every agent needs its own keys", other.id),
+                    ));
+                }
+                by_digest.insert(digest, (agents.len(), not_after));
             }
-            by_digest.insert(digest, agents.len());
             agent.index = agents.len();
             agents.push(agent);
         }
@@ -290,6 +315,23 @@ impl Policy {
                 ))
             }
         };
+        let agent_ids: Vec<&str> = agents.iter().map(|a| a.id.as_str()).collect();
+        let mut compiled: Vec<Grant> = Vec::with_capacity(grant_files.len());
+        for g in grant_files {
+            let grant = grants::compile_grant(g, &agent_ids)?;
+            if compiled.iter().any(|o| o.id == grant.id) {
+                return Err(PolicyError::new(
+                    format!("grant {:?}", grant.id),
+                    "id is used by two grants; ids must be unique",
+                ));
+            }
+            compiled.push(grant);
+        }
+        for grant in compiled {
+            if let Some(agent) = agents.iter_mut().find(|a| a.id == grant.agent) {
+                agent.grants.push(grant);
+            }
+        }
         let audit_log = raw.audit.as_ref().is_some_and(|a| a.log);
         Ok(Policy { mode, token_env, max_body_bytes, audit_log, agents, by_digest })
     }
@@ -308,10 +350,16 @@ impl Policy {
         self.agents.iter().find(|a| a.id == id)
     }
 
-    /// Finds the agent whose key this is, by the key's SHA-256.
-    pub fn agent_by_key(&self, key: &str) -> Option<&Agent> {
+    /// Finds the agent whose key this is, by the key's SHA-256, with the key's `not_after`
+    /// (the caller compares it with the time: see `decision::identify`).
+    pub fn agent_by_key(&self, key: &str) -> Option<(&Agent, Option<u64>)> {
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        self.by_digest.get(&digest).and_then(|&i| self.agents.get(i))
+        self.by_digest.get(&digest).and_then(|&(i, t)| self.agents.get(i).map(|a| (a, t)))
+    }
+
+    /// Every grant, agent by agent.
+    pub fn grants(&self) -> impl Iterator<Item = &Grant> {
+        self.agents.iter().flat_map(|a| a.grants.iter())
     }
 
     /// Reads the upstream token through `lookup` (the environment in the filter). A missing or
@@ -354,7 +402,7 @@ fn compile_scope(
     Ok(Scope::Only(list))
 }
 
-fn compile_entries(
+pub(crate) fn compile_entries(
     culprit: &str,
     field: &str,
     entries: &[String],
@@ -417,14 +465,49 @@ pub fn valid_agent_id(id: &str) -> bool {
         && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, [u8; 32]), PolicyError> {
+/// `access`: area → level, every area and level known.
+pub(crate) fn compile_access(
+    c: &str,
+    access: &crate::json::UniqueMap,
+) -> Result<[Level; Area::ALL.len()], PolicyError> {
+    let mut levels = [Level::Off; Area::ALL.len()];
+    for (area_name, level_name) in access {
+        let area = Area::from_name(area_name).ok_or_else(|| {
+            PolicyError::new(
+                c,
+                format!(
+                    "access: unknown area {area_name:?} (known: {}){}",
+                    Area::known_names(),
+                    suggest::hint(area_name, Area::ALL.iter().map(|a| a.name()))
+                ),
+            )
+        })?;
+        let level = Level::parse(level_name).ok_or_else(|| {
+            PolicyError::new(
+                c,
+                format!(
+                    "access.{area_name}: unknown level {level_name:?} (known: off, read, full){}",
+                    suggest::hint(level_name, ["off", "read", "full"])
+                ),
+            )
+        })?;
+        if let Some(slot) = levels.get_mut(area.index()) {
+            *slot = level;
+        }
+    }
+    Ok(levels)
+}
+
+type KeyDigests = Vec<([u8; 32], Option<u64>)>;
+
+fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, KeyDigests), PolicyError> {
     let c = culprit.as_str();
     if !valid_agent_id(&a.id) {
         return Err(PolicyError::new(c, format!("id {:?} must match [a-z0-9_-]{{1,64}}", a.id)));
     }
-    let digest = parse_digest(&a.key_sha256).ok_or_else(|| {
-        PolicyError::new(c, "key_sha256 must be the 64 lowercase hex digits of the SHA-256 of the agent's key")
-    })?;
+    let compiled_keys = grants::compile_keys(c, a.key_sha256, a.keys)?;
+    let digests: KeyDigests = compiled_keys.iter().map(|(k, d)| (*d, k.not_after_ms)).collect();
+    let keys: Vec<AgentKey> = compiled_keys.into_iter().map(|(k, _)| k).collect();
     let (projects, project_organizations) = match a.projects {
         file::ProjectsFile::Unset => (Scope::Only(Vec::new()), Vec::new()),
         file::ProjectsFile::List(list) => {
@@ -454,31 +537,8 @@ fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, [u8; 32]
     };
     let organizations =
         compile_scope(c, "organizations", a.organizations, is_org_slug, "an organization slug ([A-Za-z0-9_-]+)")?;
-    let mut levels = [Level::Off; Area::ALL.len()];
-    for (area_name, level_name) in &a.access {
-        let area = Area::from_name(area_name).ok_or_else(|| {
-            PolicyError::new(
-                c,
-                format!(
-                    "access: unknown area {area_name:?} (known: {}){}",
-                    Area::known_names(),
-                    suggest::hint(area_name, Area::ALL.iter().map(|a| a.name()))
-                ),
-            )
-        })?;
-        let level = Level::parse(level_name).ok_or_else(|| {
-            PolicyError::new(
-                c,
-                format!(
-                    "access.{area_name}: unknown level {level_name:?} (known: off, read, full){}",
-                    suggest::hint(level_name, ["off", "read", "full"])
-                ),
-            )
-        })?;
-        if let Some(slot) = levels.get_mut(area.index()) {
-            *slot = level;
-        }
-    }
+    let levels = compile_access(c, &a.access)?;
+    let needs_approval = compile_entries(c, "approve", &a.approve, true)?;
     let allowed = compile_entries(c, "allow", &a.allow, false)?;
     let rate_limit = a.rate_limit.as_ref().map(|r| compile_rate_limit(c, r)).transpose()?;
     let denied = compile_entries(c, "deny", &a.deny, true)?;
@@ -504,11 +564,15 @@ fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, [u8; 32]
         deny: a.deny,
         rate_limit,
         reveal_secrets: a.reveal_secrets,
+        keys,
+        needs_approval,
+        approve: a.approve,
+        grants: Vec::new(),
     };
-    Ok((agent, digest))
+    Ok((agent, digests))
 }
 
-fn parse_digest(hex: &str) -> Option<[u8; 32]> {
+pub(crate) fn parse_digest(hex: &str) -> Option<[u8; 32]> {
     if hex.len() != 64 {
         return None;
     }

@@ -39,6 +39,11 @@ impl Args {
         self.options.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
     }
 
+    /// Every value of an option given several times, in order.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        self.options.iter().filter(|(n, _)| n == name).filter_map(|(_, v)| v.as_deref()).collect()
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.options.iter().any(|(n, _)| n == name)
     }

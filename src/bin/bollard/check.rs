@@ -13,14 +13,18 @@ use crate::policy_source::{self, Loaded};
 use crate::{one_positional, table, Outcome};
 
 pub fn run(raw: &[String]) -> Outcome {
-    let a = Args::parse(raw, &["--agent"], &[])?;
+    let a = Args::parse(raw, &["--agent"], &["--prune"])?;
     let path = one_positional(&a, "POLICY file")?;
+    if a.has("--prune") {
+        crate::lifecycle::prune(path)?;
+    }
     let loaded = policy_source::load_all(path)?;
     for l in &loaded {
         match a.value("--agent") {
             Some(id) => agent_endpoints(l, id)?,
             None => matrix(l),
         }
+        crate::lifecycle::report(&l.policy);
         for w in warnings(l) {
             eprintln!("warning: {w}");
         }

@@ -8,6 +8,8 @@ mod check;
 mod console;
 mod envoy_config;
 mod keys;
+mod lifecycle;
+mod policy_doc;
 mod policy_source;
 
 use std::io::Read;
@@ -28,9 +30,10 @@ commands:
   keygen --agent ID [--json] | --print key|key_sha256
                                       a new agent key and its key_sha256
   hash                                the key_sha256 of a key read from stdin
-  check POLICY [--agent ID]           validate a policy as the filter does; print the access matrix,
-                                      or the endpoints of one agent; warn about likely mistakes
-  explain POLICY --agent ID METHOD PATH [--body FILE]
+  check POLICY [--agent ID] [--prune] validate a policy as the filter does; print the access matrix,
+                                      or the endpoints of one agent; warn about likely mistakes;
+                                      list grants and ending keys (--prune removes expired ones)
+  explain POLICY --agent ID METHOD PATH [--body FILE] [--at TIME]
                                       the decision for one request, with its reason and sentences
   catalog [--format table|markdown|json]
                                       every endpoint the filter knows
@@ -40,12 +43,31 @@ commands:
                                       a complete Envoy config with the filter and the policy
   console POLICY [--audit FILE] [--ecds FILE] [--listen ADDR]
                                       a local web console: agents' access, activity, approvals
+  rotate AGENT POLICY [--keep-old-for 24h]
+                                      a new key for AGENT, the old one kept for a while
+  approve ID --policy FILE --by NAME [--for 15m] [--uses 1] [--audit FILE]
+                                      a person's approval of the call an approval_required named
+  grant AGENT --policy FILE --for 1h --reason TEXT [--access AREA=LEVEL]... [--allow ID]...
+                                      more access for a while (an elevation)
 
 POLICY is a policy in JSON or YAML, or an Envoy config or Istio WasmPlugin that embeds one.
 Run `bollard <command> --help` for one command. Exit status: 0 success (for explain: allowed),
 1 error (bad arguments, unreadable or invalid input), 2 explain: denied.";
 
-const COMMANDS: [&str; 8] = ["keygen", "hash", "check", "explain", "catalog", "audit", "envoy-config", "help"];
+const COMMANDS: [&str; 12] = [
+    "keygen",
+    "hash",
+    "check",
+    "explain",
+    "catalog",
+    "audit",
+    "envoy-config",
+    "console",
+    "rotate",
+    "approve",
+    "grant",
+    "help",
+];
 
 /// What a command returns: its exit status, or an error printed on stderr with status 1.
 type Outcome = Result<ExitCode, String>;
@@ -71,6 +93,9 @@ fn main() -> ExitCode {
         "envoy-config" => envoy_config::run(rest),
         #[cfg(not(target_arch = "wasm32"))]
         "console" => console::run(rest),
+        "rotate" => lifecycle::rotate(rest),
+        "approve" => lifecycle::approve(rest),
+        "grant" => lifecycle::grant(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -124,7 +149,7 @@ fn help(command: &str) -> String {
             out of the shell's history and the process list."
         }
         "check" => {
-            "usage: bollard check POLICY [--agent ID]\n\n\
+            "usage: bollard check POLICY [--agent ID] [--prune]\n\n\
             Validates POLICY exactly as the filter's on_configure does (exit 1, and FILE:LINE: with the\n\
             culprit on error), then prints the access matrix: one row per agent, one column per area it\n\
             uses, with projects, organizations and exceptions. With --agent, lists the endpoints that\n\
@@ -132,14 +157,18 @@ fn help(command: &str) -> String {
             configuration, ECDS files too) or an Istio WasmPlugin (spec.pluginConfig) that embeds it.\n\
             Warnings (on stderr, exit 0): no agents, an agent with no access, a project ref or\n\
             organization only one agent names and that is close to another agent's (a typo?). Notes\n\
-            when the token variable is not set in this shell."
+            when the token variable is not set in this shell. Then the grants (in force, not yet,\n\
+            expired) and keys with an end date; --prune first removes expired grants and keys (never\n\
+            an agent's last key) from a JSON policy file, replacing it atomically."
         }
         "explain" => {
-            "usage: bollard explain POLICY --agent ID METHOD PATH [--body FILE] [--project-organization SLUG]\n\n\
+            "usage: bollard explain POLICY --agent ID METHOD PATH [--body FILE] [--project-organization SLUG] [--at TIME]\n\n\
             Decides one request for agent ID with the filter's own decision code and prints the decision,\n\
             endpoint, permission, reason, the refusal message and the audit summary. Exit 0 when allowed,\n\
             2 when denied. --body FILE is the JSON request body, for the decisions that read it\n\
-            (run_sql with read access, create_project); without it they are decided as without a body.\n\
+            (run_sql with read access, create_project, and calls the approve list names, whose approval\n\
+            id binds the body); without it they are decided as without a body. --at TIME (RFC 3339)\n\
+            decides as at that time, for keys and grants that start or end; default now.\n\
             For an agent with projects: {organizations: [...]}, the gateway learns a project's\n\
             organization from Supabase; --project-organization SLUG says it here (unknown otherwise).\n\
             POLICY is read as by check (JSON, YAML, an Envoy config or a WasmPlugin)."
@@ -175,7 +204,7 @@ fn help(command: &str) -> String {
         }
         #[cfg(not(target_arch = "wasm32"))]
         "console" => console::HELP,
-        _ => USAGE,
+        other => lifecycle::help(other).unwrap_or(USAGE),
     };
     text.to_string()
 }
@@ -220,7 +249,7 @@ pub(crate) fn table(rows: &[Vec<String>]) -> String {
 }
 
 fn explain(raw: &[String]) -> Outcome {
-    let a = Args::parse(raw, &["--agent", "--body", "--project-organization"], &[])?;
+    let a = Args::parse(raw, &["--agent", "--body", "--project-organization", "--at"], &[])?;
     let [path, method, target] = a.positional.as_slice() else {
         return Err("expected POLICY METHOD PATH (see --help)".into());
     };
@@ -230,7 +259,12 @@ fn explain(raw: &[String]) -> Outcome {
     let agent = find_agent(policy, &loaded.origin, id)?;
     let body = a.value("--body").map(read_input).transpose()?;
     let catalog = Catalog::new()?;
-    let request = Request { method, target, authorization: &[], method_override: false };
+    let now_ms = match a.value("--at") {
+        Some(t) => bollard::time::parse_rfc3339(t)
+            .ok_or_else(|| format!("--at {t:?}: expected an RFC 3339 time such as 2027-01-01T00:00:00Z"))?,
+        None => lifecycle::now_ms(),
+    };
+    let request = Request { method, target, authorization: &[], method_override: false, now_ms };
     let mut d = decide_for(policy, &catalog, agent, &request);
     let depends_on_body = d.body_check.is_some();
     if depends_on_body {
@@ -249,6 +283,11 @@ fn explain(raw: &[String]) -> Outcome {
     // The gateway asks Supabase which organization the project belongs to; here the user says.
     let project_organization = a.value("--project-organization");
     d.apply_project_organization(policy, project_organization);
+    let counts_a_use = d.approval_use().cloned();
+    if let Some(check) = &counts_a_use {
+        // Only the gateway counts an approval's uses; decided here as its first use.
+        d.apply_use(policy, Some(bollard::approval::take_use(check, None)));
+    }
     let status = d.refusal_status();
     let record = AuditRecord::new(
         &d,
@@ -278,6 +317,12 @@ fn explain(raw: &[String]) -> Outcome {
         println!("organization: {o}");
     }
     println!("reason:     {}", d.reason.code());
+    if let Some(id) = d.approval.as_ref().and_then(|x| x.id.as_deref()) {
+        println!("approval:   {id}");
+    }
+    if let Some(g) = d.grant {
+        println!("grant:      {} ({}, until {})", g.id, g.kind_name(), bollard::time::rfc3339_secs(g.not_after_ms));
+    }
     if d.verdict == Verdict::Deny {
         println!("message:    {}", bollard::refusal::message(&d, method));
     }
@@ -287,6 +332,9 @@ fn explain(raw: &[String]) -> Outcome {
     }
     if depends_on_organization && project_organization.is_none() {
         println!("note:       the agent's projects are those of organization(s) {}: the gateway learns this project's organization from Supabase; decided here as unknown (pass --project-organization SLUG)", agent.project_organizations.join(", "));
+    }
+    if counts_a_use.is_some() {
+        println!("note:       the gateway lets an approved call pass as many times as the approval's uses, counted per Envoy instance; decided here as its first use");
     }
     if depends_on_body && body.is_none() {
         println!("note:       this decision depends on the request body; pass it with --body FILE");

@@ -16,7 +16,8 @@ pub fn explain(
 ) -> Result<Value, String> {
     let agent = policy.agent(agent_id).ok_or_else(|| format!("no agent {agent_id:?}"))?;
     let catalog = Catalog::new()?;
-    let request = Request { method, target, authorization: &[], method_override: false };
+    let request =
+        Request { method, target, authorization: &[], method_override: false, now_ms: crate::lifecycle::now_ms() };
     let mut d = decide_for(policy, &catalog, agent, &request);
     let depends_on_body = d.body_check.is_some();
     if depends_on_body {

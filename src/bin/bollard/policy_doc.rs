@@ -1,0 +1,242 @@
+//! The policy file as a document the commands edit: JSON read with its keys in the order they
+//! were written, changed in place, validated as the filter would, and written back atomically
+//! (a temporary file in the same directory, then a rename) so a watching Envoy never reads half.
+
+use std::fmt::{self, Write as _};
+use std::path::Path;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// A JSON value whose objects keep their keys' order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Doc {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+    Array(Vec<Doc>),
+    Object(Vec<(String, Doc)>),
+}
+
+impl<'de> Deserialize<'de> for Doc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Doc, D::Error> {
+        struct Vis;
+        impl<'de> Visitor<'de> for Vis {
+            type Value = Doc;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Doc, E> {
+                Ok(Doc::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Doc, E> {
+                Ok(Doc::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Doc, E> {
+                Ok(Doc::Number(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Doc, E> {
+                Ok(Doc::Number(v.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Doc, E> {
+                serde_json::Number::from_f64(v).map(Doc::Number).ok_or_else(|| E::custom("not a JSON number"))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Doc, E> {
+                Ok(Doc::String(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Doc, E> {
+                Ok(Doc::String(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Doc, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = a.next_element()? {
+                    out.push(v);
+                }
+                Ok(Doc::Array(out))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Doc, M::Error> {
+                let mut out: Vec<(String, Doc)> = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, Doc>()? {
+                    if out.iter().any(|(o, _)| *o == k) {
+                        return Err(serde::de::Error::custom(format!("{k:?} is given twice")));
+                    }
+                    out.push((k, v));
+                }
+                Ok(Doc::Object(out))
+            }
+        }
+        d.deserialize_any(Vis)
+    }
+}
+
+impl Doc {
+    pub fn parse(text: &str) -> Result<Doc, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    pub fn str(s: &str) -> Doc {
+        Doc::String(s.to_string())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Doc> {
+        match self {
+            Doc::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Doc> {
+        match self {
+            Doc::Object(fields) => fields.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Doc::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_array_mut(&mut self) -> Option<&mut Vec<Doc>> {
+        match self {
+            Doc::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Sets a field: in place when it exists, else after `after` (when given and present), else last.
+    pub fn set(&mut self, key: &str, value: Doc, after: Option<&str>) {
+        let Doc::Object(fields) = self else { return };
+        if let Some(slot) = fields.iter_mut().find(|(k, _)| k == key) {
+            slot.1 = value;
+            return;
+        }
+        let at = after.and_then(|a| fields.iter().position(|(k, _)| k == a)).map_or(fields.len(), |i| i + 1);
+        fields.insert(at, (key.to_string(), value));
+    }
+
+    /// The policy's `agents[i]` whose id is `id`.
+    pub fn agent_mut(&mut self, id: &str) -> Option<&mut Doc> {
+        self.get_mut("agents")?.as_array_mut()?.iter_mut().find(|a| a.get("id").and_then(Doc::as_str) == Some(id))
+    }
+
+    /// The policy's `grants`, created (after `agents`) when missing.
+    pub fn grants_mut(&mut self) -> Option<&mut Vec<Doc>> {
+        if self.get("grants").is_none() {
+            self.set("grants", Doc::Array(Vec::new()), Some("agents"));
+        }
+        self.get_mut("grants")?.as_array_mut()
+    }
+
+    /// JSON on one line.
+    fn compact(&self) -> String {
+        let mut out = String::new();
+        match self {
+            Doc::Null => out.push_str("null"),
+            Doc::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Doc::Number(n) => out.push_str(&n.to_string()),
+            Doc::String(s) => out.push_str(&quote(s)),
+            Doc::Array(items) => {
+                let parts: Vec<String> = items.iter().map(Doc::compact).collect();
+                let _ = write!(out, "[{}]", parts.join(", "));
+            }
+            Doc::Object(fields) => {
+                let parts: Vec<String> = fields.iter().map(|(k, v)| format!("{}: {}", quote(k), v.compact())).collect();
+                let _ = write!(out, "{{{}}}", parts.join(", "));
+            }
+        }
+        out
+    }
+
+    /// Readable JSON: two-space indents, and a value on one line when it fits in `WIDTH` and
+    /// holds no object inside an array (one agent or grant per block).
+    pub fn pretty(&self) -> String {
+        let mut out = String::new();
+        self.write_pretty(&mut out, 0);
+        out.push('\n');
+        out
+    }
+
+    fn nested_object(&self) -> bool {
+        match self {
+            Doc::Array(items) => items.iter().any(|i| matches!(i, Doc::Object(_) | Doc::Array(_))),
+            Doc::Object(fields) => {
+                fields.iter().any(|(_, v)| matches!(v, Doc::Array(a) if a.iter().any(|i| matches!(i, Doc::Object(_)))))
+            }
+            _ => false,
+        }
+    }
+
+    fn write_pretty(&self, out: &mut String, indent: usize) {
+        const WIDTH: usize = 100;
+        let one_line = self.compact();
+        let simple = !matches!(self, Doc::Array(_) | Doc::Object(_));
+        if simple || (indent > 0 && indent + one_line.len() <= WIDTH && !self.nested_object()) {
+            out.push_str(&one_line);
+            return;
+        }
+        let pad = " ".repeat(indent + 2);
+        match self {
+            Doc::Array(items) if items.is_empty() => out.push_str("[]"),
+            Doc::Object(fields) if fields.is_empty() => out.push_str("{}"),
+            Doc::Array(items) => {
+                out.push_str("[\n");
+                for (i, item) in items.iter().enumerate() {
+                    out.push_str(&pad);
+                    item.write_pretty(out, indent + 2);
+                    out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push(']');
+            }
+            Doc::Object(fields) => {
+                out.push_str("{\n");
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    let _ = write!(out, "{pad}{}: ", quote(k));
+                    v.write_pretty(out, indent + 2);
+                    out.push_str(if i + 1 < fields.len() { ",\n" } else { "\n" });
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push('}');
+            }
+            _ => out.push_str(&one_line),
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+/// Reads the policy file as a document.
+pub fn read(path: &str) -> Result<Doc, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    Doc::parse(&text).map_err(|e| format!("{path}: not JSON: {e}"))
+}
+
+/// Validates the edited policy exactly as the filter would, then replaces the file atomically:
+/// a temporary file in the same directory (same permissions), flushed, then renamed over it.
+/// An invalid result is never written.
+pub fn write(path: &str, doc: &Doc) -> Result<(), String> {
+    let text = doc.pretty();
+    bollard::policy::Policy::from_json(&text)
+        .map_err(|e| format!("{path}: the change would make the policy invalid: {e}"))?;
+    let target = Path::new(path);
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("policy");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        std::fs::write(&tmp, text.as_bytes())?;
+        if let Ok(meta) = std::fs::metadata(target) {
+            std::fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, target)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{path}: {e}")
+    })
+}
