@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::audit::summary;
 use crate::catalog::{Area, Catalog, Class};
 use crate::decision::{decide_for, Request};
-use crate::policy::{Agent, Level, Policy, Scope};
+use crate::policy::{Agent, GrantKind, Level, Policy, Scope};
 use crate::refusal;
 
 /// The prefix of the paths the filter answers itself.
@@ -47,8 +47,35 @@ pub fn may_call(agent: &Agent, index: usize) -> bool {
         }
 }
 
-/// The whoami answer.
-pub fn whoami(policy: &Policy, agent: &Agent) -> String {
+/// The grants in force for the agent at `now_ms`, as whoami lists them.
+fn grants_in_force(agent: &Agent, now_ms: u64) -> Vec<Value> {
+    agent
+        .active_grants(now_ms)
+        .map(|g| {
+            let mut v =
+                json!({"id": g.id, "kind": g.kind_name(), "not_after": crate::time::rfc3339_secs(g.not_after_ms)});
+            match &g.kind {
+                GrantKind::Approval { approval_id, uses, .. } => {
+                    v["approval_id"] = json!(approval_id);
+                    v["uses"] = json!(uses);
+                }
+                GrantKind::Elevation { allow, .. } => {
+                    let access: serde_json::Map<String, Value> = Area::ALL
+                        .iter()
+                        .filter(|a| g.level(**a) != Level::Off)
+                        .map(|a| (a.name().to_string(), json!(g.level(*a).as_str())))
+                        .collect();
+                    v["access"] = Value::Object(access);
+                    v["allow"] = json!(allow);
+                }
+            }
+            v
+        })
+        .collect()
+}
+
+/// The whoami answer at `now_ms` (the grants in force then).
+pub fn whoami(policy: &Policy, agent: &Agent, now_ms: u64) -> String {
     let access: serde_json::Map<String, Value> =
         Area::ALL.iter().map(|a| (a.name().to_string(), json!(agent.level(*a).as_str()))).collect();
     let endpoints: Vec<Value> = Catalog::endpoints()
@@ -77,6 +104,8 @@ pub fn whoami(policy: &Policy, agent: &Agent) -> String {
         "access": access,
         "reveal_secrets": agent.reveal_secrets,
         "rate_limit_per_minute": agent.rate_limit.as_ref().map(|r| r.per_minute),
+        "approve": agent.approve,
+        "grants": grants_in_force(agent, now_ms),
         "endpoints": endpoints,
     })
     .to_string()

@@ -137,7 +137,7 @@ fn whoami_and_explain_agree_with_decide() {
     );
     let c = Catalog::new().unwrap();
     let agent = p.agent("a").unwrap();
-    let me: Value = serde_json::from_str(&discovery::whoami(&p, agent)).unwrap();
+    let me: Value = serde_json::from_str(&discovery::whoami(&p, agent, 0)).unwrap();
     assert_eq!((me["id"].as_str(), me["reveal_secrets"].as_bool()), (Some("a"), Some(true)));
     let ids: Vec<&str> = me["endpoints"].as_array().unwrap().iter().filter_map(|e| e["id"].as_str()).collect();
     assert!(ids.contains(&"run_read_only_sql") && ids.contains(&"get_project") && ids.contains(&"run_sql"));

@@ -713,7 +713,9 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         let target = self.head.target.clone();
         let (path, query) = target.split_once('?').map_or((target.as_str(), None), |(p, q)| (p, Some(q)));
         let (id, status, body) = match (self.head.method.as_str(), path) {
-            ("GET", "/_bollard/whoami") => ("bollard_whoami", 200, discovery::whoami(&gw.policy, agent)),
+            ("GET", "/_bollard/whoami") => {
+                ("bollard_whoami", 200, discovery::whoami(&gw.policy, agent, self.started_ms))
+            }
             ("GET", "/_bollard/explain") => {
                 let (s, b) = discovery::explain(&gw.policy, &gw.catalog, agent, query, self.started_ms);
                 ("bollard_explain", s, b)
