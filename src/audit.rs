@@ -180,8 +180,7 @@ pub fn summary(d: &Decision, method: &str, path: &str, status: u16) -> String {
         }
     };
     let what = match d.agent {
-        Some(_) if d.endpoint.is_some() || d.path.is_some() => what(d, method),
-        Some(_) => format!("call {method} {path}"),
+        Some(_) => what(d, method),
         None => format!("call {method} {path}"),
     };
     format!("{} asked to {what}: {outcome}.", who(d))

@@ -32,19 +32,38 @@ fn scope(s: &Scope) -> Value {
 
 /// Whether the agent's grants reach an endpoint (scope and bodies aside): what whoami lists.
 pub fn may_call(agent: &Agent, index: usize) -> bool {
+    may_call_at(agent, index, None)
+}
+
+/// As [`may_call`], with the elevations in force at `now_ms` added when a time is given.
+pub fn may_call_at(agent: &Agent, index: usize, now_ms: Option<u64>) -> bool {
     let Some(e) = Catalog::endpoints().get(index) else { return false };
     if agent.denied.contains(index) {
         return false;
     }
-    agent.allowed.contains(index)
-        || match agent.level(e.area) {
-            Level::Full => true,
-            Level::Read => {
-                e.class() == Class::Read
-                    || matches!(Catalog::behaviour_of(index).body, Some(crate::catalog::BodyRule::ReadOnlyForm { .. }))
+    let reaches = |allowed: bool, level: Level| {
+        allowed
+            || match level {
+                Level::Full => true,
+                Level::Read => {
+                    e.class() == Class::Read
+                        || matches!(
+                            Catalog::behaviour_of(index).body,
+                            Some(crate::catalog::BodyRule::ReadOnlyForm { .. })
+                        )
+                }
+                Level::Off => false,
             }
-            Level::Off => false,
-        }
+    };
+    reaches(agent.allowed.contains(index), agent.level(e.area))
+        || now_ms.is_some_and(|now| {
+            agent.active_grants(now).any(|g| match &g.kind {
+                GrantKind::Elevation { allowed, .. } => {
+                    reaches(allowed.contains(index), agent.level(e.area).max(g.level(e.area)))
+                }
+                GrantKind::Approval { .. } => false,
+            })
+        })
 }
 
 /// The grants in force for the agent at `now_ms`, as whoami lists them.
@@ -81,7 +100,7 @@ pub fn whoami(policy: &Policy, agent: &Agent, now_ms: u64) -> String {
     let endpoints: Vec<Value> = Catalog::endpoints()
         .iter()
         .enumerate()
-        .filter(|(i, _)| may_call(agent, *i))
+        .filter(|(i, _)| may_call_at(agent, *i, Some(now_ms)))
         .map(|(i, e)| {
             let mut v = json!({"id": e.id, "method": e.method.as_str(), "path": e.path});
             let read_form =

@@ -494,3 +494,27 @@ fn approvals_combine_with_body_checks_and_elevations() {
     let d = at(&p, T - 1, "POST", "/v1/projects/abcdefghijklmnopqrst/pause", AUTH_NEW, b"");
     assert_eq!(d.reason.code(), "approval_required");
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn whoami_lists_the_grants_in_force_and_what_they_open() {
+    let grants = r#"{"id":"more","agent":"ops","access":{"projects":"full"},"not_after":"2027-01-01T00:00:00Z"}"#;
+    let p = policy("enforce", &ops(""), grants);
+    let agent = p.agent("ops").unwrap();
+    let me = |now| -> serde_json::Value { serde_json::from_str(&bollard::discovery::whoami(&p, agent, now)).unwrap() };
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["endpoints"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect()
+    };
+    let during = me(T - 1);
+    assert_eq!(during["approve"], serde_json::json!(["delete_branch", "pause_project"]));
+    assert_eq!(
+        during["grants"],
+        serde_json::json!([{"id": "more", "kind": "elevation", "not_after": "2027-01-01T00:00:00Z",
+                            "access": {"projects": "full"}, "allow": []}])
+    );
+    assert!(ids(&during).contains(&"pause_project".to_string()));
+    let pause = during["endpoints"].as_array().unwrap().iter().find(|e| e["id"] == "pause_project").unwrap();
+    assert_eq!(pause["needs_approval"], true);
+    let after = me(T);
+    assert_eq!(after["grants"], serde_json::json!([]));
+    assert!(!ids(&after).contains(&"pause_project".to_string()));
+}
