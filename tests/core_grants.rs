@@ -170,7 +170,7 @@ fn keys_are_validated_and_each_names_its_culprit() {
                 r#"{{"id":"a","key_sha256":"{k}"}},{{"id":"b","keys":[{{"sha256":"{}"}},{{"sha256":"{k}"}}]}}"#,
                 key_sha256("other")
             ),
-            r#"agent "b": a key hash is the same as agent "a"'s"#,
+            r#"agent "b": keys[1] is the same as agent "a"'s"#,
         ),
     ];
     for (agents, want) in cases {

@@ -293,11 +293,11 @@ impl Policy {
                     "id is used by two agents; ids must be unique",
                 ));
             }
-            for (digest, not_after) in digests {
+            for (digest, not_after, field) in digests {
                 if let Some(other) = by_digest.get(&digest).and_then(|&(j, _): &(usize, Option<u64>)| agents.get(j)) {
                     return Err(PolicyError::new(
                         format!("agent {:?}", agent.id),
-                        format!("a key hash is the same as agent {:?}'s: every agent needs its own keys", other.id),
+                        format!("{field} is the same as agent {:?}'s: every agent needs its own key", other.id),
                     ));
                 }
                 by_digest.insert(digest, (agents.len(), not_after));
@@ -498,15 +498,24 @@ pub(crate) fn compile_access(
     Ok(levels)
 }
 
-type KeyDigests = Vec<([u8; 32], Option<u64>)>;
+/// Each key's digest, its `not_after`, and the field it was written in (for errors).
+type KeyDigests = Vec<([u8; 32], Option<u64>, String)>;
 
 fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, KeyDigests), PolicyError> {
     let c = culprit.as_str();
     if !valid_agent_id(&a.id) {
         return Err(PolicyError::new(c, format!("id {:?} must match [a-z0-9_-]{{1,64}}", a.id)));
     }
+    let a_single = a.key_sha256.is_some();
     let compiled_keys = grants::compile_keys(c, a.key_sha256, a.keys)?;
-    let digests: KeyDigests = compiled_keys.iter().map(|(k, d)| (*d, k.not_after_ms)).collect();
+    let digests: KeyDigests = compiled_keys
+        .iter()
+        .enumerate()
+        .map(|(i, (k, d))| {
+            let field = if a_single { "key_sha256".to_string() } else { format!("keys[{i}]") };
+            (*d, k.not_after_ms, field)
+        })
+        .collect();
     let keys: Vec<AgentKey> = compiled_keys.into_iter().map(|(k, _)| k).collect();
     let (projects, project_organizations) = match a.projects {
         file::ProjectsFile::Unset => (Scope::Only(Vec::new()), Vec::new()),
