@@ -1,0 +1,191 @@
+//! Approvals, elevations and keys through the request's state machine: the use of an approval is
+//! a shared counter the machine takes after the rate limits, counted across two workers whose
+//! actions interleave; the clock is the one the host hands in. Runs natively and as wasm32.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::collections::HashMap;
+
+use bollard::approval::{approval_id, uses_key, Uses};
+use bollard::exchange::{Action, Event, Exchange, Gateway, Reply};
+use bollard::policy::key_sha256;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const KEY: &str = "sbp_2222222222222222222222222222222222222222";
+const OLD_KEY: &str = "sbp_3333333333333333333333333333333333333333";
+const TOKEN: &str = "sbp_real_upstream_token_0000000000000000";
+const BRANCH: &str = "/v1/branches/aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+/// 2027-01-01T00:00:00Z.
+const T: u64 = 1_798_761_600_000;
+
+fn gateway(agent_extra: &str, grants: &str) -> Gateway {
+    let policy = format!(
+        r#"{{"upstream":{{"token_env":"T"}},"agents":[{{"id":"ops","name":"Ops","projects":["*"],
+        "keys":[{{"sha256":"{}","not_after":"2027-01-01T00:00:00Z"}},{{"sha256":"{}"}}],
+        "access":{{"branches":"full","projects":"read"}},"approve":["delete_branch"]{agent_extra}}}],
+        "grants":[{grants}]}}"#,
+        key_sha256(OLD_KEY),
+        key_sha256(KEY)
+    );
+    Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads")
+}
+
+fn approval(uses: u32) -> String {
+    let id = approval_id("ops", "DELETE", BRANCH, b"");
+    format!(
+        r#"{{"id":"ok-1","agent":"ops","approval":"{id}","approved_by":"Ana","not_after":"2027-01-01T00:00:00Z","uses":{uses}}}"#
+    )
+}
+
+/// Shared data as the host keeps it for every worker: value and compare-and-swap token.
+#[derive(Default)]
+struct Store(HashMap<String, (Vec<u8>, u32)>);
+
+/// How one worker's request ended.
+#[derive(Debug, Default)]
+struct Outcome {
+    forwarded: bool,
+    reply: Option<Reply>,
+}
+
+/// Carries out one action of the machine, as Envoy's driver does; false when none is queued.
+fn step(m: &mut Exchange<&Gateway>, store: &mut Store, out: &mut Outcome) -> bool {
+    let Some(action) = m.next_action() else { return false };
+    match action {
+        Action::ReadCounter(key) => {
+            let (v, cas) = store.0.get(&key).cloned().map_or((None, None), |(v, c)| (Some(v), Some(c)));
+            m.handle(Event::Counter { value: v.as_deref(), cas });
+        }
+        Action::WriteCounter { key, value, cas } => {
+            let current = store.0.get(&key).map(|(_, c)| *c);
+            let ok = cas == current;
+            if ok {
+                store.0.insert(key, (value.to_vec(), current.unwrap_or(0) + 1));
+            }
+            m.handle(Event::CounterWritten(ok));
+        }
+        Action::ReadBody => {
+            m.handle(Event::Body(b""));
+        }
+        Action::Forward(f) => {
+            assert!(f.set.contains(&("authorization", format!("Bearer {TOKEN}"))));
+            out.forwarded = true;
+        }
+        Action::Reply(r) => out.reply = Some(r),
+        _ => {}
+    }
+    true
+}
+
+fn start(m: &mut Exchange<&Gateway>, key: &str, now_ms: u64) {
+    let auth = format!("Bearer {key}");
+    let h: Vec<(&str, &[u8])> = vec![
+        (":method", b"DELETE"),
+        (":path", BRANCH.as_bytes()),
+        (":authority", b"gw"),
+        ("authorization", auth.as_bytes()),
+    ];
+    m.handle(Event::RequestHeaders { headers: &h, end_of_stream: true, now_ms });
+}
+
+fn run(gw: &Gateway, store: &mut Store, key: &str, now_ms: u64) -> (Outcome, serde_json::Value) {
+    let mut m = Exchange::new(gw);
+    let mut out = Outcome::default();
+    start(&mut m, key, now_ms);
+    while step(&mut m, store, &mut out) {}
+    let record = m.finish(now_ms + 5).record;
+    (out, serde_json::from_str(&record.to_json()).unwrap())
+}
+
+fn reply_json(out: &Outcome) -> serde_json::Value {
+    serde_json::from_str(&out.reply.as_ref().expect("a reply").body).unwrap()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn one_use_taken_by_two_interleaved_workers_passes_once() {
+    let gw = gateway("", &approval(1));
+    let mut store = Store::default();
+    let (mut a, mut b) = (Exchange::new(&gw), Exchange::new(&gw));
+    let (mut out_a, mut out_b) = (Outcome::default(), Outcome::default());
+    start(&mut a, KEY, T - 60_000);
+    start(&mut b, KEY, T - 60_000);
+    // Both read the count before either writes it.
+    assert!(step(&mut a, &mut store, &mut out_a), "A reads the use counter");
+    assert!(step(&mut b, &mut store, &mut out_b), "B reads the use counter");
+    while step(&mut a, &mut store, &mut out_a) {}
+    while step(&mut b, &mut store, &mut out_b) {}
+    assert!(out_a.forwarded && out_a.reply.is_none());
+    assert!(!out_b.forwarded, "B's stale write failed, it read again and found the use taken");
+    let reply = out_b.reply.as_ref().unwrap();
+    assert_eq!(reply.status, 403);
+    let body = reply_json(&out_b);
+    assert_eq!(body["code"], "approval_required");
+    assert!(body["message"].as_str().unwrap().contains("has been used all 1 time(s)"), "{}", body["message"]);
+    let ra: serde_json::Value = serde_json::from_str(&a.finish(T).record.to_json()).unwrap();
+    let rb: serde_json::Value = serde_json::from_str(&b.finish(T).record.to_json()).unwrap();
+    assert_eq!(
+        (ra["reason"].as_str(), ra["approved_by"].as_str(), ra["grant"].as_str()),
+        (Some("approved"), Some("Ana"), Some("ok-1"))
+    );
+    assert!(ra["summary"].as_str().unwrap().ends_with(", use 1 of 1)."), "{}", ra["summary"]);
+    assert_eq!((rb["reason"].as_str(), rb["status"].as_u64()), (Some("approval_required"), Some(403)));
+    let stored = Uses::decode(&store.0[&uses_key("ops", "ok-1")].0).unwrap();
+    assert_eq!(stored, Uses { not_after_ms: T, count: 1 });
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_use_is_taken_after_the_rate_limit_so_a_429_keeps_it() {
+    let gw = gateway(r#","rate_limit":{"requests_per_minute":1}"#, &approval(2));
+    let mut store = Store::default();
+    let (first, record) = run(&gw, &mut store, KEY, T - 120_000);
+    assert!(first.forwarded, "{record}");
+    let (second, record) = run(&gw, &mut store, KEY, T - 120_000 + 1);
+    assert_eq!(second.reply.as_ref().map(|r| r.status), Some(429), "{record}");
+    assert_eq!(Uses::decode(&store.0[&uses_key("ops", "ok-1")].0).unwrap().count, 1, "the 429 took no use");
+    // In the next minute the second use passes, and the third call is held.
+    let (third, _) = run(&gw, &mut store, KEY, T - 1000);
+    assert!(third.forwarded);
+    let (fourth, record) = run(&gw, &mut store, KEY, T - 999);
+    assert_eq!(fourth.reply.as_ref().map(|r| r.status), Some(429), "{record}");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_clock_the_host_hands_in_decides_keys_and_grants() {
+    let gw = gateway("", &approval(5));
+    let mut store = Store::default();
+    // Before the end: the old key and the approval work.
+    let (out, _) = run(&gw, &mut store, OLD_KEY, T - 1);
+    assert!(out.forwarded);
+    // At the end: the old key is a 401 key_expired, and the new key's call is held again.
+    let (out, record) = run(&gw, &mut store, OLD_KEY, T);
+    assert_eq!(out.reply.as_ref().map(|r| r.status), Some(401));
+    assert_eq!((reply_json(&out)["code"].as_str(), record["agent"].as_str()), (Some("key_expired"), Some("ops")));
+    let (out, record) = run(&gw, &mut store, KEY, T);
+    assert_eq!(out.reply.as_ref().map(|r| r.status), Some(403));
+    assert_eq!(record["reason"], "approval_required");
+    assert_eq!(reply_json(&out)["approval_id"], approval_id("ops", "DELETE", BRANCH, b"").as_str());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_host_that_cannot_count_refuses_the_approved_call() {
+    let gw = gateway("", &approval(1));
+    let mut m = Exchange::new(&gw);
+    let mut out = Outcome::default();
+    start(&mut m, KEY, T - 1);
+    // Every write loses its compare-and-swap.
+    while let Some(action) = m.next_action() {
+        match action {
+            Action::ReadCounter(_) => {
+                m.handle(Event::Counter { value: None, cas: Some(7) });
+            }
+            Action::WriteCounter { .. } => {
+                m.handle(Event::CounterWritten(false));
+            }
+            Action::Forward(_) => out.forwarded = true,
+            Action::Reply(r) => out.reply = Some(r),
+            _ => {}
+        }
+    }
+    assert!(!out.forwarded);
+    assert_eq!(out.reply.map(|r| r.status), Some(403));
+}
