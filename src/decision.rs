@@ -23,7 +23,7 @@
 //!    an approval grant in force for exactly this call (agent, method, target, body SHA-256),
 //!    one use at a time; otherwise 403 `approval_required` with the call's `approval_id`.
 //!
-//! In monitor mode an identified agent's denied request (steps 3 to 8) is forwarded with
+//! In monitor mode an identified agent's denied request (steps 3 to 9) is forwarded with
 //! `enforced: false`; 401 and 400 are always enforced.
 
 use crate::approval::{approval_id, uses_key, UseCheck, UseTake};
@@ -598,7 +598,7 @@ fn grant_rank(r: &Option<Reason>) -> u8 {
     }
 }
 
-/// Steps 2 to 8 for an identified agent (`req.authorization` is not read). The filter reaches
+/// Steps 2 to 9 for an identified agent (`req.authorization` is not read). The filter reaches
 /// this through [`decide`]; `bollard explain` calls it directly, so both share one code path.
 pub fn decide_for<'p, 'a>(
     policy: &'p Policy,
