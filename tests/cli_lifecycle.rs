@@ -93,7 +93,7 @@ fn help_for_the_new_commands() {
         assert!(out(&o).starts_with(&format!("usage: bollard {cmd}")), "{cmd}: {}", out(&o));
     }
     let o = bollard(&["--help"]);
-    for cmd in ["rotate AGENT POLICY", "approve ID", "grant AGENT", "check POLICY [--prune]"] {
+    for cmd in ["rotate AGENT POLICY", "approve ID", "grant AGENT", "[--prune]", "[--at TIME]"] {
         assert!(out(&o).contains(cmd), "{cmd}");
     }
 }
