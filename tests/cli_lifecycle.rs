@@ -385,3 +385,49 @@ fn check_lists_what_expired_and_prune_removes_it() {
     assert!(out(&o).contains("warning: every key of agent ops has expired"), "{}", out(&o));
     assert_eq!(read_json(&path)["agents"][0]["keys"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_yaml_policy_is_edited_as_yaml_unless_it_has_comments() {
+    let dir = std::env::temp_dir().join(format!("bollard-lifecycle-{}-yaml", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("policy.yaml");
+    let yaml = format!(
+        "upstream:\n  token_env: SUPABASE_ACCESS_TOKEN\nagents:\n- id: ops\n  name: Ops Bot\n  key_sha256: {}\n  projects: ['*']\n  access:\n    projects: read\n",
+        key_sha256(OLD_KEY)
+    );
+    std::fs::write(&path, &yaml).unwrap();
+    let o = bollard(&[
+        "grant",
+        "ops",
+        "--policy",
+        s(&path),
+        "--access",
+        "projects=full",
+        "--for",
+        "1h",
+        "--reason",
+        "x",
+        "--id",
+        "g1",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let o = bollard(&["rotate", "ops", s(&path)]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.trim_start().starts_with('{') && text.contains("grants:") && text.contains("keys:"), "{text}");
+    assert!(text.find("id: ops").unwrap() < text.find("name: Ops Bot").unwrap(), "key order kept: {text}");
+    let o = bollard(&["check", s(&path)]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(out(&o).lines().any(|l| l.starts_with("g1") && l.contains("in force")), "{}", out(&o));
+    // Comments would be lost: refused, the file untouched.
+    let commented = format!("# who may do what\n{yaml}");
+    std::fs::write(&path, &commented).unwrap();
+    let o = bollard(&["rotate", "ops", s(&path)]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("has comments, which rewriting it would drop"), "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), commented);
+    // An Envoy config that embeds a policy is not edited.
+    let o = bollard(&["rotate", "ops", "envoy/envoy.yaml"]);
+    assert_eq!(code(&o), 1);
+}

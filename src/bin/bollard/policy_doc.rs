@@ -1,11 +1,13 @@
-//! The policy file as a document the commands edit: JSON read with its keys in the order they
-//! were written, changed in place, validated as the filter would, and written back atomically
-//! (a temporary file in the same directory, then a rename) so a watching Envoy never reads half.
+//! The policy file as a document the commands edit: JSON (or YAML) read with its keys in the
+//! order they were written, changed in place, validated as the filter would, and written back in
+//! its own format atomically (a temporary file in the same directory, then a rename), so nothing
+//! ever reads half a file.
 
 use std::fmt::{self, Write as _};
 use std::path::Path;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 /// A JSON value whose objects keep their keys' order.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +68,31 @@ impl<'de> Deserialize<'de> for Doc {
             }
         }
         d.deserialize_any(Vis)
+    }
+}
+
+impl Serialize for Doc {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Doc::Null => s.serialize_unit(),
+            Doc::Bool(b) => s.serialize_bool(*b),
+            Doc::Number(n) => n.serialize(s),
+            Doc::String(v) => s.serialize_str(v),
+            Doc::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    seq.serialize_element(i)?;
+                }
+                seq.end()
+            }
+            Doc::Object(fields) => {
+                let mut map = s.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
     }
 }
 
@@ -210,18 +237,41 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
 }
 
-/// Reads the policy file as a document.
+/// Whether a policy file's text is JSON (else it is read as YAML).
+fn is_json(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
+
+/// Reads the policy file (JSON, or YAML without comments) as a document.
 pub fn read(path: &str) -> Result<Doc, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    Doc::parse(&text).map_err(|e| format!("{path}: not JSON: {e}"))
+    let doc = if is_json(&text) {
+        Doc::parse(&text).map_err(|e| format!("{path}: not JSON: {e}"))?
+    } else {
+        // Rewriting YAML through a parser drops its comments: refuse rather than lose them.
+        if text.lines().any(|l| l.trim_start().starts_with('#') || l.contains(" #")) {
+            return Err(format!(
+                "{path}: this YAML policy has comments, which rewriting it would drop; keep the policy this command edits in JSON (or YAML without comments), and the commented notes elsewhere"
+            ));
+        }
+        serde_yaml_ng::from_str::<Doc>(&text).map_err(|e| format!("{path}: not a YAML policy: {e}"))?
+    };
+    if !matches!(doc.get("agents"), Some(Doc::Array(_))) {
+        return Err(format!(
+            "{path}: not a policy file (no agents list); this command edits the policy file itself, not an Envoy config that embeds it"
+        ));
+    }
+    Ok(doc)
 }
 
 /// Validates the edited policy exactly as the filter would, then replaces the file atomically:
 /// a temporary file in the same directory (same permissions), flushed, then renamed over it.
 /// An invalid result is never written.
 pub fn write(path: &str, doc: &Doc) -> Result<(), String> {
-    let text = doc.pretty();
-    bollard::policy::Policy::from_json(&text)
+    let json = doc.pretty();
+    let yaml = std::fs::read_to_string(path).is_ok_and(|t| !is_json(&t));
+    let text = if yaml { serde_yaml_ng::to_string(doc).map_err(|e| format!("{path}: {e}"))? } else { json.clone() };
+    bollard::policy::Policy::from_json(&json)
         .map_err(|e| format!("{path}: the change would make the policy invalid: {e}"))?;
     let target = Path::new(path);
     let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
