@@ -50,7 +50,9 @@ def test_mcp_server_deletes_a_branch_through_an_approval(tmp_path):
         direct = g.call("DELETE", f"/v1/branches/{OWN_BRANCH}", key=key(AGENT)).json()
         assert direct["code"] == "approval_required"
         approval = direct["approval_id"]
-        assert direct["message"].rstrip(".") in shown, (shown, direct["message"])
+        # The same message, but for its retry time (an hour from each refusal, to the second).
+        same_call = direct["message"].rstrip(".").rsplit(" before ", 1)[0]
+        assert same_call in shown and re.search(r" before \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", shown), (shown, direct["message"])
         assert f"ask a person to approve {approval}" in shown and "retry the same call" in shown, shown
         assert re.search(r"apr_[0-9a-f]{24}", shown).group(0) == approval, "the AI sees the id to relay"
         assert not [e for e in g.upstream_requests() if e["method"] == "DELETE"], "nothing deleted"
