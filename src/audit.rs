@@ -121,7 +121,12 @@ impl AuditRecord {
 
     /// One line of JSON.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        // One buffer, sized for a typical record (the summary is most of it): no regrowth.
+        let mut buf = Vec::with_capacity(384 + self.summary.len() + self.path.len());
+        if serde_json::to_writer(&mut buf, self).is_err() {
+            return String::new();
+        }
+        String::from_utf8(buf).unwrap_or_default()
     }
 }
 

@@ -12,11 +12,14 @@ pub(super) use crate::json::UniqueMap;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct PolicyFile {
+pub(super) struct PolicyFile<'a> {
     #[serde(default)]
     pub mode: Option<String>,
     pub upstream: UpstreamFile,
-    pub agents: Vec<Box<RawValue>>,
+    /// Borrowed from the policy text, and parsed one at a time, so a large policy is never
+    /// held twice in memory.
+    #[serde(borrow)]
+    pub agents: Vec<&'a RawValue>,
     #[serde(default)]
     pub rate_limit: Option<RateLimitFile>,
     #[serde(default)]
@@ -24,8 +27,8 @@ pub(super) struct PolicyFile {
     #[serde(default)]
     pub audit: Option<AuditFile>,
     /// Time-boxed approvals and elevations (`grants.rs`); read one by one so errors name them.
-    #[serde(default)]
-    pub grants: Vec<Box<RawValue>>,
+    #[serde(default, borrow)]
+    pub grants: Vec<&'a RawValue>,
 }
 
 /// `{"log": true}`: also write each audit record to the proxy-wasm log (hosts without filter state).
@@ -186,25 +189,24 @@ fn json_error(e: &serde_json::Error, line_offset: usize) -> String {
     }
 }
 
-/// Parses the policy text; an agent's error names the agent.
-pub(super) fn parse(text: &str) -> Result<(PolicyFile, Vec<AgentFile>), PolicyError> {
-    let file: PolicyFile = serde_json::from_str(text).map_err(|e| PolicyError::new("policy", json_error(&e, 0)))?;
-    let mut agents = Vec::with_capacity(file.agents.len());
-    for (i, raw) in file.agents.iter().enumerate() {
-        let agent: AgentFile = serde_json::from_str(raw.get()).map_err(|e| {
-            #[derive(Deserialize)]
-            struct IdOnly {
-                id: String,
-            }
-            let culprit = match serde_json::from_str::<IdOnly>(raw.get()) {
-                Ok(IdOnly { id }) => format!("agent {id:?}"),
-                Err(_) => format!("agents[{i}]"),
-            };
-            PolicyError::new(culprit, json_error(&e, agent_line(text, raw.get())))
-        })?;
-        agents.push(agent);
-    }
-    Ok((file, agents))
+/// Parses the policy text, leaving each agent as its text.
+pub(super) fn parse(text: &str) -> Result<PolicyFile<'_>, PolicyError> {
+    serde_json::from_str(text).map_err(|e| PolicyError::new("policy", json_error(&e, 0)))
+}
+
+/// Parses the `i`th agent; its error names the agent.
+pub(super) fn parse_agent(text: &str, i: usize, raw: &RawValue) -> Result<AgentFile, PolicyError> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        #[derive(Deserialize)]
+        struct IdOnly {
+            id: String,
+        }
+        let culprit = match serde_json::from_str::<IdOnly>(raw.get()) {
+            Ok(IdOnly { id }) => format!("agent {id:?}"),
+            Err(_) => format!("agents[{i}]"),
+        };
+        PolicyError::new(culprit, json_error(&e, agent_line(text, raw.get())))
+    })
 }
 
 /// The line (counted from 0) where an agent's text starts in the policy, when it is found
@@ -214,7 +216,7 @@ fn agent_line(text: &str, agent: &str) -> usize {
 }
 
 /// Parses the grants; an error names the grant (`grant "id"`, or `grants[2]`).
-pub(super) fn parse_grants(raw: &[Box<RawValue>]) -> Result<Vec<GrantFile>, PolicyError> {
+pub(super) fn parse_grants(raw: &[&RawValue]) -> Result<Vec<GrantFile>, PolicyError> {
     let mut grants = Vec::with_capacity(raw.len());
     for (i, r) in raw.iter().enumerate() {
         let grant: GrantFile = serde_json::from_str(r.get()).map_err(|e| {

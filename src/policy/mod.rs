@@ -249,7 +249,7 @@ pub struct Policy {
 impl Policy {
     /// Parses and compiles a policy. Any error refuses the whole policy.
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
-        let (mut raw, agent_files) = file::parse(text)?;
+        let mut raw = file::parse(text)?;
         let grant_files = file::parse_grants(&std::mem::take(&mut raw.grants))?;
         let mode = match raw.mode.as_deref() {
             None | Some("enforce") => Mode::Enforce,
@@ -269,11 +269,13 @@ impl Policy {
             ));
         }
         let default_limit = raw.rate_limit.as_ref().map(|r| compile_rate_limit("policy", r)).transpose()?;
-        let mut agents: Vec<Agent> = Vec::with_capacity(agent_files.len());
+        let agent_texts = std::mem::take(&mut raw.agents);
+        let mut agents: Vec<Agent> = Vec::with_capacity(agent_texts.len());
         // Ids seen so far: a set, so a policy of many agents compiles in linear time.
-        let mut ids: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(agent_files.len());
-        let mut by_digest = HashMap::with_capacity(agent_files.len());
-        for (i, a) in agent_files.into_iter().enumerate() {
+        let mut ids: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(agent_texts.len());
+        let mut by_digest = HashMap::with_capacity(agent_texts.len());
+        for (i, text_of_agent) in agent_texts.into_iter().enumerate() {
+            let a = file::parse_agent(text, i, text_of_agent)?;
             let (mut agent, digests) = compile_agent(a.culprit(i), a)?;
             // An agent's own limit replaces the default; its endpoint limits add to the default's.
             agent.rate_limit = match (agent.rate_limit.take(), &default_limit) {
