@@ -148,7 +148,7 @@ validate: build venv
 # Fuzzing needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 FUZZ_SECONDS ?= 600
 # The committed seeds stay small: each run grows a scratch copy under fuzz/target.
-FUZZ_RUN = cd fuzz && for t in request policy exchange; do \
+FUZZ_RUN = cd fuzz && for t in request policy exchange sql; do \
 	  mkdir -p target/corpus/$$t && cp corpus/$$t/* target/corpus/$$t/ && \
 	  cargo +nightly fuzz run $$t target/corpus/$$t -- -max_len=4096 $(1) || exit 1; done
 fuzz:

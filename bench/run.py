@@ -642,6 +642,9 @@ def report(args, cases, results, pin, native, wasm_decision, memory, sizes, load
             p(f"  compile {c['agents']} agents, {shape:7} ({c['json_bytes'] / 2**20:.1f} MiB JSON): {c['ms']:5.0f} ms "
               f"(median of 5, {c['min_ms']:.0f}-{c['max_ms']:.0f}); keeps {c['kept_bytes'] / 2**20:5.2f} MiB, "
               f"peak {c['peak_bytes'] / 2**20:5.2f} MiB{rss}")
+        for q in data.get("sql", []):
+            p(f"  SQL judgement, {q['label']:>6} migration ({q['bytes']} bytes, {q['statements']} statements): "
+              f"{q['us']:9.1f} us (median of 9, {q['min_us']:.1f}-{q['max_us']:.1f})")
     if native:
         p("  (compile shapes: full = every agent has all 18 areas; typical = 4 areas, one allow and one deny entry)")
     p("")

@@ -32,6 +32,9 @@ pub struct AuditRecord {
     pub approved_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<String>,
+    /// The classes of the body's SQL, on the endpoints that carry SQL (absent elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<Vec<&'static str>>,
 }
 
 /// What only the host knows when the request ends.
@@ -71,6 +74,7 @@ impl AuditRecord {
             approval_id: d.approval.as_ref().and_then(|a| a.id.clone()),
             approved_by: d.approval.as_ref().and_then(|a| a.approved_by()).map(str::to_string),
             grant: d.grant.map(|g| g.id.clone()),
+            sql: d.sql.as_ref().map(|j| j.classes.names()),
         }
     }
 
@@ -109,6 +113,7 @@ impl AuditRecord {
             approval_id: None,
             approved_by: None,
             grant: None,
+            sql: None,
         }
     }
 
@@ -188,6 +193,21 @@ pub fn summary(d: &Decision, method: &str, path: &str, status: u16) -> String {
         Some(_) => what(d, method),
         None => format!("call {method} {path}"),
     };
+    // SQL that was judged: what ran (allowed), or which statement was refused and why.
+    if let Some(j) = &d.sql {
+        let place = crate::sentence::place_phrase(&d.location).map(|p| format!(" {p}")).unwrap_or_default();
+        return match (d.verdict, &d.reason) {
+            (Verdict::Allow, _) => format!("{} ran {}{place}: {outcome}.", who(d), j.phrase()),
+            (Verdict::Deny, Reason::SqlNotAllowed | Reason::SqlUnparsed) if d.enforced => format!(
+                "{} asked to run {}{place}: denied ({}: {}, {status}).",
+                who(d),
+                j.phrase(),
+                d.reason.code(),
+                crate::sentence::sql_refusal_phrase(j)
+            ),
+            _ => format!("{} asked to run {}{place}: {outcome}.", who(d), j.phrase()),
+        };
+    }
     format!("{} asked to {what}: {outcome}.", who(d))
 }
 

@@ -22,6 +22,11 @@
 //! 9. `approve`: an allowed call of an endpoint the agent's approve list names passes only with
 //!    an approval grant in force for exactly this call (agent, method, target, body SHA-256),
 //!    one use at a time; otherwise 403 `approval_required` with the call's `approval_id`.
+//! 10. Body, for an allowed request whose decision depends on it (`Decision::apply_body`):
+//!     `run_sql` with read access needs `"read_only": true`; `create_project` names one of the
+//!     agent's organizations; the SQL of every endpoint whose body carries SQL (its behaviour's
+//!     `sql`) is judged statement by statement by the agent's SQL rules (403 `sql_not_allowed`,
+//!     `sql_unparsed`).
 //!
 //! In monitor mode an identified agent's denied request (steps 3 to 9) is forwarded with
 //! `enforced: false`; 401 and 400 are always enforced.
@@ -30,6 +35,7 @@ use crate::approval::{approval_id, uses_key, UseCheck, UseTake};
 use crate::catalog::{query, Area, Behaviour, BodyRule, Catalog, Class, Endpoint, Method, NoMatch, Place};
 use crate::guards::body::{self, BodyCheck, BodyError};
 use crate::policy::{Agent, Grant, GrantKind, Level, Mode, Policy, Scope};
+use crate::sql::{Judgement, SqlRefusal};
 use crate::target::{check_param, credential_in_query, is_project_ref, RequestTarget, TargetError};
 
 /// What the decision reads from a request.
@@ -125,6 +131,11 @@ pub enum Reason {
     BodyTooLarge(usize),
     /// Allowed: `run_sql` with read access and `"read_only": true`.
     ReadOnlySql,
+    /// A statement of the body's SQL needs a class the agent lacks, names a denied schema or
+    /// calls a denied function (`Decision::sql` says which).
+    SqlNotAllowed,
+    /// The body's SQL could not be parsed, and the agent does not have `allow_unparsed`.
+    SqlUnparsed,
 }
 
 impl Reason {
@@ -155,6 +166,8 @@ impl Reason {
             Reason::InvalidBody(_) => "invalid_body",
             Reason::BodyTooLarge(_) => "body_too_large",
             Reason::ReadOnlySql => "read_only_sql",
+            Reason::SqlNotAllowed => "sql_not_allowed",
+            Reason::SqlUnparsed => "sql_unparsed",
         }
     }
 
@@ -186,6 +199,8 @@ impl Reason {
             Reason::InvalidBody(_) => "body is not plain JSON",
             Reason::BodyTooLarge(_) => "body over the limit",
             Reason::ReadOnlySql => "read-only SQL",
+            Reason::SqlNotAllowed => "SQL not allowed",
+            Reason::SqlUnparsed => "SQL the gateway could not parse",
         }
     }
 
@@ -286,6 +301,8 @@ pub struct Decision<'p, 'a> {
     pub grant: Option<&'p Grant>,
     /// Set when the agent's `approve` list names the endpoint of an otherwise allowed call.
     pub approval: Option<Approval<'p>>,
+    /// The judgement of the body's SQL, on the endpoints whose body carries SQL.
+    pub sql: Option<Judgement>,
 }
 
 impl<'p> Decision<'p, '_> {
@@ -427,11 +444,20 @@ impl<'p> Decision<'p, '_> {
         content_type: Option<&str>,
         body: &[u8],
     ) {
-        match body::check(check, agent, content_type, body) {
-            Ok(()) => {
+        match body::check(check, agent, self.behaviour.sql, content_type, body) {
+            Ok(judgement) => {
+                self.sql = judgement;
                 if check == BodyCheck::OrganizationInScope {
                     self.body_organization = body::organization(body);
                 }
+            }
+            Err(BodyError::Sql(j)) => {
+                let reason = match j.refusal {
+                    Some(SqlRefusal::Unparsed(_)) => Reason::SqlUnparsed,
+                    _ => Reason::SqlNotAllowed,
+                };
+                self.sql = Some(*j);
+                self.deny(reason, policy.mode == Mode::Enforce);
             }
             Err(BodyError::NotJson(why)) => self.deny(Reason::InvalidBody(why), true),
             Err(BodyError::NoOrganization) => self.deny(
@@ -533,6 +559,7 @@ fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> 
         branch_lookup: None,
         organization_lookup: None,
         project_organization: None,
+        sql: None,
     }
 }
 
@@ -736,6 +763,10 @@ pub fn decide_for<'p, 'a>(
             d.enforced = true;
             if d.behaviour.body == Some(BodyRule::OrganizationInScope) && agent.organizations != Scope::All {
                 d.body_check = Some(BodyCheck::OrganizationInScope);
+            }
+            // The SQL of an endpoint that carries it is judged statement by statement.
+            if d.body_check.is_none() && d.behaviour.sql.is_some() {
+                d.body_check = Some(BodyCheck::Sql);
             }
             // 9. A person's approval: its id binds the body, so it is resolved with the body.
             if agent.needs_approval.contains(matched.index) {

@@ -111,6 +111,9 @@ pub fn whoami(policy: &Policy, agent: &Agent, now_ms: u64) -> String {
             if agent.needs_approval.contains(i) {
                 v["needs_approval"] = json!(true);
             }
+            if crate::catalog::sql_body(e.id).is_some() {
+                v["sql"] = json!("each statement of its SQL is judged by the agent's sql rules");
+            }
             v
         })
         .collect();
@@ -122,6 +125,12 @@ pub fn whoami(policy: &Policy, agent: &Agent, now_ms: u64) -> String {
         "organizations": scope(&agent.organizations),
         "access": access,
         "reveal_secrets": agent.reveal_secrets,
+        "sql": {
+            "allow": agent.sql.allow.names(),
+            "deny_schemas": agent.sql.deny_schemas,
+            "deny_functions": agent.sql.deny_functions,
+            "allow_unparsed": agent.sql.allow_unparsed,
+        },
         "rate_limit_per_minute": agent.rate_limit.as_ref().map(|r| r.per_minute),
         "approve": agent.approve,
         "grants": grants_in_force(agent, now_ms),

@@ -20,6 +20,7 @@ pub mod rate_limit;
 pub mod refusal;
 pub mod secret;
 pub mod sentence;
+pub mod sql;
 pub mod target;
 pub mod time;
 

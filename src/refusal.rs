@@ -20,6 +20,9 @@ struct Body<'a> {
     approval_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_before: Option<String>,
+    /// The classes of the body's SQL, where SQL was judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sql: Option<Vec<&'static str>>,
 }
 
 /// The one-sentence message: who, what, where, why, and what would allow it.
@@ -47,6 +50,7 @@ impl<'a> Body<'a> {
             request_id,
             approval_id: d.approval.as_ref().and_then(|a| a.id.as_deref()),
             retry_before: (d.reason == Reason::ApprovalRequired).then(|| retry_before(d)),
+            sql: d.sql.as_ref().map(|j| j.classes.names()),
         }
     }
 
@@ -83,6 +87,7 @@ pub fn internal_error(request_id: Option<&str>) -> String {
         request_id,
         approval_id: None,
         retry_before: None,
+        sql: None,
     }
     .to_json()
 }

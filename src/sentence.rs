@@ -3,6 +3,7 @@
 use crate::catalog::Endpoint;
 use crate::decision::{Decision, Location, Reason};
 use crate::policy::Level;
+use crate::sql::{Judgement, SqlRefusal};
 
 /// The caller: the agent's name, or "An unidentified caller".
 pub fn who(d: &Decision) -> String {
@@ -151,6 +152,10 @@ pub fn why(d: &Decision) -> String {
             e.area.label(),
             e.area.name()
         ),
+        (Reason::SqlNotAllowed | Reason::SqlUnparsed, _, Some(a)) => match &d.sql {
+            Some(j) => sql_why(j, a),
+            None => "its SQL could not be judged".to_string(),
+        },
         (Reason::InvalidBody(why), ..) => format!("{why}, since the decision depends on it"),
         (Reason::BodyTooLarge(n), ..) => {
             format!("the body is larger than the {n} bytes this gateway reads to decide (max_body_bytes)")
@@ -162,6 +167,50 @@ pub fn why(d: &Decision) -> String {
 /// Until when an agent told to get an approval should retry: the decision's time and the window.
 pub fn retry_before(d: &Decision) -> String {
     crate::time::rfc3339_secs(d.now_ms.saturating_add(crate::approval::RETRY_WINDOW_MS))
+}
+
+/// `on project X`, or nothing for account-level calls.
+pub fn place_phrase(location: &Location) -> Option<String> {
+    let p = place(location)?;
+    let prep = if matches!(location, Location::Organization(_)) { "in" } else { "on" };
+    Some(format!("{prep} {p}"))
+}
+
+/// Why a body's SQL was refused, and what rule would allow it.
+fn sql_why(j: &Judgement, agent: &crate::policy::Agent) -> String {
+    let statement = match j.deciding() {
+        Some(s) if j.statements.len() > 1 => format!("statement {} of its SQL ({})", s.index, s.describe()),
+        Some(s) => format!("its SQL ({})", s.describe()),
+        None => "its SQL".to_string(),
+    };
+    match &j.refusal {
+        Some(SqlRefusal::Class(c)) => format!(
+            "{statement} is {c}, and the SQL it may run is {}; sql.allow with \"{c}\" would allow it",
+            agent.sql.allow.describe()
+        ),
+        Some(SqlRefusal::Schema(schema)) => format!(
+            "{statement} refers to schema {schema}, which its sql.deny_schemas names; only removing {schema} from it would allow this"
+        ),
+        Some(SqlRefusal::Function(f)) => format!(
+            "{statement} calls {f}, which its sql.deny_functions names; only removing {f} from it would allow this"
+        ),
+        Some(SqlRefusal::Unparsed(error)) => format!(
+            "{statement} could not be parsed by the gateway's PostgreSQL grammar ({error}), and SQL it cannot judge is refused; sql.allow_unparsed = true would allow it"
+        ),
+        None => "its SQL is allowed".to_string(),
+    }
+}
+
+/// The audit phrase for a refused body's SQL: which statement, and why (never the SQL's values).
+pub fn sql_refusal_phrase(j: &Judgement) -> String {
+    let statement = j.deciding().map(|s| s.describe()).unwrap_or_else(|| "SQL".to_string());
+    match &j.refusal {
+        Some(SqlRefusal::Class(c)) => format!("{statement} is {c}"),
+        Some(SqlRefusal::Schema(s)) => format!("{statement} refers to denied schema {s}"),
+        Some(SqlRefusal::Function(f)) => format!("{statement} calls denied function {f}"),
+        Some(SqlRefusal::Unparsed(_)) => format!("{statement} could not be parsed"),
+        None => statement,
+    }
 }
 
 impl Decision<'_, '_> {

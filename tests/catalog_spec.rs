@@ -141,3 +141,35 @@ fn query_parameters_are_the_specs() {
     }
     assert!(wrong.is_empty(), "regenerate with tools/gen_query_params.py:\n{}", wrong.join("\n"));
 }
+
+/// The endpoints whose body carries SQL (`SQL_BODIES`) are exactly the spec's operations whose
+/// request body has a `query` or a `rollback`, with those fields (issue 13).
+#[test]
+fn sql_bodies_are_the_specs() {
+    let spec = spec();
+    let resolve = |v: &Value| -> Value {
+        match v["$ref"].as_str() {
+            Some(r) => r.trim_start_matches("#/").split('/').fold(spec.clone(), |o, k| o[k].clone()),
+            None => v.clone(),
+        }
+    };
+    let mut theirs = BTreeSet::new();
+    for e in Catalog::endpoints() {
+        let op = &spec["paths"][e.path][e.method.as_str().to_lowercase()];
+        let schema = resolve(&op["requestBody"]["content"]["application/json"]["schema"]);
+        let fields: Vec<String> = ["query", "rollback"]
+            .iter()
+            .filter(|f| schema["properties"].get(**f).is_some())
+            .map(|f| f.to_string())
+            .collect();
+        if !fields.is_empty() {
+            let required = schema["required"].as_array().is_some_and(|r| r.iter().any(|x| x == "query"));
+            theirs.insert((e.id.to_string(), fields, required));
+        }
+    }
+    let ours: BTreeSet<(String, Vec<String>, bool)> = bollard::catalog::SQL_BODIES
+        .iter()
+        .map(|(id, b)| (id.to_string(), b.fields.iter().map(|f| f.to_string()).collect(), b.required.is_some()))
+        .collect();
+    assert_eq!(ours, theirs);
+}

@@ -120,6 +120,15 @@ fn check_prints_the_access_matrix() {
     assert_eq!(at("database"), Some("off"));
     assert_eq!(at("allow"), Some("list_migrations"));
     assert!(text.contains("SUPABASE_ACCESS_TOKEN is not set"));
+    // Each agent's SQL classes (issue 13).
+    let o = bollard(&["check", "examples/sql-policy.json"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let text = out(&o);
+    assert!(text.lines().nth(1).expect("header").contains("  sql  "));
+    let line = |id: &str| text.lines().find(|l| l.starts_with(id)).unwrap_or_default().to_string();
+    assert!(line("migrator").contains("read,write,ddl; not auth.*,vault.*,storage.*,dblink(),http_get()"), "{text}");
+    assert!(line("analyst").contains("read; not auth.*,vault.*,pg_sleep()"), "{text}");
+    assert!(line("dba").contains(" all "), "{text}");
 }
 
 #[test]
@@ -192,6 +201,26 @@ fn explain_gives_the_decision_and_its_sentences() {
     let o = bollard(&["explain", p, "--agent", "mcp-readonly", "POST", sql]);
     assert_eq!(code(&o), 2);
     assert!(out(&o).contains("depends on the request body"));
+
+    // SQL: the classes, each statement, and the one that decided (issue 13).
+    let sp = "examples/sql-policy.json";
+    let mig = "/v1/projects/abcdefghijklmnopqrst/database/migrations";
+    let m = temp_file("mig.json", r#"{"query":"create table public.w (id int); drop table public.old","name":"m"}"#);
+    let o = bollard(&["explain", sp, "--agent", "migrator", "--body", s(&m), "POST", mig]);
+    assert_eq!(code(&o), 2, "{}", out(&o));
+    let t = out(&o);
+    assert!(t.contains("reason:     sql_not_allowed"), "{t}");
+    assert!(t.contains("sql:        ddl, destroy (2 statement(s); the agent may run read, write, ddl)"), "{t}");
+    assert!(t.contains("2. DROP TABLE public.old: destroy  <- decided"), "{t}");
+    assert!(
+        t.contains("decided by: statement 2 (DROP TABLE public.old): destroy is not in the agent's sql.allow"),
+        "{t}"
+    );
+    let q = temp_file("q.json", r#"{"query":"select * from public.orders"}"#);
+    let o = bollard(&["explain", sp, "--agent", "migrator", "--body", s(&q), "POST", sql]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    assert!(out(&o)
+        .contains("summary:    Schema migrator ran SELECT on public.orders on project abcdefghijklmnopqrst: allowed"));
 
     let o = bollard(&["explain", p, "--agent", "ops-bot", "GET", "/v1/projects/x/../y"]);
     assert_eq!(code(&o), 2);

@@ -53,11 +53,13 @@ fn read_only_sql() {
         assert_eq!(with_body(&read, "POST", SQL, ct, body).0, reason, "{body}");
         assert_eq!(with_body(&read, "POST", SQL, ct, body).1, status, "{body}");
     }
-    // full access and an allow of run_sql need no body; off never reads it.
+    // Full access needs no read_only, but its SQL is still parsed (issue 13); off never reads it.
     let full = policy(r#""projects":["*"],"access":{"database":"full"}"#);
-    assert_eq!(with_body(&full, "POST", SQL, JSON, r#"{"query":"drop"}"#).0, "access_full");
+    assert_eq!(with_body(&full, "POST", SQL, JSON, r#"{"query":"drop table t"}"#).0, "access_full");
+    assert_eq!(with_body(&full, "POST", SQL, JSON, r#"{"query":"drop"}"#).0, "sql_unparsed");
     let allowed = policy(r#""projects":["*"],"allow":["database_read"]"#);
-    assert_eq!(with_body(&allowed, "POST", SQL, JSON, r#"{"read_only":true}"#).0, "read_only_sql");
+    assert_eq!(with_body(&allowed, "POST", SQL, JSON, r#"{"query":"select 1","read_only":true}"#).0, "read_only_sql");
+    assert_eq!(with_body(&allowed, "POST", SQL, JSON, r#"{"read_only":true}"#).0, "invalid_body");
     let off = policy(r#""projects":["*"]"#);
     assert_eq!(with_body(&off, "POST", SQL, JSON, r#"{"read_only":true}"#).0, "permission_denied");
 }

@@ -13,6 +13,14 @@ pub enum BodyRule {
     OrganizationInScope,
 }
 
+/// A body that carries SQL: the fields that hold it (each judged by the agent's SQL rules), and
+/// the one that must be there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqlBody {
+    pub fields: &'static [&'static str],
+    pub required: Option<&'static str>,
+}
+
 /// An account-wide list that is filtered to the agent's scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListKind {
@@ -41,6 +49,8 @@ pub struct Behaviour {
     /// A query parameter that asks Supabase to show secrets: dropped unless the agent has
     /// `reveal_secrets`.
     pub reveal_param: Option<&'static str>,
+    /// Where its body carries SQL, judged statement by statement (`crate::sql`).
+    pub sql: Option<SqlBody>,
 }
 
 const AUTH_CONFIG: &[&str] = &[
@@ -110,6 +120,25 @@ const BODY_RULES: &[(&str, BodyRule)] = &[
     ("create_project", BodyRule::OrganizationInScope),
 ];
 
+const QUERY: SqlBody = SqlBody { fields: &["query"], required: Some("query") };
+const MIGRATION: SqlBody = SqlBody { fields: &["query", "rollback"], required: Some("query") };
+
+/// Endpoint id → where its body carries SQL: every operation of Supabase's spec whose request
+/// body has a `query`, and a migration's `rollback` (SQL that runs later).
+/// `tests/catalog_spec.rs` checks this table against the spec both ways.
+pub const SQL_BODIES: &[(&str, SqlBody)] = &[
+    ("run_sql", QUERY),
+    ("run_read_only_sql", QUERY),
+    ("apply_migration", MIGRATION),
+    ("upsert_migration", MIGRATION),
+    ("patch_migration", SqlBody { fields: &["rollback"], required: None }),
+];
+
+/// Where an endpoint's body carries SQL, by id (for code that has no compiled catalog).
+pub fn sql_body(id: &str) -> Option<SqlBody> {
+    SQL_BODIES.iter().find(|(e, _)| *e == id).map(|&(_, b)| b)
+}
+
 /// Endpoint id → the list its response is.
 const LISTS: &[(&str, ListKind)] = &[
     ("list_projects", ListKind::Projects),
@@ -138,6 +167,11 @@ pub(super) fn compile(ids: &[&'static str], declares: impl Fn(usize, &str) -> bo
     for &(id, rule) in BODY_RULES {
         if let Some(b) = out.get_mut(index(id)?) {
             b.body = Some(rule);
+        }
+    }
+    for &(id, sql) in SQL_BODIES {
+        if let Some(b) = out.get_mut(index(id)?) {
+            b.sql = Some(sql);
         }
     }
     for (i, b) in out.iter_mut().enumerate() {

@@ -9,7 +9,7 @@ pub mod query;
 mod query_params;
 
 pub use area::Area;
-pub use behaviour::{Behaviour, BodyRule, ListKind, ResponseRule, SECRET_FIELDS};
+pub use behaviour::{sql_body, Behaviour, BodyRule, ListKind, ResponseRule, SqlBody, SECRET_FIELDS, SQL_BODIES};
 pub use endpoint::{Class, Endpoint, Method, Place};
 pub use query::QueryParam;
 

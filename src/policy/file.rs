@@ -82,6 +82,8 @@ pub(super) struct AgentFile {
     /// Endpoint ids or permission names whose calls need a person's approval.
     #[serde(default)]
     pub approve: Vec<String>,
+    #[serde(default)]
+    pub sql: Option<SqlFile>,
 }
 
 /// One of an agent's keys: `{"sha256": "…", "not_after": "2027-01-01T00:00:00Z"}`.
@@ -115,6 +117,20 @@ pub(super) struct GrantFile {
     pub access: Option<UniqueMap>,
     #[serde(default)]
     pub allow: Option<Vec<String>>,
+}
+
+/// `{"allow": ["read", "write"], "deny_schemas": ["auth"], "deny_functions": ["dblink"], "allow_unparsed": false}`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SqlFile {
+    #[serde(default)]
+    pub allow: Option<Vec<String>>,
+    #[serde(default)]
+    pub deny_schemas: Vec<String>,
+    #[serde(default)]
+    pub deny_functions: Vec<String>,
+    #[serde(default)]
+    pub allow_unparsed: bool,
 }
 
 /// `projects`: a list of refs (or `["*"]`), or `{"organizations": [slugs]}`, the projects of

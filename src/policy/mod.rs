@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{Area, Catalog, Class, Method};
 use crate::secret::Secret;
+use crate::sql::{ClassSet, SqlClass, SqlRules};
 use crate::target::{is_org_slug, is_project_ref};
 
 /// The body limit when the policy sets none: 1 MiB.
@@ -190,6 +191,11 @@ pub struct Agent {
     pub approve: Vec<String>,
     /// The policy's grants for this agent, in force or not (each request checks the time).
     pub grants: Vec<Grant>,
+    /// What SQL it may run on the endpoints that carry SQL (its `sql`, or the defaults that
+    /// follow its database access).
+    pub sql: SqlRules,
+    /// Whether the policy gave `sql` (false: the defaults).
+    pub sql_given: bool,
 }
 
 impl Agent {
@@ -561,6 +567,8 @@ fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, KeyDiges
     if name.len() > 128 || name.chars().any(char::is_control) {
         return Err(PolicyError::new(c, "name must be at most 128 characters, without control characters"));
     }
+    let sql_given = a.sql.is_some();
+    let sql = compile_sql(c, a.sql, default_sql_classes(&levels, &allowed))?;
     let agent = Agent {
         index: 0,
         id: a.id,
@@ -579,8 +587,80 @@ fn compile_agent(culprit: String, a: file::AgentFile) -> Result<(Agent, KeyDiges
         needs_approval,
         approve: a.approve,
         grants: Vec::new(),
+        sql,
+        sql_given,
     };
     Ok((agent, digests))
+}
+
+/// The classes an agent without `sql.allow` gets: every class with database `full` (or an allow
+/// entry that grants an endpoint writing SQL, such as `run_sql`), else `read`.
+fn default_sql_classes(levels: &[Level; Area::ALL.len()], allowed: &EndpointSet) -> ClassSet {
+    let full = levels.get(Area::Database.index()) == Some(&Level::Full);
+    let writes_sql = Catalog::endpoints().iter().enumerate().any(|(i, e)| {
+        allowed.contains(i) && crate::catalog::sql_body(e.id).is_some() && e.class() == crate::catalog::Class::Write
+    });
+    if full || writes_sql {
+        ClassSet::ALL
+    } else {
+        ClassSet::of(&[SqlClass::Read])
+    }
+}
+
+fn compile_sql(culprit: &str, sql: Option<file::SqlFile>, default: ClassSet) -> Result<SqlRules, PolicyError> {
+    let Some(sql) = sql else { return Ok(SqlRules::classes(default)) };
+    let allow = match sql.allow {
+        None => default,
+        Some(list) => {
+            let mut set = ClassSet::EMPTY;
+            for name in &list {
+                let class = SqlClass::parse(name).ok_or_else(|| {
+                    PolicyError::new(
+                        culprit,
+                        format!(
+                            "sql.allow: unknown class {name:?} (known: {}){}",
+                            SqlClass::known_names(),
+                            suggest::hint(name, SqlClass::ALL.iter().map(|c| c.name()))
+                        ),
+                    )
+                })?;
+                if set.contains(class) {
+                    return Err(PolicyError::new(culprit, format!("sql.allow: {name:?} is listed twice")));
+                }
+                set.insert(class);
+            }
+            set
+        }
+    };
+    let names = |field: &str, list: Vec<String>, qualified: bool| -> Result<Vec<String>, PolicyError> {
+        let mut out: Vec<String> = Vec::with_capacity(list.len());
+        for name in list {
+            let parts: Vec<&str> = name.split('.').collect();
+            let ok = !name.is_empty()
+                && parts.len() <= if qualified { 2 } else { 1 }
+                && parts.iter().all(|p| {
+                    !p.is_empty()
+                        && p.len() <= 63
+                        && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'-')
+                });
+            if !ok {
+                let what = if qualified { "a function name (name or schema.name)" } else { "a schema name" };
+                return Err(PolicyError::new(culprit, format!("sql.{field}: {name:?} is not {what}")));
+            }
+            let lower = name.to_ascii_lowercase();
+            if out.contains(&lower) {
+                return Err(PolicyError::new(culprit, format!("sql.{field}: {name:?} is listed twice")));
+            }
+            out.push(lower);
+        }
+        Ok(out)
+    };
+    Ok(SqlRules {
+        allow,
+        deny_schemas: names("deny_schemas", sql.deny_schemas, false)?,
+        deny_functions: names("deny_functions", sql.deny_functions, true)?,
+        allow_unparsed: sql.allow_unparsed,
+    })
 }
 
 pub(crate) fn parse_digest(hex: &str) -> Option<[u8; 32]> {

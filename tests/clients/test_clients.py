@@ -63,6 +63,10 @@ AGENTS = {
     "ci-deployer": ("CI deployer", {
         "projects": [P1],
         "access": {"edge_functions": "full", "secrets": "full"}}),
+    "mcp-migrator": ("Migrator (MCP)", {
+        "projects": [P1], "organizations": ["acme"],
+        "access": {"projects": "read", "database": "full"},
+        "sql": {"allow": ["read", "write", "ddl"], "deny_schemas": ["auth", "vault"]}}),
     "deploy-script": ("Deploy script", {
         "projects": [P1], "organizations": ["acme"],
         "access": {"projects": "read", "edge_functions": "full", "secrets": "full", "database": "read"}}),
@@ -299,6 +303,49 @@ def test_mcp_server_writes_are_refused_without_read_only(gw, tmp_path):
         assert passes_on(shown, refusal), (name, shown, refusal["message"])
     assert [e["method"] for e in upstream if e["method"] != "GET"] == ["DELETE"], "only the own branch's delete"
     assert "delete from orders" not in json.dumps(upstream)
+
+
+def test_mcp_server_sql_rules(gw, tmp_path):
+    """execute_sql and apply_migration for an agent whose SQL may read, write and change the schema
+    but never drop, and never touch auth: what the rules allow runs, the rest is refused by the
+    gateway and the MCP client (the AI) is shown the gateway's message naming the statement."""
+    agent = "mcp-migrator"
+    select = {"project_id": P1, "query": "select id, name from orders"}
+    drop = {"project_id": P1, "query": "drop table orders"}
+    auth = {"project_id": P1, "query": "select email from auth.users"}
+    create = {"project_id": P1, "name": "add_widgets", "query": "create table public.widgets (id bigint primary key)"}
+    sneaky = {"project_id": P1, "name": "cleanup",
+              "query": "create table public.w2 (id int); drop table public.orders"}
+    calls = [{"name": "execute_sql", "arguments": a} for a in (select, drop, auth)]
+    calls += [{"name": "apply_migration", "arguments": a} for a in (create, sneaky)]
+    w = Window(gw)
+    args = mcp_args(gw, "--access-token", key(agent), "--features", "database")
+    out, by = mcp_session(gw, args, {}, calls, str(tmp_path))
+    records, upstream = check_window(w, agent, [("run_sql", "sql_not_allowed"), ("run_sql", "sql_not_allowed"),
+                                                ("apply_migration", "sql_not_allowed")])
+
+    def c(name, a):
+        return by[name + json.dumps(a, sort_keys=True)]
+
+    assert "stand-in row" in tool_json(c("execute_sql", select))["result"]
+    assert not c("apply_migration", create)["is_error"], c("apply_migration", create)
+    sql = {(r["endpoint"], r["decision"]): r for r in records if r.get("sql")}
+    assert sql[("run_sql", "allow")]["summary"].startswith("Migrator (MCP) ran SELECT on orders on project")
+    assert sql[("apply_migration", "allow")]["sql"] == ["ddl"]
+    for name, a, target, body in [
+        ("execute_sql", drop, f"/v1/projects/{P1}/database/query", {"query": drop["query"]}),
+        ("execute_sql", auth, f"/v1/projects/{P1}/database/query", {"query": auth["query"]}),
+        ("apply_migration", sneaky, f"/v1/projects/{P1}/database/migrations",
+         {"name": sneaky["name"], "query": sneaky["query"]}),
+    ]:
+        shown = tool_error(c(name, a))
+        refusal = gateway_refusal(gw, agent, "POST", target, json.dumps(body))
+        assert refusal["code"] == "sql_not_allowed" and refusal["sql"], refusal
+        assert passes_on(shown, refusal), (name, shown, refusal["message"])
+    assert "DROP TABLE public.orders) is destroy" in tool_error(c("apply_migration", sneaky))
+    assert "refers to schema auth" in tool_error(c("execute_sql", auth))
+    sent = json.dumps(upstream)
+    assert "drop table" not in sent and "auth.users" not in sent, "nothing refused reached upstream"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -100,9 +100,12 @@ class Running:
                 p.kill()
 
 
-def call(port, agent, method, path):
+def call(port, agent, method, path, body=None):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request(method, path, headers={"authorization": f"Bearer {KEYS[agent]}"})
+    headers = {"authorization": f"Bearer {KEYS[agent]}"}
+    if body is not None:
+        headers["content-type"] = "application/json"
+    c.request(method, path, body=body, headers=headers)
     r = c.getresponse()
     body = r.read()
     return r.status, r.getheader("x-bollard-decision"), body
@@ -149,15 +152,18 @@ def test_ecds_pair_serves_and_reloads_from_another_directory(elsewhere):
         bollard(*args, cwd=elsewhere)
         run.envoy("ecds/envoy.yaml", admin)
         sql = f"/v1/projects/{REF}/database/migrations"
-        assert call(port, "reader", "POST", sql)[:2] == (403, "deny"), "database: read cannot apply a migration"
+        # A migration's SQL is judged too (issue 13): the body holds one.
+        migration = '{"name": "t", "query": "create table t (id int)"}'
+        assert call(port, "reader", "POST", sql, migration)[:2] == (403, "deny"), \
+            "database: read cannot apply a migration"
         # A new policy: the same command again; Envoy picks the file up without a restart.
         with open(os.path.join(elsewhere, "policy.yaml"), "w") as f:
             f.write(policy_yaml(database="full"))
         bollard(*args, cwd=elsewhere)
         end = time.time() + 30
-        while time.time() < end and call(port, "reader", "POST", sql)[0] == 403:
+        while time.time() < end and call(port, "reader", "POST", sql, migration)[0] == 403:
             time.sleep(0.2)
-        assert call(port, "reader", "POST", sql)[:2][1] == "allow", open(run.log).read()[-2000:]
+        assert call(port, "reader", "POST", sql, migration)[:2][1] == "allow", open(run.log).read()[-2000:]
 
 
 def test_demo_runs_from_a_copy_with_nothing_beside_it(tmp_path):

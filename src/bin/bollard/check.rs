@@ -7,6 +7,7 @@ use bollard::catalog::{Area, Catalog};
 use bollard::discovery::may_call;
 use bollard::policy::suggest;
 use bollard::policy::{Agent, Level, Policy, Scope};
+use bollard::sql::{ClassSet, SqlRules};
 
 use crate::args::Args;
 use crate::policy_source::{self, Loaded};
@@ -58,7 +59,7 @@ fn matrix(l: &Loaded) {
     }
     let mut header = vec!["agent".to_string()];
     header.extend(areas.iter().map(|a| a.name().to_string()));
-    header.extend(["project refs", "org slugs", "allow", "deny", "per minute"].map(String::from));
+    header.extend(["project refs", "org slugs", "allow", "deny", "sql", "per minute"].map(String::from));
     let mut rows = vec![header];
     for ag in policy.agents() {
         let mut row = vec![ag.id.clone()];
@@ -67,6 +68,12 @@ fn matrix(l: &Loaded) {
         row.push(scope_text(ag, &ag.organizations, false));
         row.push(if ag.allow.is_empty() { "-".into() } else { ag.allow.join(",") });
         row.push(if ag.deny.is_empty() { "-".into() } else { ag.deny.join(",") });
+        // SQL rules matter only to an agent that may call an endpoint whose body carries SQL.
+        let runs_sql = Catalog::endpoints()
+            .iter()
+            .enumerate()
+            .any(|(i, e)| bollard::catalog::sql_body(e.id).is_some() && may_call(ag, i));
+        row.push(if runs_sql { sql_text(&ag.sql) } else { "-".into() });
         row.push(match &ag.rate_limit {
             None => "-".into(),
             Some(rl) if rl.endpoints.is_empty() => rl.per_minute.to_string(),
@@ -88,6 +95,24 @@ fn matrix(l: &Loaded) {
     }
 }
 
+/// An agent's SQL rules in one cell: its classes, then what it denies (`auth.*`, `dblink()`).
+fn sql_text(rules: &SqlRules) -> String {
+    let mut parts = vec![if rules.allow == ClassSet::ALL { "all".to_string() } else { rules.allow.names().join(",") }];
+    let denied: Vec<String> = rules
+        .deny_schemas
+        .iter()
+        .map(|s| format!("{s}.*"))
+        .chain(rules.deny_functions.iter().map(|f| format!("{f}()")))
+        .collect();
+    if !denied.is_empty() {
+        parts.push(format!("not {}", denied.join(",")));
+    }
+    if rules.allow_unparsed {
+        parts.push("unparsed ok".to_string());
+    }
+    parts.join("; ")
+}
+
 /// `check --agent ID`: the endpoints the agent's grants reach, and where.
 fn agent_endpoints(l: &Loaded, id: &str) -> Result<(), String> {
     let policy = &l.policy;
@@ -97,6 +122,7 @@ fn agent_endpoints(l: &Loaded, id: &str) -> Result<(), String> {
     println!("{}: valid; agent {} ({}), mode {}", l.origin, agent.id, agent.name, policy.mode.as_str());
     println!("projects:      {}", agent.projects_description());
     println!("organizations: {}", agent.organizations.describe());
+    println!("sql:           {}", sql_text(&agent.sql));
     println!("{} of {} endpoints:", endpoints.len(), Catalog::endpoints().len());
     let mut rows = vec![["id", "method", "path", "area", "granted by"].map(String::from).to_vec()];
     for (i, e) in endpoints {

@@ -20,6 +20,7 @@ use bollard::audit::{AuditRecord, Completion};
 use bollard::catalog::Catalog;
 use bollard::decision::{decide_for, Request, Verdict};
 use bollard::policy::{suggest, Agent, Policy};
+use bollard::sql::{Judgement, SqlRefusal, SqlRules};
 
 const USAGE: &str = "\
 bollard: the command-line companion of the Bollard proxy-wasm filter
@@ -166,9 +167,10 @@ fn help(command: &str) -> String {
             Decides one request for agent ID with the filter's own decision code and prints the decision,\n\
             endpoint, permission, reason, the refusal message and the audit summary. Exit 0 when allowed,\n\
             2 when denied. --body FILE is the JSON request body, for the decisions that read it\n\
-            (run_sql with read access, create_project, and calls the approve list names, whose approval\n\
-            id binds the body); without it they are decided as without a body. --at TIME (RFC 3339)\n\
-            decides as at that time, for keys and grants that start or end; default now.\n\
+            (run_sql with read access, create_project, calls the approve list names, whose approval\n\
+            id binds the body, and every endpoint that carries SQL, whose statements it lists with their\n\
+            classes and the one that decided); without it they are decided as without a body. --at TIME\n\
+            (RFC 3339) decides as at that time, for keys and grants that start or end; default now.\n\
             For an agent with projects: {organizations: [...]}, the gateway learns a project's\n\
             organization from Supabase; --project-organization SLUG says it here (unknown otherwise).\n\
             POLICY is read as by check (JSON, YAML, an Envoy config or a WasmPlugin)."
@@ -323,6 +325,9 @@ fn explain(raw: &[String]) -> Outcome {
     if let Some(g) = d.grant {
         println!("grant:      {} ({}, until {})", g.id, g.kind_name(), bollard::time::rfc3339_secs(g.not_after_ms));
     }
+    if let Some(j) = &d.sql {
+        print_sql(j, &agent.sql);
+    }
     if d.verdict == Verdict::Deny {
         println!("message:    {}", bollard::refusal::message(&d, method));
     }
@@ -340,6 +345,35 @@ fn explain(raw: &[String]) -> Outcome {
         println!("note:       this decision depends on the request body; pass it with --body FILE");
     }
     Ok(if d.verdict == Verdict::Allow { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+/// What the SQL guard saw: the classes, each statement, and the one that decided.
+fn print_sql(j: &Judgement, rules: &SqlRules) {
+    const SHOWN: usize = 20;
+    println!(
+        "sql:        {} ({} statement(s); the agent may run {})",
+        j.classes.describe(),
+        j.statements.len(),
+        rules.allow.describe()
+    );
+    for s in j.statements.iter().take(SHOWN) {
+        let mark = if Some(s.index) == j.deciding().map(|d| d.index) { "  <- decided" } else { "" };
+        let parsed = if s.parse_error.is_some() { ", not parsed" } else { "" };
+        println!("            {}. {}: {}{parsed}{mark}", s.index, s.describe(), s.classes.describe());
+    }
+    if j.statements.len() > SHOWN {
+        println!("            ... {} more", j.statements.len() - SHOWN);
+    }
+    if let Some(s) = j.deciding() {
+        let why = match &j.refusal {
+            None => format!("allowed; its most powerful class is {}", s.class()),
+            Some(SqlRefusal::Class(c)) => format!("{c} is not in the agent's sql.allow"),
+            Some(SqlRefusal::Schema(x)) => format!("schema {x} is in sql.deny_schemas"),
+            Some(SqlRefusal::Function(f)) => format!("function {f} is in sql.deny_functions"),
+            Some(SqlRefusal::Unparsed(e)) => format!("not parsed: {e}"),
+        };
+        println!("decided by: statement {} ({}): {why}", s.index, s.describe());
+    }
 }
 
 fn catalog(raw: &[String]) -> Outcome {

@@ -1,0 +1,550 @@
+//! Statements and their classes: the body is split and parsed by the grammar, each statement's
+//! syntax tree is walked whole (CTEs, subqueries, nested statements, every function call), and
+//! its tokens are scanned for schemas and calls (`scan`).
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    self, CopySource, CopyTarget, Expr, FunctionSecurity, ObjectName, ObjectType, Query, Select, Set, SetExpr,
+    TableFactor, Visit, Visitor,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, TokenWithSpan};
+
+use super::scan::{self, Scan};
+use super::{function_class, ClassSet, FunctionRef, SqlClass, Statement};
+
+/// How deep the grammar may nest (expressions, subqueries). Deeper SQL is refused as unparsed,
+/// so neither the parser nor the walk can exhaust the VM's stack.
+const RECURSION_LIMIT: usize = 40;
+/// Objects named in a statement's description.
+const MAX_OBJECTS: usize = 3;
+
+/// Labels that end with the kind of object they name: `DROP TABLE public.orders`.
+pub fn label_names_object(label: &str) -> bool {
+    label.contains(' ')
+        || matches!(label, "TRUNCATE" | "COMMENT" | "VACUUM" | "ANALYZE" | "LOCK" | "REINDEX" | "CLUSTER")
+}
+
+/// Splits, parses and classifies a body.
+pub fn statements(sql: &str) -> Vec<Statement> {
+    let tokens = match scan::tokenize(sql) {
+        Ok(t) => t,
+        Err(error) => return vec![unparsed(1, &[], error)],
+    };
+    match parse_all(&tokens) {
+        Some(list) => list,
+        None => chunks(&tokens),
+    }
+}
+
+fn parser(tokens: Vec<TokenWithSpan>) -> Parser<'static> {
+    static DIALECT: PostgreSqlDialect = PostgreSqlDialect {};
+    Parser::new(&DIALECT).with_recursion_limit(RECURSION_LIMIT).with_tokens_with_locations(tokens)
+}
+
+fn is_eof(p: &Parser) -> bool {
+    p.peek_token().token == Token::EOF
+}
+
+/// The common case: every statement parses. `None` when one does not.
+fn parse_all(tokens: &[TokenWithSpan]) -> Option<Vec<Statement>> {
+    let mut p = parser(tokens.to_vec());
+    let mut out = Vec::new();
+    loop {
+        while p.consume_token(&Token::SemiColon) {}
+        if is_eof(&p) {
+            return Some(out);
+        }
+        let start = p.index();
+        let stmt = p.parse_statement().ok()?;
+        let end = p.index();
+        // Each statement ends at `;` or the end: nothing is left unread.
+        if !(is_eof(&p) || p.peek_token().token == Token::SemiColon) {
+            return None;
+        }
+        out.push(statement(out.len() + 1, &stmt, tokens.get(start..end).unwrap_or_default()));
+    }
+}
+
+/// A body with a statement the grammar cannot parse: split at each `;` token, and each piece
+/// parsed alone, or judged by its leading keyword.
+fn chunks(tokens: &[TokenWithSpan]) -> Vec<Statement> {
+    let mut out = Vec::new();
+    for chunk in tokens.split(|t| t.token == Token::SemiColon) {
+        if chunk.iter().all(|t| matches!(t.token, Token::Whitespace(_) | Token::EOF)) {
+            continue;
+        }
+        let index = out.len() + 1;
+        let mut p = parser(chunk.to_vec());
+        let parsed = match p.parse_statement() {
+            Ok(s) if is_eof(&p) => Ok(s),
+            Ok(_) => Err("more than one statement without a ';' between them".to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        out.push(match parsed {
+            Ok(s) => statement(index, &s, chunk),
+            Err(e) => by_keyword(index, chunk, e),
+        });
+    }
+    out
+}
+
+/// A statement the grammar does not know: a few PostgreSQL commands are known by their first
+/// word alone; anything else is unparsed.
+fn by_keyword(index: usize, tokens: &[TokenWithSpan], error: String) -> Statement {
+    let lead = scan::leading_keyword(tokens).unwrap_or_default();
+    let command = scan::command_label(tokens);
+    let known = match (lead.as_str(), command.as_str()) {
+        (_, "CREATE FUNCTION" | "CREATE PROCEDURE") => Some(SqlClass::Procedural),
+        (_, "CREATE ROLE" | "CREATE USER" | "CREATE GROUP" | "ALTER ROLE" | "ALTER USER" | "ALTER GROUP") => {
+            Some(SqlClass::Privilege)
+        }
+        (_, "DROP ROLE" | "DROP USER" | "DROP GROUP") => Some(SqlClass::Privilege),
+        _ => None,
+    };
+    let known = known.or(match lead.as_str() {
+        "DO" => Some(SqlClass::Procedural),
+        "CHECKPOINT" | "CLUSTER" | "REINDEX" | "VACUUM" | "ANALYZE" | "ANALYSE" | "LOAD" | "LISTEN" | "UNLISTEN"
+        | "NOTIFY" | "DISCARD" | "LOCK" => Some(SqlClass::Admin),
+        "TABLE" if plain_table(tokens) => Some(SqlClass::Read),
+        _ => None,
+    });
+    match known {
+        Some(class) => {
+            let s = scan::scan(tokens, class == SqlClass::Procedural);
+            let definer = s.has(Keyword::DEFINER);
+            let label = if lead == "DO" || lead == "TABLE" { lead } else { command };
+            let mut st = base(index, label, s, class);
+            if definer && class == SqlClass::Procedural {
+                st.classes.insert(SqlClass::Privilege);
+            }
+            if class == SqlClass::Read {
+                st.objects = table_name(tokens).into_iter().collect();
+            }
+            st
+        }
+        None => unparsed(index, tokens, error),
+    }
+}
+
+/// `TABLE [ONLY] name [*]`.
+fn plain_table(tokens: &[TokenWithSpan]) -> bool {
+    let toks: Vec<&Token> =
+        tokens.iter().map(|t| &t.token).filter(|t| !matches!(t, Token::Whitespace(_) | Token::EOF)).collect();
+    let mut rest = toks.get(1..).unwrap_or_default();
+    if matches!(rest.first(), Some(Token::Word(w)) if w.quote_style.is_none() && w.keyword == Keyword::ONLY) {
+        rest = rest.get(1..).unwrap_or_default();
+    }
+    let mut expect_word = true;
+    for t in rest {
+        match t {
+            Token::Word(_) if expect_word => expect_word = false,
+            Token::Period if !expect_word => expect_word = true,
+            Token::Mul if !expect_word => {}
+            _ => return false,
+        }
+    }
+    !expect_word
+}
+
+fn table_name(tokens: &[TokenWithSpan]) -> Option<String> {
+    let words: Vec<String> = tokens
+        .iter()
+        .filter_map(|t| match &t.token {
+            Token::Word(w) if !(w.quote_style.is_none() && matches!(w.keyword, Keyword::TABLE | Keyword::ONLY)) => {
+                Some(w.value.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    (!words.is_empty()).then(|| words.join("."))
+}
+
+fn base(index: usize, label: String, s: Scan, class: SqlClass) -> Statement {
+    let mut classes = ClassSet::of(&[class]);
+    if s.sets_role {
+        classes.insert(SqlClass::Privilege);
+    }
+    for f in &s.functions {
+        classes.extend(function_classes(f));
+    }
+    Statement {
+        index,
+        label,
+        objects: Vec::new(),
+        classes,
+        schemas: s.schemas,
+        functions: s.functions,
+        parse_error: None,
+    }
+}
+
+/// SQL the grammar cannot parse. With `allow_unparsed` it still needs the classes its words
+/// suggest: its first word's, and those of class-changing keywords anywhere in it (unknown: admin).
+fn unparsed(index: usize, tokens: &[TokenWithSpan], error: String) -> Statement {
+    let lead = scan::leading_keyword(tokens).unwrap_or_default();
+    let class = match lead.as_str() {
+        "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW" | "EXPLAIN" | "BEGIN" | "COMMIT" | "ROLLBACK" | "END"
+        | "SAVEPOINT" | "RELEASE" => SqlClass::Read,
+        "INSERT" | "UPDATE" | "DELETE" | "MERGE" => SqlClass::Write,
+        "CREATE" | "ALTER" | "COMMENT" | "REFRESH" => SqlClass::Ddl,
+        "DROP" | "TRUNCATE" => SqlClass::Destroy,
+        "GRANT" | "REVOKE" | "REASSIGN" | "SECURITY" => SqlClass::Privilege,
+        "DO" | "CALL" | "EXECUTE" | "PREPARE" => SqlClass::Procedural,
+        _ => SqlClass::Admin,
+    };
+    let s = scan::scan(tokens, true);
+    let mut classes = ClassSet::of(&[class]);
+    for k in &s.keywords {
+        match k {
+            Keyword::INSERT | Keyword::UPDATE | Keyword::DELETE | Keyword::MERGE | Keyword::INTO => {
+                classes.insert(SqlClass::Write)
+            }
+            Keyword::CREATE | Keyword::ALTER => classes.insert(SqlClass::Ddl),
+            Keyword::DROP | Keyword::TRUNCATE => classes.insert(SqlClass::Destroy),
+            Keyword::GRANT
+            | Keyword::REVOKE
+            | Keyword::ROLE
+            | Keyword::DEFINER
+            | Keyword::AUTHORIZATION
+            | Keyword::OWNER => classes.insert(SqlClass::Privilege),
+            Keyword::EXECUTE | Keyword::CALL | Keyword::FUNCTION | Keyword::PROCEDURE => {
+                classes.insert(SqlClass::Procedural)
+            }
+            Keyword::COPY | Keyword::SET | Keyword::RESET | Keyword::LOCK | Keyword::PROGRAM => {
+                classes.insert(SqlClass::Admin)
+            }
+            _ => {}
+        }
+    }
+    let mut st = base(index, if lead.is_empty() { "statement".to_string() } else { lead }, s, class);
+    st.classes.extend(classes);
+    st.parse_error = Some(error);
+    st
+}
+
+fn function_classes(f: &FunctionRef) -> ClassSet {
+    function_class(&f.name).map(|c| ClassSet::of(&[c])).unwrap_or_default()
+}
+
+/// One parsed statement: its own class, everything its tree holds, and what its tokens show.
+fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> Statement {
+    let mut walk = Walk::default();
+    let _ = stmt.visit(&mut walk);
+    let bodies = matches!(stmt, ast::Statement::CreateFunction(_) | ast::Statement::CreateProcedure { .. });
+    let s = scan::scan(tokens, bodies);
+    let mut classes = walk.classes;
+    // What only the statement's words show.
+    if matches!(stmt, ast::Statement::AlterTable(_) | ast::Statement::AlterIndex { .. } | ast::Statement::AlterView(_))
+        || scan::leading_keyword(tokens).as_deref() == Some("ALTER")
+    {
+        // ALTER ... DROP is destroy, not ddl.
+        if s.has(Keyword::DROP) {
+            classes.remove(SqlClass::Ddl);
+            classes.insert(SqlClass::Destroy);
+        }
+        if s.has(Keyword::OWNER) || s.has(Keyword::DEFINER) || (s.has(Keyword::DISABLE) && s.has(Keyword::SECURITY)) {
+            classes.insert(SqlClass::Privilege);
+        }
+    }
+    if s.sets_role {
+        classes.insert(SqlClass::Privilege);
+    }
+    let mut functions = walk.functions;
+    for f in s.functions {
+        if !functions.contains(&f) {
+            functions.push(f);
+        }
+    }
+    for f in &functions {
+        classes.extend(function_classes(f));
+    }
+    if classes.is_empty() {
+        classes.insert(SqlClass::Admin);
+    }
+    let mut objects = walk.objects;
+    if objects.is_empty() {
+        objects = named_objects(stmt);
+    }
+    Statement { index, label: label(stmt, tokens), objects, classes, schemas: s.schemas, functions, parse_error: None }
+}
+
+/// The objects a statement names outside its relations (what it drops, creates, comments on).
+fn named_objects(stmt: &ast::Statement) -> Vec<String> {
+    use ast::Statement as S;
+    let names: Vec<String> = match stmt {
+        S::Drop { names, .. } => names.iter().map(ToString::to_string).collect(),
+        S::Truncate(t) => t.table_names.iter().map(|t| t.name.to_string()).collect(),
+        S::DropFunction(f) => f.func_desc.iter().map(|d| d.name.to_string()).collect(),
+        S::CreateFunction(f) => vec![f.name.to_string()],
+        S::Comment { object_name, .. } => vec![object_name.to_string()],
+        S::CreateSchema { schema_name, .. } => vec![schema_name.to_string()],
+        S::CreateIndex(i) => vec![i.table_name.to_string()],
+        S::CreateView(v) => vec![v.name.to_string()],
+        S::CreateTable(t) => vec![t.name.to_string()],
+        S::AlterTable(t) => vec![t.name.to_string()],
+        _ => Vec::new(),
+    };
+    names.into_iter().take(MAX_OBJECTS).collect()
+}
+
+fn label(stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> String {
+    use ast::Statement as S;
+    match stmt {
+        S::Query(_) => "SELECT".to_string(),
+        S::Insert(_) => "INSERT".to_string(),
+        S::Update(_) => "UPDATE".to_string(),
+        S::Delete(_) => "DELETE".to_string(),
+        S::Merge(_) => "MERGE".to_string(),
+        S::Explain { statement, .. } if analyzes(stmt) => format!("EXPLAIN ANALYZE {}", label(statement, &[])),
+        S::Explain { statement, .. } => format!("EXPLAIN {}", label(statement, &[])),
+        S::Set(Set::SetRole { .. }) => "SET ROLE".to_string(),
+        S::Set(Set::SetSessionAuthorization(_)) => "SET SESSION AUTHORIZATION".to_string(),
+        _ if tokens.is_empty() => "statement".to_string(),
+        _ => scan::command_label(tokens),
+    }
+}
+
+/// Whether an EXPLAIN runs its statement: `ANALYZE`, or `(ANALYZE [true|on|1])` (PostgreSQL also
+/// spells it `ANALYSE`).
+fn analyzes(stmt: &ast::Statement) -> bool {
+    let ast::Statement::Explain { analyze, options, .. } = stmt else { return false };
+    *analyze
+        || options.iter().flatten().any(|o| {
+            let name = o.name.value.to_ascii_lowercase();
+            (name == "analyze" || name == "analyse") && o.arg.as_ref().is_none_or(truthy)
+        })
+}
+
+/// An option's value as PostgreSQL reads a boolean; anything unusual counts as true (fail closed).
+fn truthy(e: &Expr) -> bool {
+    let off = |s: &str| matches!(s.to_ascii_lowercase().as_str(), "false" | "off" | "0" | "no");
+    match e {
+        Expr::Value(v) => match &v.value {
+            ast::Value::Boolean(b) => *b,
+            ast::Value::Number(n, _) => !off(n),
+            ast::Value::SingleQuotedString(s) => !off(s),
+            _ => true,
+        },
+        Expr::Identifier(i) => !off(&i.value),
+        _ => true,
+    }
+}
+
+/// The class of one statement node, not counting what it holds (the walk adds that).
+fn own_class(stmt: &ast::Statement) -> ClassSet {
+    use ast::Statement as S;
+    use SqlClass::*;
+    let one = |c| ClassSet::of(&[c]);
+    match stmt {
+        S::Query(_) | S::Explain { .. } | S::ExplainTable { .. } => one(Read),
+        S::ShowVariable { .. }
+        | S::ShowVariables { .. }
+        | S::ShowCreate { .. }
+        | S::ShowColumns { .. }
+        | S::ShowTables { .. }
+        | S::ShowViews { .. }
+        | S::ShowFunctions { .. }
+        | S::ShowSchemas { .. }
+        | S::ShowDatabases { .. }
+        | S::ShowCollation { .. }
+        | S::ShowStatus { .. }
+        | S::ShowObjects(_)
+        | S::ShowCharset(_)
+        | S::ShowCatalogs { .. } => one(Read),
+        // Transaction control changes no data; a transaction mode (READ WRITE, isolation) is a setting.
+        S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
+            one(if modes.is_empty() { Read } else { Admin })
+        }
+        S::StartTransaction { .. } => one(Procedural),
+        S::Commit { .. } | S::Rollback { .. } | S::Savepoint { .. } | S::ReleaseSavepoint { .. } => one(Read),
+        S::Declare { .. } | S::Fetch { .. } | S::Close { .. } => one(Read),
+        S::Insert(_) | S::Merge(_) => one(Write),
+        S::Update(u) if u.selection.is_none() => one(Destroy),
+        S::Update(_) => one(Write),
+        S::Delete(d) if d.selection.is_none() => one(Destroy),
+        S::Delete(_) => one(Write),
+        S::Copy { to: false, target: CopyTarget::Stdin, .. } => one(Write),
+        S::Copy { source: CopySource::Query(_), .. } | S::Copy { .. } => one(Admin),
+        S::Truncate(_) => one(Destroy),
+        S::Drop { object_type: ObjectType::Role | ObjectType::User | ObjectType::Group, .. } => one(Privilege),
+        S::Drop { .. }
+        | S::DropFunction(_)
+        | S::DropDomain(_)
+        | S::DropProcedure { .. }
+        | S::DropPolicy(_)
+        | S::DropRule(_)
+        | S::DropTrigger(_)
+        | S::DropExtension(_)
+        | S::DropOperator(_)
+        | S::DropOperatorFamily(_)
+        | S::DropOperatorClass(_) => one(Destroy),
+        S::Grant(_)
+        | S::GrantRole(_)
+        | S::Revoke(_)
+        | S::RevokeRole(_)
+        | S::AlterDefaultPrivileges(_)
+        | S::CreateRole(_)
+        | S::AlterRole { .. }
+        | S::CreateUser(_)
+        | S::AlterUser(_)
+        | S::Set(Set::SetRole { .. } | Set::SetSessionAuthorization(_)) => one(Privilege),
+        // `SET role = x` is SET ROLE; RESET ALL and DISCARD ALL reset the session's role too.
+        S::Set(Set::SingleAssignment { variable, .. }) if names_role(variable) => one(Privilege),
+        S::Reset(r) => match &r.reset {
+            ast::Reset::ConfigurationParameter(name) if names_role(name) => one(Privilege),
+            ast::Reset::ConfigurationParameter(_) => one(Admin),
+            ast::Reset::ALL => ClassSet::of(&[Admin, Privilege]),
+            ast::Reset::SessionAuthorization => one(Privilege),
+        },
+        S::Discard { object_type: ast::DiscardObject::ALL } => ClassSet::of(&[Admin, Privilege]),
+        S::CreateFunction(f) => {
+            let mut c = one(Procedural);
+            if f.security == Some(FunctionSecurity::Definer) {
+                c.insert(Privilege);
+            }
+            c
+        }
+        S::CreateProcedure { .. } | S::Call(_) | S::Execute { .. } | S::Prepare { .. } => one(Procedural),
+        S::Case(_) | S::If(_) | S::While(_) | S::Raise(_) => one(Procedural),
+        S::CreateTable(_)
+        | S::CreateView(_)
+        | S::CreateIndex(_)
+        | S::CreateSchema { .. }
+        | S::CreateSequence { .. }
+        | S::CreateType { .. }
+        | S::CreateDomain(_)
+        | S::CreateExtension(_)
+        | S::CreatePolicy(_)
+        | S::CreateTrigger(_)
+        | S::CreateRule(_)
+        | S::CreateCollation(_)
+        | S::CreateOperator(_)
+        | S::CreateOperatorFamily(_)
+        | S::CreateOperatorClass(_)
+        | S::CreateTextSearch(_)
+        | S::CreateAggregate(_)
+        | S::CreateForeignTable(_)
+        | S::AlterTable(_)
+        | S::AlterSchema(_)
+        | S::AlterIndex { .. }
+        | S::AlterView { .. }
+        | S::AlterFunction(_)
+        | S::AlterType(_)
+        | S::AlterCollation(_)
+        | S::AlterOperator(_)
+        | S::AlterOperatorFamily(_)
+        | S::AlterOperatorClass(_)
+        | S::AlterTextSearch(_)
+        | S::AlterPolicy(_)
+        | S::AlterTrigger(_)
+        | S::Comment { .. }
+        | S::RefreshMaterializedView(_) => one(Ddl),
+        // VACUUM, ANALYZE, LOCK, LISTEN, NOTIFY, SET, RESET, DISCARD, servers, user mappings,
+        // and every statement kind not named above.
+        _ => one(Admin),
+    }
+}
+
+fn names_role(name: &ObjectName) -> bool {
+    name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| scan::is_role_setting(&i.value))
+}
+
+/// Walks a statement's whole tree.
+#[derive(Default)]
+struct Walk {
+    classes: ClassSet,
+    objects: Vec<String>,
+    functions: Vec<FunctionRef>,
+    /// Inside an EXPLAIN that does not run its statement.
+    not_run: usize,
+}
+
+impl Walk {
+    fn function(&mut self, name: &ObjectName) {
+        let parts: Vec<String> =
+            name.0.iter().filter_map(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase()).collect();
+        let Some((last, rest)) = parts.split_last() else { return };
+        let f = FunctionRef { schema: rest.last().cloned(), name: last.clone() };
+        if !self.functions.contains(&f) {
+            self.functions.push(f);
+        }
+    }
+
+    fn add(&mut self, c: SqlClass) {
+        if self.not_run == 0 {
+            self.classes.insert(c);
+        }
+    }
+}
+
+impl Visitor for Walk {
+    type Break = ();
+
+    fn pre_visit_statement(&mut self, s: &ast::Statement) -> ControlFlow<()> {
+        if self.not_run == 0 {
+            self.classes.extend(own_class(s));
+        }
+        if matches!(s, ast::Statement::Explain { .. }) && !analyzes(s) {
+            self.not_run += 1;
+        }
+        if let ast::Statement::Call(f) = s {
+            self.function(&f.name);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_statement(&mut self, s: &ast::Statement) -> ControlFlow<()> {
+        if matches!(s, ast::Statement::Explain { .. }) && !analyzes(s) {
+            self.not_run = self.not_run.saturating_sub(1);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+        // SELECT ... FOR UPDATE / SHARE locks rows: a write.
+        if !q.locks.is_empty() {
+            self.add(SqlClass::Write);
+        }
+        if let SetExpr::Table(_) = q.body.as_ref() {
+            self.add(SqlClass::Read);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, s: &Select) -> ControlFlow<()> {
+        // A SELECT anywhere reads (INSERT ... SELECT, CREATE VIEW ... AS SELECT, COPY (SELECT)).
+        self.add(SqlClass::Read);
+        // SELECT ... INTO creates a table.
+        if s.into.is_some() {
+            self.add(SqlClass::Write);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_relation(&mut self, name: &ObjectName) -> ControlFlow<()> {
+        let n = name.to_string();
+        if self.objects.len() < MAX_OBJECTS && !self.objects.contains(&n) {
+            self.objects.push(n);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
+        match t {
+            TableFactor::Table { name, args: Some(_), .. } | TableFactor::Function { name, .. } => self.function(name),
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        if let Expr::Function(f) = e {
+            self.function(&f.name);
+        }
+        ControlFlow::Continue(())
+    }
+}

@@ -1,0 +1,341 @@
+//! What a statement's tokens show, whatever its syntax tree: the schemas it names (`auth.users`,
+//! `SCHEMA auth`, `search_path` values), the functions it calls (`name(`), and the keywords that
+//! change its class. The tokens are the grammar's own (`sqlparser`'s PostgreSQL tokenizer), so
+//! strings, comments and dollar quoting are what PostgreSQL reads them as.
+
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Word};
+
+use super::FunctionRef;
+
+/// Tokens with their places, `U&"..."` identifiers decoded into plain quoted identifiers.
+pub fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().map_err(|e| e.to_string())?;
+    decode_unicode_identifiers(tokens)
+}
+
+/// PostgreSQL's `U&"d\0061ta"` (optionally `UESCAPE '!'`) is the identifier `data`; the tokenizer
+/// reads it as `U`, `&`, `"d\0061ta"`. Merged here so that names are compared decoded.
+fn decode_unicode_identifiers(tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>, String> {
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut iter = tokens.into_iter().peekable();
+    while let Some(t) = iter.next() {
+        let is_u = matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("u"));
+        let amp_adjacent =
+            is_u && iter.peek().is_some_and(|a| a.token == Token::Ampersand && a.span.start == t.span.end);
+        if !amp_adjacent {
+            out.push(t);
+            continue;
+        }
+        let Some(amp) = iter.next() else { break };
+        let quoted = iter.peek().is_some_and(|q| {
+            matches!(&q.token, Token::Word(w) if w.quote_style == Some('"')) && q.span.start == amp.span.end
+        });
+        if !quoted {
+            out.push(t);
+            out.push(amp);
+            continue;
+        }
+        let Some(ident) = iter.next() else { break };
+        let Token::Word(w) = ident.token else { break };
+        // An optional `UESCAPE 'c'` after it.
+        let mut rest: Vec<TokenWithSpan> = Vec::new();
+        let mut escape = '\\';
+        while let Some(n) = iter.peek() {
+            if matches!(n.token, Token::Whitespace(_)) {
+                rest.extend(iter.next());
+                continue;
+            }
+            break;
+        }
+        if iter.peek().is_some_and(|n| matches!(&n.token, Token::Word(k) if k.keyword == Keyword::UESCAPE)) {
+            iter.next();
+            while iter.peek().is_some_and(|n| matches!(n.token, Token::Whitespace(_))) {
+                iter.next();
+            }
+            match iter.next().map(|n| n.token) {
+                Some(Token::SingleQuotedString(s)) if s.chars().count() == 1 => {
+                    escape = s.chars().next().unwrap_or('\\');
+                }
+                _ => return Err("UESCAPE needs one character in quotes".to_string()),
+            }
+            rest.clear();
+        }
+        let value = unescape(&w.value, escape).ok_or("an invalid escape in a U&\"...\" identifier")?;
+        out.push(TokenWithSpan {
+            token: Token::Word(Word { value, quote_style: Some('"'), keyword: Keyword::NoKeyword }),
+            span: t.span.union(&ident.span),
+        });
+        out.extend(rest);
+    }
+    Ok(out)
+}
+
+/// `\XXXX` and `\+XXXXXX` code points, and the escape character doubled.
+fn unescape(s: &str, escape: char) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != escape {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&escape) {
+            chars.next();
+            out.push(escape);
+            continue;
+        }
+        let digits = if chars.peek() == Some(&'+') {
+            chars.next();
+            6
+        } else {
+            4
+        };
+        let hex: String = (0..digits).filter_map(|_| chars.next()).collect();
+        if hex.len() != digits {
+            return None;
+        }
+        let code = u32::from_str_radix(&hex, 16).ok()?;
+        out.push(char::from_u32(code).filter(|c| *c != '\0')?);
+    }
+    Some(out)
+}
+
+/// What one statement's tokens show.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub schemas: Vec<String>,
+    pub functions: Vec<FunctionRef>,
+    /// An unquoted keyword of the statement, other than its first: `DROP` in an `ALTER`.
+    pub keywords: Vec<Keyword>,
+    /// `set_config('role', ...)` or `set_config('session_authorization', ...)`: a `SET ROLE`.
+    pub sets_role: bool,
+}
+
+impl Scan {
+    fn schema(&mut self, name: &str) {
+        let name = name.trim().trim_matches('"').to_ascii_lowercase();
+        if !name.is_empty() && !self.schemas.contains(&name) {
+            self.schemas.push(name);
+        }
+    }
+
+    fn function(&mut self, schema: Option<&str>, name: &str) {
+        let f = FunctionRef { schema: schema.map(str::to_ascii_lowercase), name: name.to_ascii_lowercase() };
+        if !self.functions.contains(&f) {
+            self.functions.push(f);
+        }
+    }
+
+    pub fn has(&self, k: Keyword) -> bool {
+        self.keywords.contains(&k)
+    }
+}
+
+fn significant(tokens: &[TokenWithSpan]) -> Vec<&Token> {
+    tokens.iter().map(|t| &t.token).filter(|t| !matches!(t, Token::Whitespace(_))).collect()
+}
+
+/// How deep string bodies are scanned (a function body holding a `DO` holding ...).
+const MAX_BODY_DEPTH: usize = 3;
+
+/// Scans a statement's tokens. With `bodies`, the strings in it are code (a `DO` block, a function
+/// body) and are scanned too.
+pub fn scan(tokens: &[TokenWithSpan], bodies: bool) -> Scan {
+    let mut out = Scan::default();
+    scan_into(&significant(tokens), bodies, 0, &mut out);
+    out
+}
+
+fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
+    for (i, t) in toks.iter().enumerate() {
+        let next = toks.get(i + 1);
+        match t {
+            Token::Word(w) => {
+                if w.quote_style.is_none()
+                    && w.keyword != Keyword::NoKeyword
+                    && i > 0
+                    && !out.keywords.contains(&w.keyword)
+                {
+                    out.keywords.push(w.keyword);
+                }
+                // `schema.name`: every qualifier is a possible schema.
+                if next == Some(&&Token::Period) {
+                    out.schema(&w.value);
+                }
+                // `name(` or `schema.name(`: a call (also types and column lists: harmless here).
+                if next == Some(&&Token::LParen) {
+                    let qualifier =
+                        match (i.checked_sub(2).and_then(|j| toks.get(j)), i.checked_sub(1).map(|j| toks.get(j))) {
+                            (Some(Token::Word(q)), Some(Some(Token::Period))) => Some(q.value.as_str()),
+                            _ => None,
+                        };
+                    out.function(qualifier, &w.value);
+                }
+                if w.quote_style.is_none() && matches!(w.keyword, Keyword::SCHEMA | Keyword::SCHEMAS) {
+                    schema_list(toks.get(i + 1..).unwrap_or_default(), out);
+                }
+                if w.value.eq_ignore_ascii_case("search_path") {
+                    search_path(toks.get(i + 1..).unwrap_or_default(), out);
+                }
+                if w.value.eq_ignore_ascii_case("set_config") && next == Some(&&Token::LParen) {
+                    if let Some(Token::SingleQuotedString(name) | Token::EscapedStringLiteral(name)) = toks.get(i + 2) {
+                        out.sets_role |= is_role_setting(name);
+                    }
+                }
+            }
+            // `set_config('search_path', 'auth', false)`.
+            Token::SingleQuotedString(s) if s.eq_ignore_ascii_case("search_path") && next == Some(&&Token::Comma) => {
+                if let Some(Token::SingleQuotedString(v) | Token::EscapedStringLiteral(v)) = toks.get(i + 2) {
+                    for part in v.split(',') {
+                        out.schema(part);
+                    }
+                }
+            }
+            Token::DollarQuotedString(d) if bodies && depth < MAX_BODY_DEPTH => body(&d.value, depth, out),
+            Token::SingleQuotedString(s) | Token::EscapedStringLiteral(s) if bodies && depth < MAX_BODY_DEPTH => {
+                body(s, depth, out)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The settings that change who the session is: setting them is `SET ROLE`.
+pub fn is_role_setting(name: &str) -> bool {
+    name.eq_ignore_ascii_case("role") || name.eq_ignore_ascii_case("session_authorization")
+}
+
+/// A string that is code: scanned with the same rules (its own strings are code too).
+fn body(text: &str, depth: usize, out: &mut Scan) {
+    if let Ok(tokens) = tokenize(text) {
+        let toks = significant(&tokens);
+        let before = out.keywords.len();
+        scan_into(&toks, true, depth + 1, out);
+        // Keywords inside a body describe the body, not the statement that holds it.
+        out.keywords.truncate(before);
+    }
+}
+
+/// `SCHEMA [IF [NOT] EXISTS] a, b` and `SCHEMA 'a'`.
+fn schema_list(toks: &[&Token], out: &mut Scan) {
+    let mut expect_name = true;
+    for t in toks {
+        match t {
+            Token::Word(w)
+                if w.quote_style.is_none() && matches!(w.keyword, Keyword::IF | Keyword::NOT | Keyword::EXISTS) => {}
+            Token::Word(w) if expect_name => {
+                out.schema(&w.value);
+                expect_name = false;
+            }
+            Token::SingleQuotedString(s) if expect_name => {
+                for part in s.split(',') {
+                    out.schema(part);
+                }
+                expect_name = false;
+            }
+            Token::Comma if !expect_name => expect_name = true,
+            _ => break,
+        }
+    }
+}
+
+/// `search_path [=|TO] a, 'b, c', "d"`.
+fn search_path(toks: &[&Token], out: &mut Scan) {
+    let toks = match toks.first() {
+        Some(Token::Eq) => toks.get(1..).unwrap_or_default(),
+        Some(Token::Word(w)) if w.quote_style.is_none() && w.keyword == Keyword::TO => {
+            toks.get(1..).unwrap_or_default()
+        }
+        _ => toks,
+    };
+    let mut expect_name = true;
+    for t in toks {
+        match t {
+            Token::Word(w) if expect_name => {
+                out.schema(&w.value);
+                expect_name = false;
+            }
+            Token::SingleQuotedString(s) | Token::EscapedStringLiteral(s) if expect_name => {
+                for part in s.split(',') {
+                    out.schema(part);
+                }
+                expect_name = false;
+            }
+            Token::Comma if !expect_name => expect_name = true,
+            _ => break,
+        }
+    }
+}
+
+/// The first significant word of a statement, upper case.
+pub fn leading_keyword(tokens: &[TokenWithSpan]) -> Option<String> {
+    tokens.iter().find_map(|t| match &t.token {
+        Token::Whitespace(_) => None,
+        Token::Word(w) if w.quote_style.is_none() => Some(Some(w.value.to_ascii_uppercase())),
+        _ => Some(None),
+    })?
+}
+
+/// The command words of a statement: `DROP TABLE`, `CREATE MATERIALIZED VIEW`, `ALTER DEFAULT
+/// PRIVILEGES`, skipping `OR REPLACE`, `TEMPORARY`, `IF NOT EXISTS` and the like.
+pub fn command_label(tokens: &[TokenWithSpan]) -> String {
+    let words: Vec<&Word> = tokens
+        .iter()
+        .filter_map(|t| match &t.token {
+            Token::Whitespace(_) => None,
+            Token::Word(w) if w.quote_style.is_none() => Some(Some(w)),
+            _ => Some(None),
+        })
+        .map_while(|w| w)
+        .take(8)
+        .collect();
+    let Some(first) = words.first() else { return "statement".to_string() };
+    let mut label = first.value.to_ascii_uppercase();
+    if !matches!(first.keyword, Keyword::CREATE | Keyword::ALTER | Keyword::DROP | Keyword::COMMENT | Keyword::REFRESH)
+    {
+        return label;
+    }
+    let skip = [
+        Keyword::OR,
+        Keyword::REPLACE,
+        Keyword::TEMP,
+        Keyword::TEMPORARY,
+        Keyword::UNIQUE,
+        Keyword::IF,
+        Keyword::NOT,
+        Keyword::EXISTS,
+        Keyword::GLOBAL,
+        Keyword::LOCAL,
+        Keyword::UNLOGGED,
+        Keyword::CONCURRENTLY,
+        Keyword::RECURSIVE,
+    ];
+    let mut taken = 0;
+    for w in words.iter().skip(1) {
+        if skip.contains(&w.keyword) {
+            continue;
+        }
+        if w.keyword == Keyword::NoKeyword || taken == 2 {
+            break;
+        }
+        label.push(' ');
+        label.push_str(&w.value.to_ascii_uppercase());
+        taken += 1;
+        // `CREATE TABLE`, `DROP FUNCTION`: one word names the kind, except these two-word kinds.
+        if !matches!(
+            w.keyword,
+            Keyword::ON
+                | Keyword::MATERIALIZED
+                | Keyword::DEFAULT
+                | Keyword::FOREIGN
+                | Keyword::EVENT
+                | Keyword::TEXT
+                | Keyword::ACCESS
+        ) {
+            break;
+        }
+    }
+    label
+}
