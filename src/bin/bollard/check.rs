@@ -128,7 +128,9 @@ fn agent_endpoints(l: &Loaded, id: &str) -> Result<(), String> {
     for (i, e) in endpoints {
         let by = if agent.allowed.contains(i) {
             "allow".to_string()
-        } else if e.id == "run_sql" && agent.level(e.area) == Level::Read {
+        } else if matches!(Catalog::behaviour_of(i).body, Some(bollard::catalog::BodyRule::ReadOnlyForm { .. }))
+            && agent.level(e.area) == Level::Read
+        {
             "read, only with \"read_only\": true".to_string()
         } else {
             format!("{}: {}", e.area.name(), agent.level(e.area).as_str())
