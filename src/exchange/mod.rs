@@ -830,8 +830,32 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     /// The approval's uses are all taken (or could not be counted): the call needs a new
     /// approval. The refusal speaks of the decision, made again from the same inputs.
     fn approval_refused(&mut self, taken: Option<UseTake>) -> Flow {
+        let (status, record, body, forward) = self.remade(|gw, head, request_id, started_ms, d| {
+            d.apply_use(&gw.policy, taken);
+            let status = if d.forward() { 0 } else { d.reason.status() };
+            let record = AuditRecord::new(
+                d,
+                &head.method,
+                &head.target,
+                Completion { unix_ms: started_ms, request_id, status, duration_ms: 0.0 },
+            );
+            (status, record, refusal::body(d, &head.method, request_id), d.forward())
+        });
+        self.record = Some(record);
+        if forward {
+            // Monitor mode: recorded as held, forwarded.
+            self.counting.at += 1;
+            self.read_next_counter();
+            return self.flow_while_counting();
+        }
+        self.reply(status, body, Some(Verdict::Deny), None);
+        Flow::Hold
+    }
+
+    /// The decision made again from the same inputs, for a refusal that comes after it allowed
+    /// (a limit or an approval's uses): the body as read, the lookups already resolved.
+    fn remade<R>(&self, f: impl FnOnce(&Gateway, &Head, Option<&str>, u64, &mut Decision) -> R) -> R {
         let gw = self.gw.clone();
-        let gw = &*gw;
         let head = &self.head;
         let auth: Vec<&str> = head.authorization.iter().map(String::as_str).collect();
         let request = Request {
@@ -843,28 +867,9 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         };
         let mut d = decide(&gw.policy, &gw.catalog, &request);
         d.apply_body(&gw.policy, head.content_type.as_deref(), self.body.as_deref().unwrap_or_default());
-        // Resolved before the call was allowed; only the use is decided here.
         d.branch_lookup = None;
         d.organization_lookup = None;
-        d.apply_use(&gw.policy, taken);
-        let status = if d.forward() { 0 } else { d.reason.status() };
-        let record = AuditRecord::new(
-            &d,
-            &head.method,
-            &head.target,
-            Completion { unix_ms: self.started_ms, request_id: self.request_id.as_deref(), status, duration_ms: 0.0 },
-        );
-        let body = refusal::body(&d, &head.method, self.request_id.as_deref());
-        let forward = d.forward();
-        self.record = Some(record);
-        if forward {
-            // Monitor mode: recorded as held, forwarded.
-            self.counting.at += 1;
-            self.read_next_counter();
-            return self.flow_while_counting();
-        }
-        self.reply(status, body, Some(Verdict::Deny), None);
-        Flow::Hold
+        f(&gw, head, self.request_id.as_deref(), self.started_ms, &mut d)
     }
 
     /// Counting happens within one callback: the flow is the forward's once it is queued.
@@ -883,26 +888,14 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             return self.flow_while_counting();
         }
         // The refusal speaks of the decision: made again from the same inputs (it allowed).
-        let gw = self.gw.clone();
-        let gw = &*gw;
-        let head = &self.head;
-        let auth: Vec<&str> = head.authorization.iter().map(String::as_str).collect();
-        let request = Request {
-            method: &head.method,
-            target: &head.target,
-            authorization: &auth,
-            method_override: head.method_override,
-            now_ms: self.started_ms,
-        };
-        let mut d = decide(&gw.policy, &gw.catalog, &request);
-        if let Some(b) = &self.body {
-            d.apply_body(&gw.policy, head.content_type.as_deref(), b);
-        }
-        d.branch_lookup = None;
-        let body = refusal::rate_limited(&d, &head.method, self.request_id.as_deref(), t.limit, t.reset_secs);
-        if let Some(r) = self.record.as_mut() {
-            r.rate_limited(&d, t.limit);
-        }
+        let mut record = self.record.take();
+        let body = self.remade(|_, head, request_id, _, d| {
+            if let Some(r) = record.as_mut() {
+                r.rate_limited(d, t.limit);
+            }
+            refusal::rate_limited(d, &head.method, request_id, t.limit, t.reset_secs)
+        });
+        self.record = record;
         self.reply(429, body, Some(Verdict::Deny), Some(&t));
         Flow::Hold
     }
