@@ -16,7 +16,7 @@ DIST_NAME   := bollard-$(VERSION)-$(shell uname -m)-linux
 STANDIN_PORT ?= 18081
 STANDIN_SECONDS ?= 3600
 
-.PHONY: test-console console-deps dist standin test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
+.PHONY: spec test-console console-deps dist standin test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
 
 help:
 	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
@@ -27,6 +27,7 @@ help:
 	@echo "make test-console  the web console (bollard console) in headless Chromium; screenshots in docs/"
 	@echo "make test-clients  the Supabase MCP server, CLI and supabase-management-js through the gateway"
 	@echo "make docs    regenerate docs/catalog.md (bollard catalog --format markdown)"
+	@echo "make spec SPEC=FILE  what a newer Supabase spec changes in the catalog; regenerates query parameters"
 	@echo "make envoy-config  regenerate envoy/envoy.yaml (bollard envoy-config examples/policy.json)"
 	@echo "make validate  envoy --mode validate envoy/envoy.yaml"
 	@echo "make standin  the offline stand-in for api.supabase.com on 127.0.0.1:$(STANDIN_PORT) (STANDIN_PORT=...)"
@@ -126,6 +127,12 @@ cli:
 #   bollard envoy-config my-policy.yaml --upstream http://127.0.0.1:18081 > envoy.yaml
 # It answers every operation of spec/ from its response schema, records each request it got in
 # /tmp/bollard-standin.jsonl, and stops by itself after STANDIN_SECONDS.
+# A newer Supabase spec: lists the catalog rows it adds, removes or changes, copies it to spec/ and
+# regenerates the query parameters (tools/spec_update.py); then apply the rows, `make docs`, `make test`.
+spec:
+	@test -n "$(SPEC)" || { echo "usage: make spec SPEC=path/to/openapi.json"; exit 2; }
+	python3 tools/spec_update.py $(SPEC)
+
 standin:
 	python3 tests/support/upstream.py --port $(STANDIN_PORT) --record /tmp/bollard-standin.jsonl --lifetime $(STANDIN_SECONDS)
 
