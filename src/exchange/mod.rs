@@ -962,26 +962,21 @@ fn limit_headers(t: &Take) -> [(&'static str, String); 3] {
 
 /// `GET /v1/projects/{project}` with the real token: the project's organization.
 fn project_details(gw: &Gateway, project: &str) -> Callout {
-    Callout {
-        cluster: UPSTREAM_CLUSTER,
-        headers: vec![
-            (":method", "GET".into()),
-            (":path", format!("/v1/projects/{project}")),
-            (":authority", UPSTREAM_HOST.into()),
-            ("authorization", gw.bearer.expose().to_string()),
-            ("accept", "application/json".into()),
-            ("accept-encoding", "identity".into()),
-        ],
-    }
+    upstream_get(gw, format!("/v1/projects/{project}"))
 }
 
 /// `GET /v1/projects/{project}/branches` with the real token.
 fn branch_listing(gw: &Gateway, project: &str) -> Callout {
+    upstream_get(gw, format!("/v1/projects/{project}/branches"))
+}
+
+/// A `GET` to Supabase with the real token, read as plain JSON.
+fn upstream_get(gw: &Gateway, path: String) -> Callout {
     Callout {
         cluster: UPSTREAM_CLUSTER,
         headers: vec![
             (":method", "GET".into()),
-            (":path", format!("/v1/projects/{project}/branches")),
+            (":path", path),
             (":authority", UPSTREAM_HOST.into()),
             ("authorization", gw.bearer.expose().to_string()),
             ("accept", "application/json".into()),
