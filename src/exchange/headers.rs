@@ -6,7 +6,7 @@
 //! identity) never arrives. Headers that ask a server to change the method or the URL are not
 //! dropped but refused (400), so that an agent learns its request was not what it seemed.
 
-use crate::decision::METHOD_OVERRIDE_HEADERS;
+use crate::decision::{Request, METHOD_OVERRIDE_HEADERS};
 
 /// Forwarded as they came: content negotiation, the body's framing and type, the client's name,
 /// the request id, and what Supabase's own clients send.
@@ -42,6 +42,22 @@ pub struct Head {
 }
 
 impl Head {
+    /// Every `authorization` value, borrowed, for [`Head::request`].
+    pub fn authorization_values(&self) -> Vec<&str> {
+        self.authorization.iter().map(String::as_str).collect()
+    }
+
+    /// What the decision reads, at `now_ms`.
+    pub fn request<'a>(&'a self, authorization: &'a [&'a str], now_ms: u64) -> Request<'a> {
+        Request {
+            method: &self.method,
+            target: &self.target,
+            authorization,
+            method_override: self.method_override,
+            now_ms,
+        }
+    }
+
     /// Reads a header map once, in order, with every copy of a repeated header.
     pub fn read<'h>(headers: impl IntoIterator<Item = (&'h str, &'h [u8])>) -> Head {
         let mut h = Head::default();

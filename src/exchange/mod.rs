@@ -42,7 +42,7 @@ use crate::approval::{self, UseCheck, UseTake, Uses};
 use crate::audit::{AuditRecord, Completion};
 use crate::branches::{self, BranchCache};
 use crate::catalog::{query, Catalog, ResponseRule};
-use crate::decision::{decide, identify, Decision, Request, Verdict};
+use crate::decision::{decide, identify, Decision, Verdict};
 use crate::discovery;
 use crate::guards::{lists, secrets};
 use crate::policy::{Mode, Policy, Scope};
@@ -471,14 +471,8 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     }
 
     fn decide_with(&mut self, gw: &Gateway, head: &Head, resume: bool, too_large: bool) -> Flow {
-        let auth: Vec<&str> = head.authorization.iter().map(String::as_str).collect();
-        let request = Request {
-            method: &head.method,
-            target: &head.target,
-            authorization: &auth,
-            method_override: head.method_override,
-            now_ms: self.started_ms,
-        };
+        let auth = head.authorization_values();
+        let request = head.request(&auth, self.started_ms);
         let mut d = decide(&gw.policy, &gw.catalog, &request);
         if too_large {
             d.body_too_large(gw.policy.max_body_bytes);
@@ -857,14 +851,8 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     fn remade<R>(&self, f: impl FnOnce(&Gateway, &Head, Option<&str>, u64, &mut Decision) -> R) -> R {
         let gw = self.gw.clone();
         let head = &self.head;
-        let auth: Vec<&str> = head.authorization.iter().map(String::as_str).collect();
-        let request = Request {
-            method: &head.method,
-            target: &head.target,
-            authorization: &auth,
-            method_override: head.method_override,
-            now_ms: self.started_ms,
-        };
+        let auth = head.authorization_values();
+        let request = head.request(&auth, self.started_ms);
         let mut d = decide(&gw.policy, &gw.catalog, &request);
         d.apply_body(&gw.policy, head.content_type.as_deref(), self.body.as_deref().unwrap_or_default());
         d.branch_lookup = None;
