@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use bollard::catalog::{Catalog, Method};
 use bollard::decision::{decide, decide_for, identify, Request, Verdict};
+use bollard::exchange::{Event, Exchange, Gateway};
 use bollard::policy::{key_sha256, Policy};
 use bollard::sql::{judge, ClassSet, SqlClass, SqlRules};
 use bollard::target::RequestTarget;
@@ -324,7 +325,70 @@ fn sql_bench() -> Vec<(String, usize, usize, f64, f64, f64)> {
     out
 }
 
+/// The whole life of one request in the core, as the filter drives it in Envoy: the request
+/// headers (the decision, the forward or the refusal), the response headers, the end (the audit
+/// record and its JSON line). `path` is sent by the bench's agent with the headers Envoy adds.
+fn exchange_once(gw: &Gateway, path: &str, key: &str) -> usize {
+    let auth = format!("Bearer {key}");
+    let headers: [(&str, &[u8]); 7] = [
+        (":authority", b"127.0.0.1:10000"),
+        (":path", path.as_bytes()),
+        (":method", b"GET"),
+        (":scheme", b"http"),
+        ("authorization", auth.as_bytes()),
+        ("x-forwarded-proto", b"http"),
+        ("x-request-id", b"0d2c4b5a-6f7e-4d8c-9b0a-1f2e3d4c5b6a"),
+    ];
+    let mut m = Exchange::new(gw);
+    let mut n = 0;
+    m.handle(Event::RequestHeaders { headers: &headers, end_of_stream: true, now_ms: 1_764_000_000_000 });
+    while let Some(a) = m.next_action() {
+        black_box(&a);
+        n += 1;
+    }
+    m.handle(Event::ResponseHeaders { status: Some(200), content_encoding: None, end_of_stream: false });
+    m.handle(Event::ResponseBody { buffered: 2, end_of_stream: true });
+    while let Some(a) = m.next_action() {
+        black_box(&a);
+        n += 1;
+    }
+    let done = m.finish(1_764_000_000_001);
+    n + done.record.to_json().len()
+}
+
+/// Times [`exchange_once`] for an allowed and a refused call: (label, median, min, max ns).
+fn exchange_bench() -> Result<Vec<(&'static str, f64, f64, f64)>, String> {
+    let reference = project_ref(0);
+    let policy = format!(
+        r#"{{"mode": "enforce", "upstream": {{"token_env": "T"}}, "agents": [{{"id": "bench-agent", "name": "Bench agent",
+        "key_sha256": "{}", "projects": ["{reference}"], "organizations": ["acme"],
+        "access": {{"projects": "read", "edge_functions": "read"}}}}]}}"#,
+        key_sha256(&key(0))
+    );
+    let gw = Gateway::load(policy.as_bytes(), |_| Some("sbp_bench_upstream_token_000000000000000".to_string()))?;
+    let mut out = Vec::new();
+    for (label, tail) in [("allow (list_functions)", "functions"), ("deny (list_secrets)", "secrets")] {
+        let items = [format!("/v1/projects/{reference}/{tail}")];
+        let k = key(0);
+        let mut op = |p: &String| {
+            black_box(exchange_once(&gw, p, &k));
+        };
+        let passes = calibrate(&items, &mut op);
+        let samples: Vec<f64> = (0..RUNS).map(|_| sample(&items, passes, &mut op)).collect();
+        let (med, lo, hi) = summary(&samples);
+        out.push((label, med, lo, hi));
+    }
+    Ok(out)
+}
+
 fn main() -> Result<(), String> {
+    // `cargo bench --bench decision -- exchange`: only the request's life in the core.
+    if std::env::args().any(|a| a == "exchange") {
+        for (label, med, lo, hi) in exchange_bench()? {
+            println!("{label:24} {med:8.0} ns ({lo:.0}-{hi:.0})");
+        }
+        return Ok(());
+    }
     // Compiling 10,000 agents, first: the RSS change is only meaningful before anything is freed.
     let n = 10_000;
     let full = compile(n, Shape::Full)?;
@@ -486,11 +550,21 @@ fn main() -> Result<(), String> {
             r#"{{"label": "{label}", "bytes": {bytes}, "statements": {statements}, "us": {med:.2}, "min_us": {lo:.2}, "max_us": {hi:.2}}}"#
         ));
     }
+    println!();
     println!(
-        "bench-json: {{\"arch\": \"{arch}\", \"rows\": [{}], \"compile\": {{{}}}, \"sql\": [{}]}}",
+        "one request's life in the core (headers, forward or refusal, response, audit line; median of {RUNS} runs):"
+    );
+    let mut json_exchange = Vec::new();
+    for (label, med, lo, hi) in exchange_bench()? {
+        println!("  {label:24} {med:8.0} ns ({lo:.0}-{hi:.0})");
+        json_exchange.push(format!(r#"{{"label": "{label}", "ns": {med:.1}, "min_ns": {lo:.1}, "max_ns": {hi:.1}}}"#));
+    }
+    println!(
+        "bench-json: {{\"arch\": \"{arch}\", \"rows\": [{}], \"compile\": {{{}}}, \"sql\": [{}], \"exchange\": [{}]}}",
         json_rows.join(", "),
         json_compile.join(", "),
-        json_sql.join(", ")
+        json_sql.join(", "),
+        json_exchange.join(", ")
     );
     Ok(())
 }
