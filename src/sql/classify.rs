@@ -22,12 +22,6 @@ const RECURSION_LIMIT: usize = 40;
 /// Objects named in a statement's description.
 const MAX_OBJECTS: usize = 3;
 
-/// Labels that end with the kind of object they name: `DROP TABLE public.orders`.
-pub fn label_names_object(label: &str) -> bool {
-    label.contains(' ')
-        || matches!(label, "TRUNCATE" | "COMMENT" | "VACUUM" | "ANALYZE" | "LOCK" | "REINDEX" | "CLUSTER")
-}
-
 /// Splits, parses and classifies a body.
 pub fn statements(sql: &str) -> Vec<Statement> {
     let tokens = match scan::tokenize(sql) {

@@ -5,8 +5,10 @@
 //! Which endpoints carry SQL, and in which body fields, is catalog data
 //! (`crate::catalog::SQL_BODIES`, read through each endpoint's `Behaviour::sql`).
 
+#[cfg(feature = "sql")]
 mod classify;
 mod functions;
+#[cfg(feature = "sql")]
 mod scan;
 
 use std::fmt;
@@ -155,6 +157,7 @@ impl SqlRules {
     /// The deny entry that matches a call, if any: a bare entry matches the name in any schema;
     /// a qualified entry matches that schema's function, and an unqualified call of that name
     /// (it may resolve there through `search_path`).
+    #[cfg_attr(not(feature = "sql"), allow(dead_code))]
     fn denied_function(&self, f: &FunctionRef) -> Option<&str> {
         self.deny_functions.iter().map(String::as_str).find(|entry| match entry.rsplit_once('.') {
             None => *entry == f.name,
@@ -204,7 +207,7 @@ impl Statement {
         if self.objects.is_empty() {
             return self.label.clone();
         }
-        let joiner = if classify::label_names_object(&self.label) { " " } else { " on " };
+        let joiner = if label_names_object(&self.label) { " " } else { " on " };
         format!("{}{joiner}{}", self.label, self.objects.join(", "))
     }
 
@@ -285,13 +288,42 @@ impl Judgement {
     }
 }
 
+/// Whether this build has the SQL grammar (the `sql` feature, on by default).
+pub const GRAMMAR: bool = cfg!(feature = "sql");
+
+/// Labels that end with the kind of object they name: `DROP TABLE public.orders`.
+fn label_names_object(label: &str) -> bool {
+    label.contains(' ')
+        || matches!(label, "TRUNCATE" | "COMMENT" | "VACUUM" | "ANALYZE" | "LOCK" | "REINDEX" | "CLUSTER")
+}
+
 /// Parses and classifies a body's SQL without judging it.
+#[cfg(feature = "sql")]
 pub fn analyze(sql: &str) -> Vec<Statement> {
     classify::statements(sql)
 }
 
+/// Without the grammar nothing is parsed: the whole body is one statement that could not be.
+#[cfg(not(feature = "sql"))]
+pub fn analyze(_sql: &str) -> Vec<Statement> {
+    vec![Statement {
+        index: 1,
+        label: "SQL".to_string(),
+        objects: Vec::new(),
+        classes: ClassSet::of(&[SqlClass::Admin]),
+        schemas: Vec::new(),
+        functions: Vec::new(),
+        parse_error: Some(NO_GRAMMAR.to_string()),
+    }]
+}
+
+/// Why every body is unparsed in a build without the grammar.
+#[cfg(not(feature = "sql"))]
+const NO_GRAMMAR: &str = "this build of the gateway has no SQL grammar";
+
 /// Judges SQL against an agent's rules. Never panics; anything that cannot be judged is refused
 /// (unless the rules allow unparsed SQL, and then its leading keyword's class must be allowed).
+#[cfg(feature = "sql")]
 pub fn judge(sql: &str, rules: &SqlRules) -> Judgement {
     let statements = analyze(sql);
     let mut classes = ClassSet::EMPTY;
@@ -319,4 +351,21 @@ pub fn judge(sql: &str, rules: &SqlRules) -> Judgement {
         }
     }
     Judgement { statements, classes, decided_by, refusal }
+}
+
+/// Without the grammar no SQL can be judged, so every body that holds any is refused as unparsed,
+/// whatever the rules say (`allow_unparsed` included): a guess from its words is not a judgement.
+/// No SQL at all (a migration's rename without `rollback`) is what the grammar would find in it:
+/// no statement.
+#[cfg(not(feature = "sql"))]
+pub fn judge(sql: &str, _rules: &SqlRules) -> Judgement {
+    if sql.is_empty() {
+        return Judgement { statements: Vec::new(), classes: ClassSet::EMPTY, decided_by: None, refusal: None };
+    }
+    let statements = analyze(sql);
+    let classes = statements.iter().fold(ClassSet::EMPTY, |mut all, s| {
+        all.extend(s.classes);
+        all
+    });
+    Judgement { statements, classes, decided_by: Some(0), refusal: Some(SqlRefusal::Unparsed(NO_GRAMMAR.to_string())) }
 }
