@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::decision::{Decision, Reason, Verdict};
-use crate::sentence::{what, who};
+use crate::sentence::{push_what, push_who, what, who};
 use crate::target::loggable_path;
 
 /// Every field of the interface's audit record; `None` serializes as null.
@@ -124,19 +124,189 @@ impl AuditRecord {
         }
     }
 
-    /// One line of JSON.
+    /// One line of JSON, written field by field into one buffer sized for it (the same text
+    /// `serde_json` gives for this struct; a test holds them equal).
     pub fn to_json(&self) -> String {
-        // One buffer, sized for a typical record (the summary is most of it): no regrowth.
-        let mut buf = Vec::with_capacity(384 + self.summary.len() + self.path.len());
-        if serde_json::to_writer(&mut buf, self).is_err() {
-            return String::new();
+        let mut o = String::with_capacity(320 + self.summary.len() + self.path.len());
+        o.push_str("{\"ts\":");
+        json_str(&mut o, &self.ts);
+        o.push_str(",\"request_id\":");
+        json_opt(&mut o, self.request_id.as_deref());
+        o.push_str(",\"agent\":");
+        json_opt(&mut o, self.agent.as_deref());
+        o.push_str(",\"method\":");
+        json_str(&mut o, &self.method);
+        o.push_str(",\"path\":");
+        json_str(&mut o, &self.path);
+        o.push_str(",\"endpoint\":");
+        json_opt(&mut o, self.endpoint);
+        o.push_str(",\"area\":");
+        json_opt(&mut o, self.area);
+        o.push_str(",\"permission\":");
+        json_opt(&mut o, self.permission);
+        o.push_str(",\"project\":");
+        json_opt(&mut o, self.project.as_deref());
+        o.push_str(",\"organization\":");
+        json_opt(&mut o, self.organization.as_deref());
+        o.push_str(",\"decision\":");
+        json_str(&mut o, self.decision);
+        o.push_str(if self.enforced { ",\"enforced\":true" } else { ",\"enforced\":false" });
+        o.push_str(",\"reason\":");
+        json_str(&mut o, self.reason);
+        o.push_str(",\"status\":");
+        push_uint(&mut o, u64::from(self.status), 1);
+        o.push_str(",\"duration_ms\":");
+        json_f64(&mut o, self.duration_ms);
+        o.push_str(",\"summary\":");
+        json_str(&mut o, &self.summary);
+        for (name, value) in
+            [("approval_id", &self.approval_id), ("approved_by", &self.approved_by), ("grant", &self.grant)]
+        {
+            if let Some(v) = value {
+                o.push_str(",\"");
+                o.push_str(name);
+                o.push_str("\":");
+                json_str(&mut o, v);
+            }
         }
-        String::from_utf8(buf).unwrap_or_default()
+        if let Some(classes) = &self.sql {
+            o.push_str(",\"sql\":[");
+            for (i, c) in classes.iter().enumerate() {
+                if i > 0 {
+                    o.push(',');
+                }
+                json_str(&mut o, c);
+            }
+            o.push(']');
+        }
+        o.push('}');
+        o
+    }
+}
+
+/// A JSON string: quotes, backslashes and control characters escaped as `serde_json` does;
+/// everything else (UTF-8 included) copied in runs.
+pub(crate) fn json_str(o: &mut String, s: &str) {
+    o.push('"');
+    let mut rest = s;
+    while let Some(i) = first_escape(rest.as_bytes()) {
+        o.push_str(&rest[..i]);
+        match rest.as_bytes()[i] {
+            b'"' => o.push_str("\\\""),
+            b'\\' => o.push_str("\\\\"),
+            b'\n' => o.push_str("\\n"),
+            b'\r' => o.push_str("\\r"),
+            b'\t' => o.push_str("\\t"),
+            0x08 => o.push_str("\\b"),
+            0x0c => o.push_str("\\f"),
+            b => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                o.push_str("\\u00");
+                o.push(char::from(HEX[usize::from(b >> 4)]));
+                o.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+        // The byte at `i` is ASCII: `i + 1` is a character boundary.
+        rest = &rest[i + 1..];
+    }
+    o.push_str(rest);
+    o.push('"');
+}
+
+/// Where the first byte JSON must escape is (a control byte, `"` or `\\`), eight bytes at a
+/// time while none is there.
+fn first_escape(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(chunk) = b.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        // Per byte: below 0x20, or equal to `"` or `\\` (a zero after the XOR); exact for
+        // whether any byte of the word is one, which is all this asks.
+        let below = w.wrapping_sub(ONES * 0x20) & !w;
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let equal = (quote.wrapping_sub(ONES) & !quote) | (backslash.wrapping_sub(ONES) & !backslash);
+        if (below | equal) & HIGH != 0 {
+            break;
+        }
+        at += 8;
+    }
+    b[at..].iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\').map(|p| p + at)
+}
+
+pub(crate) fn json_opt(o: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(o, s),
+        None => o.push_str("null"),
+    }
+}
+
+/// A number as `serde_json` writes an `f64`: whole values with `.0`, others in their shortest form.
+fn json_f64(o: &mut String, v: f64) {
+    if !v.is_finite() {
+        o.push_str("null");
+    } else if v.fract() == 0.0 && v.abs() < 1e16 {
+        if v < 0.0 {
+            o.push('-');
+        }
+        push_uint(o, v.abs() as u64, 1);
+        o.push_str(".0");
+    } else {
+        use std::fmt::Write;
+        let _ = write!(o, "{v}");
+    }
+}
+
+/// A number in decimal, zero-padded to at least `width` digits.
+fn push_uint(o: &mut String, mut n: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 && digits.len() - i >= width {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        o.push(char::from(d));
     }
 }
 
 /// "Ops Agent asked to list edge functions on project X: allowed (edge_functions: full)."
 pub fn summary(d: &Decision, method: &str, path: &str, status: u16) -> String {
+    // The calls an agent makes all day, allowed by its level or refused by it, are written
+    // piece by piece into one buffer; the rest are worded below.
+    let by_level = match (d.verdict, &d.reason, d.endpoint, d.agent) {
+        (Verdict::Allow, Reason::AccessFull | Reason::AccessRead, Some(e), Some(_)) if d.grant.is_none() => {
+            Some((e, "allowed (", None))
+        }
+        (Verdict::Deny, Reason::PermissionDenied, Some(e), Some(_)) if d.enforced => {
+            Some((e, "denied (", Some(crate::sentence::needed_level(e))))
+        }
+        _ => None,
+    };
+    if let (Some((e, opening, needs)), None) = (by_level, &d.sql) {
+        let mut o = String::with_capacity(160);
+        push_who(&mut o, d);
+        o.push_str(" asked to ");
+        push_what(&mut o, d, method);
+        o.push_str(": ");
+        o.push_str(opening);
+        o.push_str(e.area.name());
+        o.push_str(": ");
+        o.push_str(d.level.map(|l| l.as_str()).unwrap_or("off"));
+        if let Some(level) = needs {
+            o.push_str(", needs ");
+            o.push_str(level.as_str());
+        }
+        o.push_str(").");
+        return o;
+    }
     let outcome = match (d.verdict, &d.reason, d.endpoint) {
         (Verdict::Allow, Reason::Approved, _) => {
             let a = d.approval.clone().unwrap_or_default();
@@ -218,7 +388,24 @@ pub fn rfc3339(unix_ms: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    let mut o = String::with_capacity(24);
+    if y < 0 {
+        o.push('-');
+    }
+    push_uint(&mut o, y.unsigned_abs(), 4);
+    for (sep, n, width) in [
+        ('-', u64::from(m), 2),
+        ('-', u64::from(d), 2),
+        ('T', rem / 3600, 2),
+        (':', rem % 3600 / 60, 2),
+        (':', rem % 60, 2),
+        ('.', ms, 3),
+    ] {
+        o.push(sep);
+        push_uint(&mut o, n, width);
+    }
+    o.push('Z');
+    o
 }
 
 /// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
@@ -233,4 +420,28 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_str;
+
+    /// Every byte JSON escapes, at every offset of a word and across word boundaries, next to
+    /// bytes it does not (DEL, UTF-8): the same text as serde's.
+    #[test]
+    fn json_str_escapes_as_serde_does_at_every_offset() {
+        let specials: Vec<char> = (0u8..0x20).map(char::from).chain(['"', '\\', '\u{7f}', 'é', '😀', ' ']).collect();
+        for len in 0..20 {
+            for at in 0..=len {
+                for &c in &specials {
+                    let mut s: String = "a".repeat(len);
+                    s.insert(at, c);
+                    s.push(c);
+                    let mut o = String::new();
+                    json_str(&mut o, &s);
+                    assert_eq!(o, serde_json::to_string(&s).unwrap_or_default(), "{s:?}");
+                }
+            }
+        }
+    }
 }

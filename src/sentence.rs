@@ -7,39 +7,76 @@ use crate::sql::{Judgement, SqlRefusal};
 
 /// The caller: the agent's name, or "An unidentified caller".
 pub fn who(d: &Decision) -> String {
-    match d.agent {
-        Some(a) => a.name.clone(),
-        None => "An unidentified caller".to_string(),
+    let mut o = String::new();
+    push_who(&mut o, d);
+    o
+}
+
+/// [`who`], written into `o`.
+pub fn push_who(o: &mut String, d: &Decision) {
+    o.push_str(match d.agent {
+        Some(a) => &a.name,
+        None => "An unidentified caller",
+    });
+}
+
+/// The kind of place and its name: ("project", "abc..."); `None` for the account.
+fn place_parts<'a>(location: &Location<'a>) -> Option<(&'static str, &'a str)> {
+    match location {
+        Location::Account => None,
+        Location::Project(r) => Some(("project", r)),
+        Location::Organization(s) => Some(("organization", s)),
+        Location::Branch(b) => Some(("branch", b)),
     }
 }
 
 fn place(location: &Location) -> Option<String> {
-    match location {
-        Location::Account => None,
-        Location::Project(r) => Some(format!("project {r}")),
-        Location::Organization(s) => Some(format!("organization {s}")),
-        Location::Branch(b) => Some(format!("branch {b}")),
-    }
+    place_parts(location).map(|(kind, name)| format!("{kind} {name}"))
 }
 
 /// The action and where it acts: "delete project X", "list edge functions on project X".
 pub fn action(e: &Endpoint, location: &Location) -> String {
-    match place(location) {
-        None => e.action.to_string(),
-        Some(p) if e.acts_on_place => format!("{} {p}", e.action),
-        Some(p) => {
-            let prep = if matches!(location, Location::Organization(_)) { "in" } else { "on" };
-            format!("{} {prep} {p}", e.action)
+    let mut o = String::new();
+    push_action(&mut o, e, location);
+    o
+}
+
+/// [`action`], written into `o`.
+pub fn push_action(o: &mut String, e: &Endpoint, location: &Location) {
+    o.push_str(e.action);
+    if let Some((kind, name)) = place_parts(location) {
+        if !e.acts_on_place {
+            o.push_str(if matches!(location, Location::Organization(_)) { " in" } else { " on" });
         }
+        o.push(' ');
+        o.push_str(kind);
+        o.push(' ');
+        o.push_str(name);
     }
 }
 
 /// What the request asked for, even when no endpoint matched.
 pub fn what(d: &Decision, method: &str) -> String {
+    let mut o = String::new();
+    push_what(&mut o, d, method);
+    o
+}
+
+/// [`what`], written into `o`.
+pub fn push_what(o: &mut String, d: &Decision, method: &str) {
     match (d.endpoint, d.path) {
-        (Some(e), _) => action(e, &d.location),
-        (None, Some(path)) => format!("call {} {path}", printable(method)),
-        (None, None) => format!("send a {} request", printable(method)),
+        (Some(e), _) => push_action(o, e, &d.location),
+        (None, Some(path)) => {
+            o.push_str("call ");
+            o.push_str(&printable(method));
+            o.push(' ');
+            o.push_str(path);
+        }
+        (None, None) => {
+            o.push_str("send a ");
+            o.push_str(&printable(method));
+            o.push_str(" request");
+        }
     }
 }
 
@@ -194,8 +231,11 @@ fn sql_why(j: &Judgement, agent: &crate::policy::Agent) -> String {
         Some(SqlRefusal::Function(f)) => format!(
             "{statement} calls {f}, which its sql.deny_functions names; only removing {f} from it would allow this"
         ),
-        Some(SqlRefusal::Unparsed(error)) => format!(
+        Some(SqlRefusal::Unparsed(error)) if cfg!(feature = "sql") => format!(
             "{statement} could not be parsed by the gateway's PostgreSQL grammar ({error}), and SQL it cannot judge is refused; sql.allow_unparsed = true would allow it"
+        ),
+        Some(SqlRefusal::Unparsed(error)) => format!(
+            "{statement} was not judged ({error}): this gateway runs the lean build of the filter, which has no SQL grammar and refuses every SQL body; the full build would judge it"
         ),
         None => "its SQL is allowed".to_string(),
     }

@@ -693,3 +693,33 @@ fn audit_record_has_the_interface_fields() {
         rec.summary
     );
 }
+
+/// The audit line is written by hand on the request path: it must be the JSON serde writes for
+/// the same record, whatever the strings hold (quotes, backslashes, control bytes, non-ASCII).
+#[wasm_bindgen_test(unsupported = test)]
+fn audit_line_is_the_json_serde_writes() {
+    let p = policy("enforce", &format!(r#"{SCOPE},"access":{{"edge_functions":"read","projects":"read"}}"#));
+    let target = "/v1/projects/abcdefghijklmnopqrst/functions";
+    let d = run(&p, "GET", target, AUTH);
+    let odd = ["", "plain", "q\"uote", "back\\slash", "nl\ncr\rtab\t", "\u{1}\u{8}\u{c}\u{1f}\u{7f}", "é ✓ 😀"];
+    for (i, s) in odd.iter().enumerate() {
+        for duration in [0.0, 1.0, 1.23456, 0.001, 1e-7, 12345.5, 3e15] {
+            let mut rec = AuditRecord::new(
+                &d,
+                "GET",
+                target,
+                Completion { unix_ms: 1_796_000_000_123, request_id: Some(s), status: 200, duration_ms: duration },
+            );
+            rec.summary = format!("{s} asked {s}");
+            rec.path = format!("/v1/{s}");
+            rec.agent = (i % 2 == 0).then(|| s.to_string());
+            rec.grant = (i % 3 == 0).then(|| s.to_string());
+            rec.approval_id = (i % 2 == 1).then(|| s.to_string());
+            rec.sql = (i % 2 == 0).then(|| vec!["read", "write"]);
+            let line = rec.to_json();
+            assert_eq!(line, serde_json::to_string(&rec).expect("serde"), "for {s:?} and {duration}");
+            let back: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+            assert_eq!(back["summary"], rec.summary.as_str());
+        }
+    }
+}

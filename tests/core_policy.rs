@@ -144,3 +144,25 @@ fn secrets_print_redacted() {
     assert_eq!(format!("{s:?}"), "[redacted]");
     assert!(!format!("{:?}", Some(&s)).contains("super"));
 }
+
+/// The digests of recent keys are kept: whatever the order and however many keys come, each
+/// key's digest is its SHA-256 (never a neighbour's), and the agent found is the key's.
+#[wasm_bindgen_test(unsupported = test)]
+fn recent_key_digests_are_each_keys_own() {
+    use bollard::policy::key_digest;
+    let keys: Vec<String> = (0..11).map(|i| format!("sbp_{i:040}")).collect();
+    let long = "k".repeat(300);
+    for round in 0..3 {
+        for (i, k) in keys.iter().enumerate().chain([(99, &long)]) {
+            let want = key_sha256(k);
+            let got: String = key_digest(k).iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(got, want, "key {i}, round {round}");
+            // A key differing in its last byte only is not taken for a held one.
+            let mut near = k.clone();
+            near.pop();
+            near.push('x');
+            let got: String = key_digest(&near).iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(got, key_sha256(&near));
+        }
+    }
+}

@@ -98,3 +98,40 @@ fn clean_request_id(v: &[u8]) -> Option<String> {
     let ok = !v.is_empty() && v.len() <= 64 && v.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
     ok.then(|| text(v))
 }
+
+/// Reads a header map as a proxy-wasm host hands it over, without copying: a little-endian `u32`
+/// count, then a (name length, value length) pair of `u32`s for each header, then each name and
+/// value followed by a NUL byte. `None` when the buffer is not such a map, or a name is not
+/// UTF-8: the request is then refused, never guessed at.
+pub fn parse_map(buf: &[u8]) -> Option<Vec<(&str, &[u8])>> {
+    let word = |at: usize| -> Option<usize> {
+        let b = buf.get(at..at.checked_add(4)?)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    if buf.is_empty() {
+        return Some(Vec::new());
+    }
+    let count = word(0)?;
+    let mut data = count.checked_mul(8)?.checked_add(4)?;
+    if data > buf.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let (name_len, value_len) = (word(4 + 8 * i)?, word(8 + 8 * i)?);
+        let name = buf.get(data..data.checked_add(name_len)?)?;
+        data += name_len;
+        if buf.get(data) != Some(&0) {
+            return None;
+        }
+        data += 1;
+        let value = buf.get(data..data.checked_add(value_len)?)?;
+        data += value_len;
+        if buf.get(data) != Some(&0) {
+            return None;
+        }
+        data += 1;
+        out.push((std::str::from_utf8(name).ok()?, value));
+    }
+    Some(out)
+}

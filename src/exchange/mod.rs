@@ -36,7 +36,7 @@ mod headers;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
-pub use headers::{Head, FORWARDED};
+pub use headers::{parse_map, Head, FORWARDED};
 
 use crate::approval::{self, UseCheck, UseTake, Uses};
 use crate::audit::{AuditRecord, Completion};
@@ -299,6 +299,12 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     /// The next thing the driver must do, in order.
     pub fn next_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
+    }
+
+    /// Whether the response headers event needs the response's `content-encoding` (only a
+    /// response whose body is guarded does): the driver reads it only then.
+    pub fn reads_response_encoding(&self) -> bool {
+        self.guard.is_some()
     }
 
     /// Whether the request went upstream.

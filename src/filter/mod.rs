@@ -10,12 +10,14 @@ use metrics::{Counted, Metrics};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action as HostAction, ContextType, LogLevel};
 
-use crate::exchange::{Action, Event, Exchange, Flow, Gateway};
+use crate::exchange::{parse_map, Action, Event, Exchange, Flow, Gateway};
 
 /// The filter-state key Envoy's access log reads: `%FILTER_STATE(wasm.bollard_audit:PLAIN)%`.
 const AUDIT_PROPERTY: &str = "bollard_audit";
 /// How long a lookup upstream may take before the request it holds is refused.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the counts kept in the VM are handed to the host's stats.
+pub(crate) const FLUSH_PERIOD: Duration = Duration::from_millis(500);
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -34,6 +36,9 @@ struct Loaded {
 #[derive(Default)]
 struct Root {
     loaded: Option<Rc<Loaded>>,
+    /// Policies replaced while some of their requests were still in flight: flushed on each
+    /// tick until the last of those requests ends.
+    retired: Vec<Rc<Loaded>>,
 }
 
 impl Context for Root {}
@@ -55,7 +60,12 @@ impl RootContext for Root {
                     gateway.policy.mode.as_str()
                 );
                 let metrics = Metrics::define(&gateway.policy);
+                if let Some(old) = self.loaded.take() {
+                    old.metrics.flush();
+                    self.retired.push(old);
+                }
                 self.loaded = Some(Rc::new(Loaded { gateway: Rc::new(gateway), metrics }));
+                self.set_tick_period(FLUSH_PERIOD);
                 Metrics::count("bollard.policy.loads");
                 true
             }
@@ -65,6 +75,13 @@ impl RootContext for Root {
                 false
             }
         }
+    }
+
+    fn on_tick(&mut self) {
+        for loaded in self.loaded.iter().chain(&self.retired) {
+            loaded.metrics.flush();
+        }
+        self.retired.retain(|l| Rc::strong_count(l) > 1);
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -203,10 +220,11 @@ impl Context for Driver {
 impl HttpContext for Driver {
     fn on_http_request_headers(&mut self, _: usize, end_of_stream: bool) -> HostAction {
         let now = now_ms(self);
-        let map = self.get_http_request_headers_bytes();
+        let raw = request_header_map();
+        // A map that cannot be read is decided as one with no headers: refused.
+        let headers = parse_map(&raw).unwrap_or_default();
         #[cfg(feature = "fault-injection")]
-        fault_injection(&map);
-        let headers: Vec<(&str, &[u8])> = map.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+        fault_injection(&headers);
         self.run(Event::RequestHeaders { headers: &headers, end_of_stream, now_ms: now })
     }
 
@@ -223,7 +241,8 @@ impl HttpContext for Driver {
         let status = self
             .get_http_response_header_bytes(":status")
             .and_then(|s| std::str::from_utf8(&s).ok().and_then(|s| s.parse().ok()));
-        let encoding = self.get_http_response_header_bytes("content-encoding");
+        let guarded = self.exchange.as_ref().is_some_and(Exchange::reads_response_encoding);
+        let encoding = if guarded { self.get_http_response_header_bytes("content-encoding") } else { None };
         self.run(Event::ResponseHeaders { status, content_encoding: encoding.as_deref(), end_of_stream })
     }
 
@@ -258,6 +277,28 @@ impl HttpContext for Driver {
     }
 }
 
+/// The request header map as the host serializes it, read in one call and parsed in place by
+/// [`parse_map`] (the SDK's reader copies every name and value into its own allocation).
+fn request_header_map() -> Vec<u8> {
+    #[link(wasm_import_module = "env")]
+    extern "C" {
+        #[allow(clashing_extern_declarations)]
+        fn proxy_get_header_map_pairs(map_type: u32, data: *mut *mut u8, size: *mut usize) -> u32;
+    }
+    const REQUEST_HEADERS: u32 = 0;
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host writes a pointer to a buffer it allocated through this module's
+    // `proxy_on_memory_allocate` (a `Vec<u8>` of capacity `size`, leaked), and its size; the
+    // buffer is taken back as that `Vec`, once.
+    unsafe {
+        if proxy_get_header_map_pairs(REQUEST_HEADERS, &mut data, &mut size) != 0 || data.is_null() {
+            return Vec::new();
+        }
+        Vec::from_raw_parts(data, size, size)
+    }
+}
+
 /// `set_property` for one path segment, returning the host's status instead of panicking on it
 /// as the SDK does (a panic would stop the VM for every request on that worker).
 fn set_property_quietly(name: &str, value: &[u8]) -> Result<(), u32> {
@@ -280,8 +321,8 @@ fn set_property_quietly(name: &str, value: &[u8]) -> Result<(), u32> {
 /// the filter panic, so the tests can prove that a request the filter fails on is not forwarded.
 #[cfg(feature = "fault-injection")]
 #[allow(clippy::panic)]
-fn fault_injection(headers: &[(String, proxy_wasm::types::Bytes)]) {
-    if headers.iter().any(|(k, v)| k == "x-bollard-fault" && v.as_slice() == b"panic") {
+fn fault_injection(headers: &[(&str, &[u8])]) {
+    if headers.iter().any(|(k, v)| *k == "x-bollard-fault" && *v == b"panic") {
         panic!("fault injected by x-bollard-fault");
     }
 }

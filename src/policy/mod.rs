@@ -249,7 +249,7 @@ pub struct Policy {
     pub audit_log: bool,
     agents: Vec<Agent>,
     /// Key digest → (agent index, the key's `not_after`).
-    by_digest: HashMap<[u8; 32], (usize, Option<u64>)>,
+    by_digest: HashMap<[u8; 32], (usize, Option<u64>), DigestHash>,
 }
 
 impl Policy {
@@ -279,7 +279,7 @@ impl Policy {
         let mut agents: Vec<Agent> = Vec::with_capacity(agent_texts.len());
         // Ids seen so far: a set, so a policy of many agents compiles in linear time.
         let mut ids: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(agent_texts.len());
-        let mut by_digest = HashMap::with_capacity(agent_texts.len());
+        let mut by_digest = HashMap::with_capacity_and_hasher(agent_texts.len(), DigestHash);
         for (i, text_of_agent) in agent_texts.into_iter().enumerate() {
             let a = file::parse_agent(text, i, text_of_agent)?;
             let (mut agent, digests) = compile_agent(a.culprit(i), a)?;
@@ -361,7 +361,7 @@ impl Policy {
     /// Finds the agent whose key this is, by the key's SHA-256, with the key's `not_after`
     /// (the caller compares it with the time: see `decision::identify`).
     pub fn agent_by_key(&self, key: &str) -> Option<(&Agent, Option<u64>)> {
-        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        let digest = key_digest(key);
         self.by_digest.get(&digest).and_then(|&(i, t)| self.agents.get(i).map(|a| (a, t)))
     }
 
@@ -687,4 +687,79 @@ fn hex_val(b: u8) -> Option<u8> {
 /// The lowercase hex SHA-256 of a key: what goes in `key_sha256`.
 pub fn key_sha256(key: &str) -> String {
     Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hashes a SHA-256 digest by its first eight bytes: they are already uniform, and the table
+/// holds only the digests the operator put in the policy, so no caller can crowd one bucket.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DigestHash;
+
+impl std::hash::BuildHasher for DigestHash {
+    type Hasher = DigestHasher;
+    fn build_hasher(&self) -> DigestHasher {
+        DigestHasher(0)
+    }
+}
+
+/// See [`DigestHash`].
+#[derive(Debug, Default)]
+pub struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // `[u8; 32]` hashes as its length, then its bytes: the bytes' first eight are kept.
+        if bytes.len() >= 8 {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[..8]);
+            self.0 = u64::from_le_bytes(b);
+        }
+    }
+}
+
+/// How many presented keys keep their SHA-256 at hand: an agent sends the same key call after
+/// call, and the hash is the largest part of a decision in wasm.
+const RECENT_KEYS: usize = 4;
+
+/// The last keys presented, with their digests, and where the next one goes.
+type Recent = ([(String, [u8; 32]); RECENT_KEYS], usize);
+
+thread_local! {
+    /// The last keys presented on this thread (a filter VM has one) and their digests.
+    static RECENT: std::cell::RefCell<Recent> = std::cell::RefCell::new((Default::default(), 0));
+}
+
+/// A key's SHA-256, from the recent keys when it is one of them. Every held key is compared in
+/// full, without stopping early, so the time taken does not depend on how much of a held key a
+/// presented one matches.
+pub fn key_digest(key: &str) -> [u8; 32] {
+    let held = RECENT.with(|r| {
+        let r = r.borrow();
+        let mut found = None;
+        for (k, digest) in r.0.iter() {
+            if !k.is_empty() && k.len() == key.len() {
+                let diff = k.bytes().zip(key.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+                if diff == 0 {
+                    found = Some(*digest);
+                }
+            }
+        }
+        found
+    });
+    if let Some(d) = held {
+        return d;
+    }
+    let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    if key.len() > 128 {
+        return digest;
+    }
+    RECENT.with(|r| {
+        let mut r = r.borrow_mut();
+        let at = r.1 % RECENT_KEYS;
+        r.0[at] = (key.to_string(), digest);
+        r.1 = at + 1;
+    });
+    digest
 }

@@ -47,6 +47,16 @@ def prom(text, name, **labels):
     return total
 
 
+def stats_when(g, ready, timeout=5.0):
+    """Envoy's stats once `ready` holds for them, or after `timeout` seconds (then as they are)."""
+    end = time.time() + timeout
+    while True:
+        t = g.stats()
+        if ready(t) or time.time() > end:
+            return t
+        time.sleep(0.1)
+
+
 def away_from_minute_edge():
     """Rate limits count per wall-clock minute; start a limit test well inside one."""
     s = time.time() % 60
@@ -65,8 +75,8 @@ def test_metrics_count_known_traffic():
         assert g.call("GET", fns).status == 401
         assert g.call("POST", fns, key=KEYS["bot"]).status < 300
         g.audit(expect=7)
-        time.sleep(0.5)
-        t = g.stats()
+        # Counts reach Envoy's stats on the filter's next tick (every 0.5 s).
+        t = stats_when(g, lambda t: prom(t, "bollard_requests") == 7)
         n = "bollard_requests"
         assert prom(t, n, decision="allow") == 4
         assert prom(t, n, decision="deny") == 3
@@ -107,8 +117,8 @@ def test_rate_limit_is_shared_by_all_workers_and_answers_429():
         rl = [r for r in recs if r["reason"] == "rate_limited"]
         assert len(rl) == 7 and all(r["status"] == 429 and r["decision"] == "deny" for r in rl)
         assert "rate limit of 5 per minute" in rl[0]["summary"]
-        time.sleep(0.5)
-        assert prom(g.stats(), "bollard_rate_limited", agent="ops") == 7
+        t = stats_when(g, lambda t: prom(t, "bollard_rate_limited", agent="ops") == 7)
+        assert prom(t, "bollard_rate_limited", agent="ops") == 7
 
 
 def test_per_endpoint_and_default_limits():
