@@ -353,6 +353,9 @@ fn exchange_once(gw: &Gateway, path: &str, key: &str) -> usize {
         n += 1;
     }
     let done = m.finish(1_764_000_000_001);
+    if std::env::var("EXCHANGE_SHOW").is_ok() {
+        println!("{}", done.record.to_json());
+    }
     n + done.record.to_json().len()
 }
 
@@ -370,6 +373,9 @@ fn exchange_bench() -> Result<Vec<(&'static str, f64, f64, f64)>, String> {
     for (label, tail) in [("allow (list_functions)", "functions"), ("deny (list_secrets)", "secrets")] {
         let items = [format!("/v1/projects/{reference}/{tail}")];
         let k = key(0);
+        if std::env::var("EXCHANGE_ONLY").is_ok_and(|only| !label.starts_with(&only)) {
+            continue;
+        }
         // A fixed count instead of timed runs: for instruction counts under valgrind's callgrind.
         if let Some(n) = std::env::var("EXCHANGE_CALLS").ok().and_then(|v| v.parse::<usize>().ok()) {
             for _ in 0..n {

@@ -388,24 +388,26 @@ pub fn rfc3339(unix_ms: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    let mut o = String::with_capacity(24);
-    if y < 0 {
-        o.push('-');
+    if !(0..=9999).contains(&y) {
+        return format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60);
     }
-    push_uint(&mut o, y.unsigned_abs(), 4);
-    for (sep, n, width) in [
-        ('-', u64::from(m), 2),
-        ('-', u64::from(d), 2),
-        ('T', rem / 3600, 2),
-        (':', rem % 3600 / 60, 2),
-        (':', rem % 60, 2),
-        ('.', ms, 3),
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    for (at, width, n) in [
+        (0, 4, y as u64),
+        (5, 2, u64::from(m)),
+        (8, 2, u64::from(d)),
+        (11, 2, rem / 3600),
+        (14, 2, rem % 3600 / 60),
+        (17, 2, rem % 60),
+        (20, 3, ms),
     ] {
-        o.push(sep);
-        push_uint(&mut o, n, width);
+        let mut n = n;
+        for slot in b[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
     }
-    o.push('Z');
-    o
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 /// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
