@@ -546,3 +546,53 @@ fn a_projects_organization_is_learned_once_and_decides() {
         assert_eq!(h.record().reason, "project_out_of_scope");
     }
 }
+
+/// The host's serialized header map, read in place: every pair as sent, in order; a buffer that
+/// is cut short, lacks a terminator or names a header in bytes that are not UTF-8 is refused.
+#[wasm_bindgen_test(unsupported = test)]
+fn header_maps_are_read_in_place_and_malformed_ones_refused() {
+    use bollard::exchange::parse_map;
+    fn serialize(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
+        for (k, v) in pairs {
+            out.extend((k.len() as u32).to_le_bytes());
+            out.extend((v.len() as u32).to_le_bytes());
+        }
+        for (k, v) in pairs {
+            out.extend_from_slice(k);
+            out.push(0);
+            out.extend_from_slice(v);
+            out.push(0);
+        }
+        out
+    }
+    let pairs: [(&[u8], &[u8]); 5] = [
+        (b":method", b"GET"),
+        (b":path", b"/v1/projects"),
+        (b"authorization", b"Bearer k"),
+        (b"x-empty", b""),
+        (b"x-binary", b"\xff\x00\x01"),
+    ];
+    let buf = serialize(&pairs);
+    let got = parse_map(&buf).expect("a well-formed map");
+    let want: Vec<(&str, &[u8])> = pairs.iter().map(|(k, v)| (std::str::from_utf8(k).unwrap(), *v)).collect();
+    assert_eq!(got, want);
+    assert_eq!(parse_map(&[]), Some(vec![]));
+    assert_eq!(parse_map(&serialize(&[])), Some(vec![]));
+    // Every truncation of a well-formed map is refused.
+    for cut in 1..buf.len() {
+        assert_eq!(parse_map(&buf[..cut]), None, "cut at {cut}");
+    }
+    // A missing terminator, a count larger than the pairs, a non-UTF-8 name.
+    let mut bad = buf.clone();
+    let first_nul = 4 + 8 * pairs.len() + pairs[0].0.len();
+    bad[first_nul] = b'x';
+    assert_eq!(parse_map(&bad), None);
+    let mut bad = buf.clone();
+    bad[0] = 200;
+    assert_eq!(parse_map(&bad), None);
+    assert_eq!(parse_map(&serialize(&[(b"\xff\xfe", b"v")])), None);
+    let mut huge = u32::MAX.to_le_bytes().to_vec();
+    huge.extend([0u8; 16]);
+    assert_eq!(parse_map(&huge), None);
+}
