@@ -22,6 +22,8 @@ const maps = new Map(); // map type -> [[name, value]]
 const metrics = [];
 const properties = new Map();
 let calls = 0;
+const clockStep = env.HOST_CLOCK_STEP_MS ? BigInt(env.HOST_CLOCK_STEP_MS) : null;
+let clock = 1764547200000n;
 let replies = 0;
 let exports;
 let memory;
@@ -98,7 +100,9 @@ const host = {
   },
   proxy_get_current_time_nanoseconds(retPtr) {
     calls++;
-    dv().setBigUint64(retPtr, BigInt(Date.now()) * 1000000n, true);
+    // HOST_CLOCK_STEP_MS: a clock that starts at 2026-12-01 and moves this much per read.
+    const now = clockStep === null ? BigInt(Date.now()) : (clock += clockStep);
+    dv().setBigUint64(retPtr, now * 1000000n, true);
     return OK;
   },
   proxy_define_metric(type, np, nl, retId) {
@@ -197,7 +201,8 @@ for (let k = 0; k < rounds; k++) {
   for (let i = 0; i < requests; i++) once();
   samples.push(Number(process.hrtime.bigint() - t) / requests);
 }
-if (exports.proxy_on_tick) exports.proxy_on_tick(ROOT);
+// HOST_TICK=0: a host that never ticks (the filter must still hand its counts over).
+if (exports.proxy_on_tick && env.HOST_TICK !== "0") exports.proxy_on_tick(ROOT);
 samples.sort((a, b) => a - b);
 const out = {
   ns_per_request: samples[samples.length >> 1],

@@ -83,6 +83,8 @@ pub struct Metrics {
     /// Per agent: requests refused for the agent's rate limit.
     rate_limited: Vec<usize>,
     late: RefCell<HashMap<String, u32>>,
+    /// When the counts were last handed over (ms since the epoch, the host's clock).
+    flushed_ms: std::cell::Cell<u64>,
 }
 
 impl Metrics {
@@ -122,6 +124,7 @@ impl Metrics {
             reasons,
             rate_limited,
             late: RefCell::new(HashMap::new()),
+            flushed_ms: std::cell::Cell::new(0),
         }
     }
 
@@ -139,6 +142,21 @@ impl Metrics {
             }
             *c += 1;
         }
+    }
+
+    /// Flushes when the tick has not for twice its period: a host that never ticks still gets
+    /// the counts, with the requests that follow.
+    pub fn flush_if_late(&self, now_ms: u64) {
+        let period = super::FLUSH_PERIOD.as_millis() as u64;
+        if now_ms.saturating_sub(self.flushed_ms.get()) >= 2 * period {
+            self.flush_at(now_ms);
+        }
+    }
+
+    /// [`Metrics::flush`], noting the time.
+    pub fn flush_at(&self, now_ms: u64) {
+        self.flushed_ms.set(now_ms);
+        self.flush();
     }
 
     /// Hands every count kept since the last flush to the host.

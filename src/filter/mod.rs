@@ -78,8 +78,9 @@ impl RootContext for Root {
     }
 
     fn on_tick(&mut self) {
+        let now = now_ms(self);
         for loaded in self.loaded.iter().chain(&self.retired) {
-            loaded.metrics.flush();
+            loaded.metrics.flush_at(now);
         }
         self.retired.retain(|l| Rc::strong_count(l) > 1);
     }
@@ -268,6 +269,7 @@ impl HttpContext for Driver {
             agent: done.agent,
             reason: done.record.reason,
         });
+        loaded.metrics.flush_if_late(now);
         let line = done.record.to_json();
         if loaded.gateway.policy.audit_log {
             log::info!("{line}");
