@@ -37,7 +37,7 @@ help:
 	@echo "make validate  envoy --mode validate envoy/envoy.yaml"
 	@echo "make standin  the offline stand-in for api.supabase.com on 127.0.0.1:$(STANDIN_PORT) (STANDIN_PORT=...)"
 	@echo "make dist    dist/: bollard.wasm, the bollard CLI, SHA256SUMS and a tarball of them"
-	@echo "make fuzz    cargo fuzz, request parsing and policy parsing, FUZZ_SECONDS each"
+	@echo "make fuzz    cargo fuzz: request, policy, exchange, sql and header_map targets, FUZZ_SECONDS each"
 	@echo "make bench   performance: Envoy + wrk, the decision path, sizes and memory (docs/performance.md)"
 
 targets:
@@ -181,7 +181,7 @@ validate: build venv
 # Fuzzing needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 FUZZ_SECONDS ?= 600
 # The committed seeds stay small: each run grows a scratch copy under fuzz/target.
-FUZZ_RUN = cd fuzz && for t in request policy exchange sql; do \
+FUZZ_RUN = cd fuzz && for t in request policy exchange sql header_map; do \
 	  mkdir -p target/corpus/$$t && cp corpus/$$t/* target/corpus/$$t/ && \
 	  cargo +nightly fuzz run $$t target/corpus/$$t -- -max_len=4096 $(1) || exit 1; done
 fuzz:
