@@ -159,29 +159,38 @@ impl AuditRecord {
         json_f64(&mut o, self.duration_ms);
         o.push_str(",\"summary\":");
         json_str(&mut o, &self.summary);
-        for (name, value) in
-            [("approval_id", &self.approval_id), ("approved_by", &self.approved_by), ("grant", &self.grant)]
-        {
-            if let Some(v) = value {
-                o.push_str(",\"");
-                o.push_str(name);
-                o.push_str("\":");
-                json_str(&mut o, v);
-            }
-        }
-        if let Some(classes) = &self.sql {
-            o.push_str(",\"sql\":[");
-            for (i, c) in classes.iter().enumerate() {
-                if i > 0 {
-                    o.push(',');
-                }
-                json_str(&mut o, c);
-            }
-            o.push(']');
-        }
-        o.push('}');
+        let present = [
+            ("approval_id", self.approval_id.as_deref()),
+            ("approved_by", self.approved_by.as_deref()),
+            ("grant", self.grant.as_deref()),
+        ];
+        json_close(&mut o, &present, self.sql.as_deref());
         o
     }
+}
+
+/// The end of an object: the string fields that appear only when present, then `sql` (a list of
+/// class names) when present, then the closing brace; as serde's `skip_serializing_if` writes them.
+pub(crate) fn json_close(o: &mut String, present: &[(&str, Option<&str>)], sql: Option<&[&'static str]>) {
+    for (name, value) in present {
+        if let Some(v) = value {
+            o.push_str(",\"");
+            o.push_str(name);
+            o.push_str("\":");
+            json_str(o, v);
+        }
+    }
+    if let Some(classes) = sql {
+        o.push_str(",\"sql\":[");
+        for (i, c) in classes.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            json_str(o, c);
+        }
+        o.push(']');
+    }
+    o.push('}');
 }
 
 /// A JSON string: quotes, backslashes and control characters escaped as `serde_json` does;

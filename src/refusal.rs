@@ -56,7 +56,7 @@ impl<'a> Body<'a> {
 
     /// The body as `serde_json` writes this struct, field by field into one buffer.
     fn to_json(&self) -> String {
-        use crate::audit::{json_opt, json_str};
+        use crate::audit::{json_close, json_opt, json_str};
         let mut o = String::with_capacity(200 + self.message.len());
         o.push_str("{\"message\":");
         json_str(&mut o, &self.message);
@@ -75,25 +75,8 @@ impl<'a> Body<'a> {
             o.push_str("\":");
             json_opt(&mut o, value);
         }
-        for (name, value) in [("approval_id", self.approval_id), ("retry_before", self.retry_before.as_deref())] {
-            if let Some(v) = value {
-                o.push_str(",\"");
-                o.push_str(name);
-                o.push_str("\":");
-                json_str(&mut o, v);
-            }
-        }
-        if let Some(classes) = &self.sql {
-            o.push_str(",\"sql\":[");
-            for (i, c) in classes.iter().enumerate() {
-                if i > 0 {
-                    o.push(',');
-                }
-                json_str(&mut o, c);
-            }
-            o.push(']');
-        }
-        o.push('}');
+        let present = [("approval_id", self.approval_id), ("retry_before", self.retry_before.as_deref())];
+        json_close(&mut o, &present, self.sql.as_deref());
         o
     }
 }
