@@ -199,4 +199,5 @@ clean:
 .PHONY: bench
 bench: build build-lean venv
 	cargo build --quiet --locked --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml --target-dir target/bench-passthrough
+	cargo build --quiet --locked --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml --target-dir target/bench-contract --features contract
 	ENVOY=$(abspath $(ENVOY)) $(PY) bench/run.py

@@ -6,6 +6,9 @@
 //
 // Usage: node bench/host.mjs FILTER.wasm CONFIG_FILE PATH [requests] [rounds]
 // Prints one JSON line: {"ns_per_request": median, "min", "max", "host_calls": per request, ...}.
+// HOST_TRACE=1 adds "trace": the host calls of one more request, in order, by name.
+// THRASH_KB=N writes one byte in every 64 of an N KiB buffer before each request, evicting the
+// caches as Envoy's own work between two requests does, and times the requests alone.
 import { readFileSync } from "node:fs";
 import { WASI } from "node:wasi";
 import { argv, env, exit } from "node:process";
@@ -145,9 +148,11 @@ const module = new WebAssembly.Module(readFileSync(file));
 const wasi = new WASI({ version: "preview1", env, returnOnExit: true });
 const imports = { ...wasi.getImportObject() };
 imports.env = {};
+let trace = null;
 for (const i of WebAssembly.Module.imports(module)) {
   if (i.module === "env" && i.kind === "function") {
-    imports.env[i.name] = host[i.name] ?? (() => OK);
+    const f = host[i.name] ?? (() => OK);
+    imports.env[i.name] = env.HOST_TRACE === "1" ? (...a) => { trace?.push(i.name); return f(...a); } : f;
   }
 }
 const instance = new WebAssembly.Instance(module, imports);
@@ -196,10 +201,29 @@ for (let i = 0; i < requests; i++) once(); // warm up: V8 tiers the hot function
 const samples = [];
 calls = 0;
 replies = 0;
+const thrash = new Uint8Array(Number(env.THRASH_KB ?? "0") * 1024);
 for (let k = 0; k < rounds; k++) {
-  const t = process.hrtime.bigint();
-  for (let i = 0; i < requests; i++) once();
-  samples.push(Number(process.hrtime.bigint() - t) / requests);
+  if (thrash.length === 0) {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < requests; i++) once();
+    samples.push(Number(process.hrtime.bigint() - t) / requests);
+    continue;
+  }
+  let spent = 0n;
+  for (let i = 0; i < requests; i++) {
+    for (let j = 0; j < thrash.length; j += 64) thrash[j]++;
+    const t = process.hrtime.bigint();
+    once();
+    spent += process.hrtime.bigint() - t;
+  }
+  samples.push(Number(spent) / requests);
+}
+const timedCalls = calls;
+let traced;
+if (env.HOST_TRACE === "1") {
+  trace = [];
+  once();
+  [traced, trace] = [trace, null];
 }
 // HOST_TICK=0: a host that never ticks (the filter must still hand its counts over).
 if (exports.proxy_on_tick && env.HOST_TICK !== "0") exports.proxy_on_tick(ROOT);
@@ -208,10 +232,11 @@ const out = {
   ns_per_request: samples[samples.length >> 1],
   min: samples[0],
   max: samples[samples.length - 1],
-  host_calls: calls / (requests * rounds),
+  host_calls: (env.HOST_TRACE === "1" ? timedCalls : calls) / (requests * rounds),
   local_replies: replies / (requests * rounds),
   forwarded_authorization: (maps.get(0).find(([k]) => k === "authorization") ?? [])[1] ?? null,
   audit_bytes: properties.get("bollard_audit") ?? null,
+  trace: traced,
   counted: Object.fromEntries(metrics.filter(([, v]) => v > 0n).map(([k, v]) => [k, Number(v)])),
 };
 console.log(JSON.stringify(out));

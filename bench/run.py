@@ -3,8 +3,9 @@
 
 1. Envoy (--concurrency 1) under wrk, on a direct-response route (no upstream cost) and proxied
    to a local upstream (a second Envoy answering with a direct response), for: no filter; a
-   minimal pass-through proxy-wasm filter (bench/passthrough); Bollard with an allowed and with a
-   denied call; Envoy's RBAC filter with the equivalent rule; a Lua filter doing the equivalent
+   minimal pass-through proxy-wasm filter (bench/passthrough); the same crate making the host
+   calls of Bollard's contract for an allowed call and nothing else (`--features contract`, direct
+   route); Bollard with an allowed and with a denied call; Envoy's RBAC filter with the equivalent rule; a Lua filter doing the equivalent
    check. Then one call whose decision reads its body, `run_sql` with a read-only SELECT (POST,
    JSON body), through Bollard and the same request through the others (direct route; Bollard
    and the pass-through filter also proxied). Rounds are interleaved and medians reported, with
@@ -51,6 +52,10 @@ WASM = os.environ.get("BOLLARD_WASM", os.path.join(ROOT, "target", "wasm32-wasip
 LEAN_WASM = os.environ.get("BOLLARD_LEAN_WASM", os.path.join(ROOT, "target", "lean", "bollard.wasm"))
 PASS_WASM = os.path.join(ROOT, "target", "bench-passthrough", "wasm32-wasip1", "release",
                          "bollard_bench_passthrough.wasm")
+# The same crate with `--features contract`: the host calls Bollard's contract makes for an allowed
+# call, with no decision (bench/passthrough/src/lib.rs).
+CONTRACT_WASM = os.path.join(ROOT, "target", "bench-contract", "wasm32-wasip1", "release",
+                             "bollard_bench_passthrough.wasm")
 CARGO_BENCH = ["cargo", "bench", "--quiet", "--bench", "decision", "--target-dir", "target/bench",
                # With panic = "abort" in the release profile and crate-type cdylib, cargo builds the
                # lib twice (unwind for the bench, abort for the CLI) under one file name, and the
@@ -156,13 +161,13 @@ def bollard_filter(cfg, policy_text):
     return [f]
 
 
-def passthrough_filter(cfg):
-    """The same Wasm filter block, loading the pass-through filter instead."""
+def passthrough_filter(cfg, name="passthrough", wasm=PASS_WASM):
+    """The same Wasm filter block, loading the pass-through filter (or the contract's calls) instead."""
     f = copy.deepcopy(bollard_filter(cfg, "")[0])
-    f["name"] = "passthrough"
+    f["name"] = name
     c = f["typed_config"]["config"]
-    c["name"] = c["root_id"] = c["vm_config"]["vm_id"] = "passthrough"
-    c["vm_config"]["code"]["local"]["filename"] = PASS_WASM
+    c["name"] = c["root_id"] = c["vm_config"]["vm_id"] = name
+    c["vm_config"]["code"]["local"]["filename"] = wasm
     c["vm_config"].pop("environment_variables", None)
     return [f]
 
@@ -443,6 +448,8 @@ BOTH = ("direct", "proxied")
 CONFIGS = [  # (case, front Envoy, request, expected status, listeners)
     ("no filter", "none", GET_ALLOW, 200, BOTH),
     ("passthrough wasm", "passthrough", GET_ALLOW, 200, BOTH),
+    # The host calls of an allowed call without Bollard's code: what is left over it is Bollard's own.
+    ("contract calls wasm", "contract", GET_ALLOW, 200, ("direct",)),
     ("bollard allow", "bollard", GET_ALLOW, 200, BOTH),
     ("bollard deny", "bollard", GET_DENY, 403, BOTH),
     ("bollard allow, -l warn", "bollard-warn", GET_ALLOW, 200, BOTH),
@@ -488,6 +495,7 @@ def envoy_bench(args, workdir, lifetime):
     filters = {
         "none": [],
         "passthrough": passthrough_filter(base),
+        "contract": passthrough_filter(base, "contract", CONTRACT_WASM),
         "bollard": bollard_filter(base, bench_policy()),
         "bollard-warn": bollard_filter(base, bench_policy()),  # the same, in an Envoy at -l warning
         "rbac": rbac_filters(),
@@ -690,7 +698,8 @@ def report(args, cases, results, pin, native, wasm_decision, memory, sizes, load
         p("")
         p("Ratios: req/s ratio; capacity ratio (inverse ratio of Envoy CPU per request); CPU added per request;")
         p("p99 difference in us, 1 connection / 16 connections:")
-        pairs = [("bollard allow", "passthrough wasm"), ("bollard allow", "lua"),
+        pairs = [("bollard allow", "passthrough wasm"), ("bollard allow", "contract calls wasm"),
+                 ("contract calls wasm", "passthrough wasm"), ("bollard allow", "lua"),
                  ("bollard allow", "rbac + header_mutation"), ("bollard allow", "no filter"),
                  ("bollard deny", "passthrough wasm"), ("bollard allow, -l warn", "passthrough wasm"),
                  ("bollard allow, -l warn", "lua"), ("passthrough wasm", "no filter"), ("lua", "no filter"),
@@ -781,7 +790,8 @@ def report(args, cases, results, pin, native, wasm_decision, memory, sizes, load
                   f"connections {dl:+.0f} us [{vl}, range up to {noise_l:.0f} us]")
                 p(f"      steadier: 1-connection p50 {b['c1_p50'] - pt['c1_p50']:+.0f} us, CPU per request "
                   f"{b['cpu_us'] - pt['cpu_us']:+.0f} us over pass-through (how much longer a request holds the worker)")
-        for case, base in (("bollard deny", "passthrough wasm"), ("bollard run_sql", "passthrough wasm, run_sql")):
+        for case, base in (("bollard deny", "passthrough wasm"), ("bollard run_sql", "passthrough wasm, run_sql"),
+                           ("contract calls wasm", "passthrough wasm"), ("bollard allow", "contract calls wasm")):
             for lst in ("direct", "proxied"):
                 if (lst, case) in rows and (lst, base) in rows:
                     b, pt = rows[(lst, case)], rows[(lst, base)]
@@ -839,7 +849,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory (configs, Envoy logs)")
     args = ap.parse_args()
 
-    for path, how in ((WASM, "make build"), (PASS_WASM, "see bench/passthrough/Cargo.toml")):
+    for path, how in ((WASM, "make build"), (PASS_WASM, "see bench/passthrough/Cargo.toml"),
+                      (CONTRACT_WASM, "see bench/passthrough/Cargo.toml, --features contract")):
         if not os.path.exists(path):
             sys.exit(f"missing {path} ({how})")
     if not args.skip_envoy and shutil.which("wrk") is None:

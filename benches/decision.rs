@@ -359,6 +359,15 @@ fn exchange_once(gw: &Gateway, path: &str, key: &str) -> usize {
     n + done.record.to_json().len()
 }
 
+/// Writes one byte in every cache line of `buf`.
+#[inline(never)]
+fn evict(buf: &mut [u8]) {
+    for i in (0..buf.len()).step_by(64) {
+        buf[i] = buf[i].wrapping_add(1);
+    }
+    black_box(buf);
+}
+
 /// Times [`exchange_once`] for an allowed and a refused call: (label, median, min, max ns).
 fn exchange_bench() -> Result<Vec<(&'static str, f64, f64, f64)>, String> {
     let reference = project_ref(0);
@@ -378,7 +387,12 @@ fn exchange_bench() -> Result<Vec<(&'static str, f64, f64, f64)>, String> {
         }
         // A fixed count instead of timed runs: for instruction counts under valgrind's callgrind.
         if let Some(n) = std::env::var("EXCHANGE_CALLS").ok().and_then(|v| v.parse::<usize>().ok()) {
+            // EXCHANGE_THRASH_KB: that many KiB written between requests, evicting the caches as
+            // the host's own work between two requests does (for cachegrind's miss counts).
+            let kb = std::env::var("EXCHANGE_THRASH_KB").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+            let mut thrash = vec![0u8; kb * 1024];
             for _ in 0..n {
+                evict(&mut thrash);
                 black_box(exchange_once(&gw, &items[0], &k));
             }
             out.push((label, 0.0, 0.0, 0.0));

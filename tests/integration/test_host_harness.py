@@ -68,3 +68,25 @@ def test_counts_reach_a_host_that_never_ticks(tmp_path):
     # With a tick at the end, every count is there.
     r = run_host(tmp_path, f"/v1/projects/{REF}/functions", HOST_CLOCK_STEP_MS="10")
     assert r["counted"]["bollard.requests.decision.allow"] == 600
+
+
+CONTRACT_WASM = os.path.join(ROOT, "target", "bench-contract", "wasm32-wasip1", "release",
+                             "bollard_bench_passthrough.wasm")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_contract_baseline_makes_bollards_host_calls(tmp_path):
+    """`make bench`'s "contract calls" filter (bench/passthrough, `--features contract`) is the
+    baseline that leaves only Bollard's own code in the difference: for an allowed call it makes
+    the host calls Bollard makes, in the same order, and nothing else."""
+    subprocess.run(["cargo", "build", "--quiet", "--release", "--target", "wasm32-wasip1", "--features", "contract",
+                    "--manifest-path", os.path.join(ROOT, "bench", "passthrough", "Cargo.toml"),
+                    "--target-dir", os.path.join(ROOT, "target", "bench-contract")], check=True, timeout=900)
+    # A clock that does not move: no late flush of the counters adds calls to the traced request.
+    bollard = run_host(tmp_path, f"/v1/projects/{REF}/functions", HOST_TRACE="1", HOST_CLOCK_STEP_MS="0")
+    baseline = run_host(tmp_path, f"/v1/projects/{REF}/functions", wasm=CONTRACT_WASM, HOST_TRACE="1",
+                        HOST_CLOCK_STEP_MS="0")
+    assert len(bollard["trace"]) == 11, bollard["trace"]
+    assert baseline["trace"] == bollard["trace"]
+    assert baseline["forwarded_authorization"] != f"Bearer {KEY}", "the baseline replaces authorization too"
+    assert baseline["audit_bytes"] == pytest.approx(bollard["audit_bytes"], rel=0.25)
