@@ -49,7 +49,11 @@ pub struct Completion<'a> {
 
 impl AuditRecord {
     pub fn new(d: &Decision, method: &str, raw_target: &str, done: Completion) -> AuditRecord {
-        let method: String = method.chars().filter(|c| c.is_ascii_graphic()).take(16).collect();
+        let method: String = if method.len() <= 16 && method.bytes().all(|b| b.is_ascii_graphic()) {
+            method.to_owned()
+        } else {
+            method.chars().filter(|c| c.is_ascii_graphic()).take(16).collect()
+        };
         let path = match d.path {
             Some(p) => p.to_string(),
             None => loggable_path(raw_target),
@@ -127,7 +131,8 @@ impl AuditRecord {
     /// One line of JSON, written field by field into one buffer sized for it (the same text
     /// `serde_json` gives for this struct; a test holds them equal).
     pub fn to_json(&self) -> String {
-        let mut o = String::with_capacity(320 + self.summary.len() + self.path.len());
+        // The keys and the fixed-size fields take about 420 bytes: one allocation, no growth.
+        let mut o = String::with_capacity(448 + self.summary.len() + self.path.len());
         o.push_str("{\"ts\":");
         json_str(&mut o, &self.ts);
         o.push_str(",\"request_id\":");
@@ -416,7 +421,7 @@ pub fn rfc3339(unix_ms: u64) -> String {
             n /= 10;
         }
     }
-    String::from_utf8_lossy(&b).into_owned()
+    std::str::from_utf8(&b).map(str::to_owned).unwrap_or_default()
 }
 
 /// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.

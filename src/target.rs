@@ -54,7 +54,7 @@ impl fmt::Display for TargetError {
 /// Characters allowed in a path segment: RFC 3986 unreserved, plus the sub-delims and `:`/`@`
 /// that the API's own paths use (`logs.all`, `usage.api-counts`). `;` is refused: some servers
 /// read it as a path parameter.
-fn path_byte_ok(b: u8) -> bool {
+const fn path_byte_ok(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -76,6 +76,29 @@ fn path_byte_ok(b: u8) -> bool {
         )
 }
 
+const OK: u8 = 1;
+/// [`path_byte_ok`] for every byte, looked up instead of compared.
+static PATH_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if path_byte_ok(b as u8) {
+            t[b] = OK;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// An empty segment or a dot segment (`.`, `..`) is refused.
+fn segment_shape(segment: &[u8]) -> Result<(), TargetError> {
+    match segment {
+        [] => Err(TargetError::EmptySegment),
+        b"." | b".." => Err(TargetError::DotSegment),
+        _ => Ok(()),
+    }
+}
+
 /// Query bytes: visible ASCII except `#`. Escapes are fine here; the query is not authorized on.
 fn query_byte_ok(b: u8) -> bool {
     (0x21..=0x7e).contains(&b) && b != b'#'
@@ -92,26 +115,28 @@ impl<'a> RequestTarget<'a> {
         if !raw.starts_with('/') {
             return Err(TargetError::NotOriginForm);
         }
-        let (path, query) = match raw.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
-            None => (raw, None),
-        };
-        for segment in path.split('/').skip(1) {
-            if segment.is_empty() {
-                return Err(TargetError::EmptySegment);
-            }
-            if segment == "." || segment == ".." {
-                return Err(TargetError::DotSegment);
-            }
-            for &b in segment.as_bytes() {
-                if b == b'%' {
-                    return Err(TargetError::PercentEscape);
+        // One pass over the path, segment by segment: a segment's bytes are judged as they come
+        // and its shape when it ends, which finds the same first error as judging each segment
+        // whole (an empty or dot segment has no byte that could fail before it).
+        let bytes = raw.as_bytes();
+        let mut start = 1;
+        let mut end = bytes.len();
+        for (i, &b) in bytes.iter().enumerate().skip(1) {
+            if b == b'/' || b == b'?' {
+                segment_shape(&bytes[start..i])?;
+                if b == b'?' {
+                    end = i;
+                    break;
                 }
-                if !path_byte_ok(b) {
-                    return Err(TargetError::ForbiddenByte(b));
-                }
+                start = i + 1;
+            } else if PATH_BYTE[usize::from(b)] != OK {
+                return Err(if b == b'%' { TargetError::PercentEscape } else { TargetError::ForbiddenByte(b) });
             }
         }
+        if end == bytes.len() {
+            segment_shape(&bytes[start..])?;
+        }
+        let (path, query) = (&raw[..end], raw.get(end + 1..));
         if let Some(q) = query {
             if let Some(&b) = q.as_bytes().iter().find(|&&b| !query_byte_ok(b)) {
                 return Err(TargetError::ForbiddenByte(b));
@@ -126,15 +151,18 @@ pub fn loggable_path(raw: &str) -> String {
     let path = raw.split(['?', '#']).next().unwrap_or_default();
     let mut out = String::with_capacity(path.len().min(256));
     for ch in path.chars() {
-        let piece = if ch.is_ascii_graphic() && ch != '\\' && ch != '"' {
-            ch.to_string()
+        if ch.is_ascii_graphic() && ch != '\\' && ch != '"' {
+            if out.len() + 1 > 256 {
+                break;
+            }
+            out.push(ch);
         } else {
-            ch.escape_default().to_string()
-        };
-        if out.len() + piece.len() > 256 {
-            break;
+            let piece = ch.escape_default();
+            if out.len() + piece.len() > 256 {
+                break;
+            }
+            out.extend(piece);
         }
-        out.push_str(&piece);
     }
     out
 }

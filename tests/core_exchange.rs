@@ -150,8 +150,8 @@ const SQL_PATH: &str = "/v1/projects/abcdefghijklmnopqrst/database/query";
 const READ_ONLY: &[u8] = br#"{"query":"select 1","read_only":true}"#;
 
 fn assert_forward_is_clean(f: &Forward) {
-    let auth: Vec<&String> = f.set.iter().filter(|(k, _)| *k == "authorization").map(|(_, v)| v).collect();
-    assert_eq!(auth, vec![&format!("Bearer {TOKEN}")], "exactly one credential: the real token");
+    let auth: Vec<&str> = f.set.iter().filter(|(k, _)| *k == "authorization").map(|(_, v)| v.as_ref()).collect();
+    assert_eq!(auth, vec![format!("Bearer {TOKEN}").as_str()], "exactly one credential: the real token");
     assert!(f.set.iter().all(|(_, v)| !v.contains(KEY)), "the agent's key never goes upstream");
 }
 
@@ -181,7 +181,7 @@ fn a_plain_read_is_forwarded_at_the_headers_with_only_allowlisted_headers() {
     }
     assert!(!f.remove.iter().any(|r| r == "user-agent"), "user-agent is allowlisted");
     // x-bollard-* from the client are replaced by the gateway's own.
-    assert!(f.set.contains(&("x-bollard-agent", "ops".to_string())));
+    assert!(f.set.contains(&("x-bollard-agent", "ops".into())));
     assert_eq!(h.record().decision, "allow");
 }
 
@@ -367,8 +367,8 @@ fn declared_parameters_pass_and_reveal_is_dropped_without_reveal_secrets() {
     let mut h = Host::new(&gw);
     h.headers("GET", "/v1/projects/abcdefghijklmnopqrst/api-keys?reveal=true", &[], true);
     let f = h.seen.forward.clone().expect("allowed");
-    assert!(f.set.contains(&(":path", "/v1/projects/abcdefghijklmnopqrst/api-keys".to_string())), "{f:?}");
-    assert!(f.set.contains(&("accept-encoding", "identity".to_string())), "the response is read for secrets");
+    assert!(f.set.contains(&(":path", "/v1/projects/abcdefghijklmnopqrst/api-keys".into())), "{f:?}");
+    assert!(f.set.contains(&("accept-encoding", "identity".into())), "the response is read for secrets");
 }
 
 #[wasm_bindgen_test(unsupported = test)]

@@ -68,7 +68,7 @@ fn step(m: &mut Exchange<&Gateway>, store: &mut Store, out: &mut Outcome) -> boo
             m.handle(Event::Body(b""));
         }
         Action::Forward(f) => {
-            assert!(f.set.contains(&("authorization", format!("Bearer {TOKEN}"))));
+            assert!(f.set.contains(&("authorization", format!("Bearer {TOKEN}").into())));
             out.forwarded = true;
         }
         Action::Reply(r) => out.reply = Some(r),

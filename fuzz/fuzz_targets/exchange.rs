@@ -66,7 +66,7 @@ fuzz_target!(|data: &[u8]| {
                 Action::Forward(f) => {
                     assert!(!forwarded, "forwarded twice");
                     forwarded = true;
-                    let auth: Vec<&String> = f.set.iter().filter(|(k, _)| *k == "authorization").map(|(_, v)| v).collect();
+                    let auth: Vec<&str> = f.set.iter().filter(|(k, _)| *k == "authorization").map(|(_, v)| v.as_ref()).collect();
                     assert_eq!(auth, vec![&format!("Bearer {TOKEN}")]);
                 }
                 _ => {}

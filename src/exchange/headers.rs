@@ -90,13 +90,16 @@ impl Head {
 }
 
 fn text(value: &[u8]) -> String {
-    String::from_utf8_lossy(value).into_owned()
+    match std::str::from_utf8(value) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(value).into_owned(),
+    }
 }
 
 /// A request id safe to echo: Envoy's `x-request-id`, when it is plain.
 fn clean_request_id(v: &[u8]) -> Option<String> {
     let ok = !v.is_empty() && v.len() <= 64 && v.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
-    ok.then(|| text(v))
+    ok.then(|| std::str::from_utf8(v).ok().map(str::to_owned)).flatten()
 }
 
 /// Reads a header map as a proxy-wasm host hands it over, without copying: a little-endian `u32`

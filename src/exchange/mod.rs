@@ -33,6 +33,7 @@
 
 mod headers;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
@@ -133,7 +134,8 @@ pub struct Forward {
     /// Headers removed, every copy.
     pub remove: Vec<String>,
     /// Headers set (replacing every copy), in order. `authorization` carries the real token.
-    pub set: Vec<(&'static str, String)>,
+    /// Values the catalog or the decision names are borrowed, not copied.
+    pub set: Vec<(&'static str, Cow<'static, str>)>,
     /// The request was held in an earlier callback and must be resumed.
     pub resume: bool,
 }
@@ -171,7 +173,7 @@ pub enum Action {
     /// Answer the agent; nothing goes upstream.
     Reply(Reply),
     /// Edit the response headers (`None` removes).
-    EditResponseHeaders(Vec<(&'static str, Option<String>)>),
+    EditResponseHeaders(Vec<(&'static str, Option<Cow<'static, str>>)>),
     /// Read the whole buffered response body and answer with [`Event::ResponseBytes`].
     ReadResponseBody,
     /// Replace the response body with this.
@@ -610,19 +612,19 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             }
             _ => None,
         };
-        let mut set: Vec<(&'static str, String)> = Vec::with_capacity(6);
-        set.push(("authorization", self.gw.bearer.expose().to_string()));
-        set.push(("x-bollard-agent", agent.id.clone()));
-        set.push(("x-bollard-endpoint", d.endpoint.map(|e| e.id).unwrap_or_default().to_string()));
-        set.push(("x-bollard-decision", d.verdict.as_str().to_string()));
+        let mut set: Vec<(&'static str, Cow<'static, str>)> = Vec::with_capacity(6);
+        set.push(("authorization", self.gw.bearer.expose().to_string().into()));
+        set.push(("x-bollard-agent", agent.id.clone().into()));
+        set.push(("x-bollard-endpoint", d.endpoint.map(|e| e.id).unwrap_or_default().into()));
+        set.push(("x-bollard-decision", d.verdict.as_str().into()));
         if self.guard.is_some() {
-            set.push(("accept-encoding", "identity".to_string()));
+            set.push(("accept-encoding", "identity".into()));
         }
         if let (Some(param), false) = (b.reveal_param, agent.reveal_secrets) {
             if let Some((path, q)) = head.target.split_once('?') {
                 if let Some(rest) = query::without(q, param) {
                     let target = if rest.is_empty() { path.to_string() } else { format!("{path}?{rest}") };
-                    set.push((":path", target));
+                    set.push((":path", target.into()));
                 }
             }
         }
@@ -897,17 +899,17 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     /// The response headers of a forwarded request: the decision and request id for the agent,
     /// the gateway's own rate-limit state, and what a guarded body needs.
     fn annotate_response(&mut self, content_encoding: Option<&[u8]>, end_of_stream: bool) {
-        let mut edits: Vec<(&'static str, Option<String>)> = Vec::with_capacity(6);
+        let mut edits: Vec<(&'static str, Option<Cow<'static, str>>)> = Vec::with_capacity(6);
         if let Some(r) = &self.record {
-            edits.push(("x-bollard-decision", Some(r.decision.to_string())));
+            edits.push(("x-bollard-decision", Some(r.decision.into())));
             if let Some(id) = &r.request_id {
-                edits.push(("x-bollard-request-id", Some(id.clone())));
+                edits.push(("x-bollard-request-id", Some(id.clone().into())));
             }
         }
         // Supabase's own X-RateLimit-* answer passes through unless the gateway limits.
         if let Some(t) = self.counting.first {
             for (k, v) in limit_headers(&t) {
-                edits.push((k, Some(v)));
+                edits.push((k, Some(v.into())));
             }
         }
         if let Some(g) = &mut self.guard {

@@ -166,7 +166,7 @@ impl Driver {
                     self.set_http_request_header(name, None);
                 }
                 for (name, value) in &f.set {
-                    self.set_http_request_header(name, Some(value));
+                    self.set_http_request_header(name, Some(value.as_ref()));
                 }
                 if f.resume {
                     self.resume_http_request();
