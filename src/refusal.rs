@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::decision::{Decision, Reason};
-use crate::sentence::{retry_before, what, who, why};
+use crate::sentence::{push_what, push_who, push_why, retry_before, what, who, why};
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -30,10 +30,19 @@ pub fn message(d: &Decision, method: &str) -> String {
     if d.reason == Reason::ApprovalRequired && d.agent.is_some() {
         return format!("{} may not {} without a person's approval: {}.", who(d), what(d, method), why(d));
     }
+    let mut o = String::with_capacity(320);
     match d.agent {
-        Some(_) => format!("{} may not {}: {}.", who(d), what(d, method), why(d)),
-        None => format!("Request refused: {}.", why(d)),
+        Some(_) => {
+            push_who(&mut o, d);
+            o.push_str(" may not ");
+            push_what(&mut o, d, method);
+            o.push_str(": ");
+        }
+        None => o.push_str("Request refused: "),
     }
+    push_why(&mut o, d);
+    o.push('.');
+    o
 }
 
 impl<'a> Body<'a> {

@@ -93,6 +93,39 @@ pub fn needed_level(e: &Endpoint) -> Level {
     }
 }
 
+/// [`why`], written into `o`: the refusal agents meet most (their level is too low) piece by
+/// piece, the others as [`why`] words them.
+pub fn push_why(o: &mut String, d: &Decision) {
+    match (&d.reason, d.endpoint, d.agent) {
+        (Reason::PermissionDenied, Some(e), Some(_)) => {
+            let needs = needed_level(e).as_str();
+            o.push_str("its ");
+            o.push_str(e.area.label());
+            o.push_str(" access is ");
+            o.push_str(d.level.unwrap_or(Level::Off).as_str());
+            o.push_str(", and ");
+            o.push_str(e.id);
+            o.push_str(" needs ");
+            o.push_str(needs);
+            for (i, p) in e.permissions.iter().enumerate() {
+                o.push_str(if i == 0 { " (" } else { " + " });
+                o.push_str(p);
+            }
+            if !e.permissions.is_empty() {
+                o.push(')');
+            }
+            o.push_str("; access.");
+            o.push_str(e.area.name());
+            o.push_str(" = \"");
+            o.push_str(needs);
+            o.push_str("\" or an allow entry for ");
+            o.push_str(e.id);
+            o.push_str(" would allow it");
+        }
+        _ => o.push_str(&why(d)),
+    }
+}
+
 /// Why, and what grant would allow it: the tail of a refusal message.
 pub fn why(d: &Decision) -> String {
     let agent = d.agent;

@@ -723,3 +723,74 @@ fn audit_line_is_the_json_serde_writes() {
         }
     }
 }
+
+/// A catalog path with its parameters filled with values the test policy's scope holds.
+fn filled(template: &str) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else { break };
+        out.push_str(match &rest[open + 1..open + close] {
+            "ref" | "branch_id_or_ref" => P1,
+            "slug" => "acme",
+            "id" | "invite_id" | "provider_id" | "tpa_id" | "user_id" => "4b8e2f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+            "function_slug" => "hello",
+            "version" => "1",
+            _ => "x",
+        });
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn every_area_read() -> String {
+    let areas = [
+        "projects",
+        "organizations",
+        "database",
+        "edge_functions",
+        "secrets",
+        "auth_config",
+        "project_config",
+        "storage",
+        "api_keys",
+        "branches",
+        "backups",
+        "domains",
+        "network",
+        "analytics",
+        "advisors",
+        "billing",
+        "oauth",
+        "account",
+    ];
+    areas.iter().map(|a| format!(r#""{a}":"read""#)).collect::<Vec<_>>().join(",")
+}
+
+#[test]
+fn refusal_messages_read_as_their_parts_for_every_endpoint_and_level() {
+    use bollard::sentence::{what, who, why};
+    let policies =
+        [policy("enforce", SCOPE), policy("enforce", &format!(r#"{SCOPE},"access":{{{}}}"#, every_area_read()))];
+    let mut denied = 0;
+    for p in &policies {
+        for e in Catalog::endpoints() {
+            let (method, target) = (e.method.as_str(), filled(e.path));
+            for auth in [AUTH, &[] as &[&str]] {
+                let d = run(p, method, &target, auth);
+                if d.forward() {
+                    continue;
+                }
+                let want = match d.agent {
+                    Some(_) => format!("{} may not {}: {}.", who(&d), what(&d, method), why(&d)),
+                    None => format!("Request refused: {}.", why(&d)),
+                };
+                assert_eq!(bollard::refusal::message(&d, method), want, "{method} {target}");
+                denied += usize::from(d.reason.code() == "permission_denied");
+            }
+        }
+    }
+    assert!(denied > Catalog::endpoints().len(), "most endpoints were refused for their level: {denied}");
+}
