@@ -574,9 +574,10 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     }
 }
 
-/// Reads a whole text as one struct of this shape, as `serde_json::from_str` would.
+/// Reads a whole text as one struct of this shape, as `serde_json::from_str` would (by the
+/// reader of byte slices, which request bodies use too: one copy of it in the .wasm).
 fn read<'a>(text: &'a str, shape: &'static Shape) -> Result<Fields<'a>, serde_json::Error> {
-    let mut d = serde_json::Deserializer::from_str(text);
+    let mut d = serde_json::Deserializer::from_slice(text.as_bytes());
     let fields = ObjectSeed(shape).deserialize(&mut d)?;
     d.end()?;
     Ok(fields)
