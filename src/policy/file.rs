@@ -260,12 +260,19 @@ enum Node<'a> {
 struct Fields<'a> {
     shape: &'static Shape,
     values: Vec<Option<Node<'a>>>,
+    /// Where the next field taken is looked for first: they are taken in order.
+    next: usize,
 }
 
 impl<'a> Fields<'a> {
     /// The field's value; `None` when absent or `null`.
     fn take(&mut self, name: &str) -> Option<Node<'a>> {
-        let i = self.shape.names.iter().position(|n| *n == name)?;
+        let names = self.shape.names;
+        let i = match names.get(self.next) {
+            Some(n) if *n == name => self.next,
+            _ => names.iter().position(|n| *n == name)?,
+        };
+        self.next = i + 1;
         match self.values.get_mut(i).and_then(Option::take) {
             Some(Node::Null) | None => None,
             node => node,
@@ -327,11 +334,13 @@ impl<'a> From<Fields<'a>> for UpstreamFile {
 
 impl<'a> From<Fields<'a>> for RateLimitFile {
     fn from(mut f: Fields<'a>) -> RateLimitFile {
-        let endpoints = match f.take("endpoints") {
-            Some(Node::MapU32(m)) => m,
-            _ => UniqueMap::default(),
-        };
-        RateLimitFile { requests_per_minute: f.u32("requests_per_minute").unwrap_or_default(), endpoints }
+        RateLimitFile {
+            requests_per_minute: f.u32("requests_per_minute").unwrap_or_default(),
+            endpoints: match f.take("endpoints") {
+                Some(Node::MapU32(m)) => m,
+                _ => UniqueMap::default(),
+            },
+        }
     }
 }
 
@@ -354,33 +363,25 @@ impl<'a> From<Fields<'a>> for PolicyFile<'a> {
 
 impl<'a> From<Fields<'a>> for AgentFile {
     fn from(mut f: Fields<'a>) -> AgentFile {
-        let keys = match f.take("keys") {
-            Some(Node::Objects(list)) => Some(
-                list.into_iter()
-                    .map(|mut k| KeyFile {
-                        sha256: k.string("sha256").unwrap_or_default(),
-                        not_after: k.string("not_after"),
-                    })
-                    .collect(),
-            ),
-            _ => None,
-        };
-        let projects = match f.take("projects") {
-            Some(Node::Projects(p)) => p,
-            _ => ProjectsFile::Unset,
-        };
-        let sql = f.object("sql").map(|mut s| SqlFile {
-            allow: s.strings("allow"),
-            deny_schemas: s.strings("deny_schemas").unwrap_or_default(),
-            deny_functions: s.strings("deny_functions").unwrap_or_default(),
-            allow_unparsed: s.bool("allow_unparsed"),
-        });
         AgentFile {
             id: f.string("id").unwrap_or_default(),
             name: f.string("name"),
             key_sha256: f.string("key_sha256"),
-            keys,
-            projects,
+            keys: match f.take("keys") {
+                Some(Node::Objects(list)) => Some(
+                    list.into_iter()
+                        .map(|mut k| KeyFile {
+                            sha256: k.string("sha256").unwrap_or_default(),
+                            not_after: k.string("not_after"),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
+            projects: match f.take("projects") {
+                Some(Node::Projects(p)) => p,
+                _ => ProjectsFile::Unset,
+            },
             organizations: f.strings("organizations").unwrap_or_default(),
             access: f.map("access").unwrap_or_default(),
             allow: f.strings("allow").unwrap_or_default(),
@@ -388,7 +389,12 @@ impl<'a> From<Fields<'a>> for AgentFile {
             rate_limit: f.object("rate_limit").map(RateLimitFile::from),
             reveal_secrets: f.bool("reveal_secrets"),
             approve: f.strings("approve").unwrap_or_default(),
-            sql,
+            sql: f.object("sql").map(|mut s| SqlFile {
+                allow: s.strings("allow"),
+                deny_schemas: s.strings("deny_schemas").unwrap_or_default(),
+                deny_functions: s.strings("deny_functions").unwrap_or_default(),
+                allow_unparsed: s.bool("allow_unparsed"),
+            }),
         }
     }
 }
@@ -548,7 +554,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
                 None => values.push(None),
             }
         }
-        Ok(Fields { shape, values })
+        Ok(Fields { shape, values, next: 0 })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
@@ -570,7 +576,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
                 return Err(de::Error::missing_field(name));
             }
         }
-        Ok(Fields { shape, values })
+        Ok(Fields { shape, values, next: 0 })
     }
 }
 
