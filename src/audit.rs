@@ -268,9 +268,9 @@ fn json_f64(o: &mut String, v: f64) {
         }
         push_uint(o, v.abs() as u64, 1);
         o.push_str(".0");
-    } else {
+    } else if let Some(n) = serde_json::Number::from_f64(v) {
         use std::fmt::Write;
-        let _ = write!(o, "{v}");
+        let _ = write!(o, "{n}");
     }
 }
 

@@ -15,6 +15,11 @@ pub const PREFIX: &str = "/_bollard/";
 /// The answer to any other path under [`PREFIX`] (404).
 pub const NOT_FOUND: &str = r#"{"message":"Bollard answers GET /_bollard/whoami and GET /_bollard/explain?method=M&path=P.","code":"unknown_endpoint"}"#;
 
+/// A JSON value as compact text, by the writer the response guards use (one copy in the .wasm).
+fn text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
 fn projects(agent: &Agent) -> Value {
     if agent.project_organizations.is_empty() {
         scope(&agent.projects)
@@ -117,7 +122,7 @@ pub fn whoami(policy: &Policy, agent: &Agent, now_ms: u64) -> String {
             v
         })
         .collect();
-    json!({
+    let body = json!({
         "id": agent.id,
         "name": agent.name,
         "mode": policy.mode.as_str(),
@@ -135,8 +140,8 @@ pub fn whoami(policy: &Policy, agent: &Agent, now_ms: u64) -> String {
         "approve": agent.approve,
         "grants": grants_in_force(agent, now_ms),
         "endpoints": endpoints,
-    })
-    .to_string()
+    });
+    text(&body)
 }
 
 /// Decodes `%XX` escapes and `+` in a query value.
@@ -178,7 +183,7 @@ pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<
     }
     let (Some(method), Some(path)) = (method, path) else {
         let body = json!({"message": "Ask as GET /_bollard/explain?method=GET&path=/v1/projects (the path URL-encoded).", "code": "invalid_query"});
-        return (400, body.to_string());
+        return (400, text(&body));
     };
     let mut d = decide_for(
         policy,
@@ -208,5 +213,5 @@ pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<
         "message": (d.verdict == crate::decision::Verdict::Deny).then(|| refusal::message(&d, &method)),
         "summary": summary(&d, &method, &path, status),
     });
-    (200, body.to_string())
+    (200, text(&body))
 }

@@ -9,6 +9,7 @@ pub mod approval;
 pub mod audit;
 pub mod branches;
 pub mod catalog;
+pub mod decimal;
 pub mod decision;
 pub mod discovery;
 pub mod exchange;

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::decimal;
 use crate::target::{is_project_ref, is_uuid};
 
 /// What a parameter's value must be, as the spec's schema says.
@@ -39,7 +40,7 @@ impl Kind {
             Kind::Text(n) => format!("text of at most {n} bytes"),
             Kind::Boolean => "true or false".into(),
             Kind::Integer(lo, hi) => format!("a whole number from {lo} to {hi}"),
-            Kind::Number(lo, hi) => format!("a number from {lo} to {hi}"),
+            Kind::Number(lo, hi) => format!("a number from {} to {}", decimal::display(*lo), decimal::display(*hi)),
             Kind::OneOf(values) => format!("one of {}", values.join(", ")),
             Kind::Uuid => "a UUID".into(),
             Kind::DateTime => "an RFC 3339 timestamp".into(),
@@ -172,13 +173,12 @@ fn plain_integer(s: &str) -> Option<i64> {
 }
 
 fn plain_number(s: &str) -> Option<f64> {
-    let body = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
-    let digits = |p: &str| !p.is_empty() && p.len() <= 18 && p.bytes().all(|b| b.is_ascii_digit());
-    if !digits(int) || !digits(frac) {
+    let body = s.strip_prefix('-');
+    let (int, frac) = body.unwrap_or(s).split_once('.').unwrap_or((body.unwrap_or(s), "0"));
+    if frac.is_empty() {
         return None;
     }
-    s.parse().ok()
+    decimal::plain_to_f64(body.is_some(), int, frac)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
@@ -222,5 +222,39 @@ fn is_rfc3339(s: &str) -> bool {
             i + 6 == b.len() && digit(i + 1) && digit(i + 2) && at(i + 3, b':') && digit(i + 4) && digit(i + 5)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+    use crate::catalog::Catalog;
+
+    /// The catalog's number bounds read in refusals as Rust writes them, and a query value is
+    /// checked against them as Rust would read it.
+    #[test]
+    fn number_bounds_are_written_and_compared_as_rust_does() {
+        let mut seen = 0;
+        for i in 0..Catalog::endpoints().len() {
+            for p in Catalog::query_params(i) {
+                let Kind::Number(lo, hi) = p.kind else { continue };
+                seen += 1;
+                assert_eq!(p.kind.describe(), format!("a number from {lo} to {hi}"));
+                for v in [
+                    "0",
+                    "-0",
+                    "10",
+                    "9.999999999999999999",
+                    "1000000000000000.0625",
+                    "1000000000000000.0626",
+                    "1e3",
+                    "1.",
+                ] {
+                    let want = v.parse::<f64>().ok().filter(|_| !v.contains('e') && !v.ends_with('.'));
+                    assert_eq!(p.kind.accepts(v), want.is_some_and(|x| lo <= x && x <= hi), "{v}");
+                }
+            }
+        }
+        assert!(seen > 0);
     }
 }
