@@ -66,7 +66,8 @@ fuzz_target!(|data: &[u8]| {
                 Action::Forward(f) => {
                     assert!(!forwarded, "forwarded twice");
                     forwarded = true;
-                    let auth: Vec<&str> = f.set.iter().filter(|(k, _)| *k == "authorization").map(|(_, v)| v.as_ref()).collect();
+                    let auth: Vec<&str> =
+                        f.set.iter().filter(|(k, _)| *k == "authorization").map(|(_, v)| v.as_ref()).collect();
                     assert_eq!(auth, vec![&format!("Bearer {TOKEN}")]);
                 }
                 _ => {}
@@ -86,8 +87,16 @@ fuzz_target!(|data: &[u8]| {
                 step(&mut m, Event::RequestBody { buffered: body.len(), end_of_stream: end }, &body);
             }
             4 => step(&mut m, Event::RequestTrailers, &body),
-            5 => step(&mut m, Event::LookupAnswer { token: u32::from(b % 3), status: Some(200), body: b"[]", now_ms: 2_000 }, &body),
-            6 => step(&mut m, Event::ResponseHeaders { status: Some(200), content_encoding: None, end_of_stream: false }, &body),
+            5 => step(
+                &mut m,
+                Event::LookupAnswer { token: u32::from(b % 3), status: Some(200), body: b"[]", now_ms: 2_000 },
+                &body,
+            ),
+            6 => step(
+                &mut m,
+                Event::ResponseHeaders { status: Some(200), content_encoding: None, end_of_stream: false },
+                &body,
+            ),
             7 => step(&mut m, Event::ResponseBody { buffered: 4, end_of_stream: b % 2 == 0 }, &body),
             _ => step(&mut m, Event::Reset, &body),
         }

@@ -75,7 +75,8 @@ fuzz_target!(|data: &[u8]| {
     let (policy, catalog) = setup();
     // The one-pass parser finds what the plain rules find: the same target, the same first error.
     assert_eq!(RequestTarget::parse(target).map(|t| (t.path, t.query)), plain_parse(target), "{target:?}");
-    let mut d = decide(policy, catalog, &Request { method, target, authorization: &auth, method_override: false, now_ms: 0 });
+    let mut d =
+        decide(policy, catalog, &Request { method, target, authorization: &auth, method_override: false, now_ms: 0 });
     // A decision waiting for a body or a branch's parent never forwards.
     assert!(!((d.body_check.is_some() || d.branch_lookup.is_some()) && d.forward()));
     // Complete it as the filter would with an unhelpful body and upstream.
