@@ -746,27 +746,8 @@ fn filled(template: &str) -> String {
 }
 
 fn every_area_read() -> String {
-    let areas = [
-        "projects",
-        "organizations",
-        "database",
-        "edge_functions",
-        "secrets",
-        "auth_config",
-        "project_config",
-        "storage",
-        "api_keys",
-        "branches",
-        "backups",
-        "domains",
-        "network",
-        "analytics",
-        "advisors",
-        "billing",
-        "oauth",
-        "account",
-    ];
-    areas.iter().map(|a| format!(r#""{a}":"read""#)).collect::<Vec<_>>().join(",")
+    let areas = bollard::catalog::Area::ALL.map(|a| format!(r#""{}":"read""#, a.name()));
+    areas.join(",")
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use bollard::catalog::Catalog;
 use bollard::decision::{decide, Request, Verdict};
 use bollard::policy::Policy;
-use bollard::target::{RequestTarget, TargetError};
+use bollard::target::RequestTarget;
 use libfuzzer_sys::fuzz_target;
 
 const REF: &str = "abcdefghijklmnopqrst";
@@ -25,46 +25,9 @@ fn setup() -> &'static (Policy, Catalog) {
     })
 }
 
-/// The request-target rules written the plain way: split on the first `?`, then on `/`, each
-/// segment judged whole.
-fn plain_parse(raw: &str) -> Result<(&str, Option<&str>), TargetError> {
-    if raw.is_empty() {
-        return Err(TargetError::Empty);
-    }
-    if raw.len() > bollard::target::MAX_TARGET_LEN {
-        return Err(TargetError::TooLong(raw.len()));
-    }
-    if !raw.starts_with('/') {
-        return Err(TargetError::NotOriginForm);
-    }
-    let (path, query) = match raw.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (raw, None),
-    };
-    let path_ok = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,=:@".contains(&b);
-    for segment in path.split('/').skip(1) {
-        if segment.is_empty() {
-            return Err(TargetError::EmptySegment);
-        }
-        if segment == "." || segment == ".." {
-            return Err(TargetError::DotSegment);
-        }
-        for &b in segment.as_bytes() {
-            if b == b'%' {
-                return Err(TargetError::PercentEscape);
-            }
-            if !path_ok(b) {
-                return Err(TargetError::ForbiddenByte(b));
-            }
-        }
-    }
-    if let Some(q) = query {
-        if let Some(&b) = q.as_bytes().iter().find(|&&b| !((0x21..=0x7e).contains(&b) && b != b'#')) {
-            return Err(TargetError::ForbiddenByte(b));
-        }
-    }
-    Ok((path, query))
-}
+#[path = "../../tests/support/plain_target.rs"]
+mod plain_target;
+use plain_target::plain_parse;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
