@@ -99,7 +99,7 @@ fn text(value: &[u8]) -> String {
 /// A request id safe to echo: Envoy's `x-request-id`, when it is plain.
 fn clean_request_id(v: &[u8]) -> Option<String> {
     let ok = !v.is_empty() && v.len() <= 64 && v.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-');
-    ok.then(|| std::str::from_utf8(v).ok().map(str::to_owned)).flatten()
+    ok.then(|| text(v))
 }
 
 /// Reads a header map as a proxy-wasm host hands it over, without copying: a little-endian `u32`
