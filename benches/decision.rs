@@ -353,9 +353,6 @@ fn exchange_once(gw: &Gateway, path: &str, key: &str) -> usize {
         n += 1;
     }
     let done = m.finish(1_764_000_000_001);
-    if std::env::var("EXCHANGE_SHOW").is_ok() {
-        println!("{}", done.record.to_json());
-    }
     n + done.record.to_json().len()
 }
 

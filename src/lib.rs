@@ -14,6 +14,7 @@ pub mod decision;
 pub mod discovery;
 pub mod exchange;
 pub mod guards;
+pub mod heap;
 pub mod json;
 pub mod policy;
 pub mod project_organizations;
@@ -27,6 +28,12 @@ pub mod time;
 
 #[cfg(target_os = "wasi")]
 mod filter;
+
+/// In wasm32 (the filter, and the core's tests under Node), small blocks come from per-size free
+/// lists in front of the standard allocator: see [`heap`].
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static HEAP: heap::SmallBlocks<std::alloc::System> = heap::SmallBlocks::new(std::alloc::System);
 
 /// The crate version, logged when the VM starts.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
