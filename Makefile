@@ -39,6 +39,7 @@ help:
 	@echo "make dist    dist/: bollard.wasm, the bollard CLI, SHA256SUMS and a tarball of them"
 	@echo "make fuzz    cargo fuzz: request, policy, exchange, sql and header_map targets, FUZZ_SECONDS each"
 	@echo "make bench   performance: Envoy + wrk, the decision path, sizes and memory (docs/performance.md)"
+	@echo "make bench-footprint  what a KiB of code run once per request costs in Envoy (docs/performance.md)"
 
 targets:
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
@@ -201,3 +202,8 @@ bench: build build-lean venv
 	cargo build --quiet --locked --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml --target-dir target/bench-passthrough
 	cargo build --quiet --locked --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml --target-dir target/bench-contract --features contract
 	ENVOY=$(abspath $(ENVOY)) $(PY) bench/run.py
+
+# What a kilobyte of code run once per request costs in Envoy (about 6 minutes; docs/performance.md).
+.PHONY: bench-footprint
+bench-footprint: build venv
+	ENVOY=$(abspath $(ENVOY)) $(PY) bench/footprint.py

@@ -39,6 +39,11 @@ impl HttpContext for Passthrough {
     }
 }
 
+#[cfg(feature = "footprint")]
+mod footprint {
+    include!(concat!(env!("OUT_DIR"), "/footprint.rs"));
+}
+
 #[cfg(feature = "contract")]
 mod contract {
     use super::*;
@@ -91,6 +96,8 @@ mod contract {
     impl HttpContext for Passthrough {
         fn on_http_request_headers(&mut self, _: usize, _: bool) -> Action {
             self.started = now(self);
+            #[cfg(feature = "footprint")]
+            std::hint::black_box(footprint::run(self.started as u64));
             std::hint::black_box(header_map());
             self.set_http_request_header("authorization", Some("Bearer bench-upstream-token"));
             self.set_http_request_header("x-bollard-agent", Some("bench-agent"));
