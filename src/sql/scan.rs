@@ -10,8 +10,20 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Word};
 use super::FunctionRef;
 
 /// Tokens with their places, `U&"..."` identifiers decoded into plain quoted identifiers.
+/// What PostgreSQL would not read as the grammar does is an error: a NUL character (the protocol
+/// ends a query's text there), and an `X'...'` string other than hex digits (the grammar lets a
+/// backslash escape its closing quote; PostgreSQL does not).
 pub fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
+    if sql.contains('\0') {
+        return Err("a NUL character, which PostgreSQL cannot read in SQL".to_string());
+    }
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().map_err(|e| e.to_string())?;
+    if tokens
+        .iter()
+        .any(|t| matches!(&t.token, Token::HexStringLiteral(h) if !h.chars().all(|c| c.is_ascii_hexdigit())))
+    {
+        return Err("an X'...' string that is not hexadecimal digits".to_string());
+    }
     decode_unicode_identifiers(tokens)
 }
 
@@ -179,26 +191,44 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
                 }
+                // The setting's name, unless it is one constant: anything else may name `role`.
                 if w.value.eq_ignore_ascii_case("set_config") && next == Some(&&Token::LParen) {
-                    if let Some(Token::SingleQuotedString(name) | Token::EscapedStringLiteral(name)) = toks.get(i + 2) {
-                        out.sets_role |= is_role_setting(name);
+                    match (toks.get(i + 2).and_then(|t| string_value(t)), toks.get(i + 3)) {
+                        (Some(name), Some(Token::Comma)) => out.sets_role |= is_role_setting(name),
+                        _ => out.sets_role = true,
                     }
                 }
             }
             // `set_config('search_path', 'auth', false)`.
-            Token::SingleQuotedString(s) if s.eq_ignore_ascii_case("search_path") && next == Some(&&Token::Comma) => {
-                if let Some(Token::SingleQuotedString(v) | Token::EscapedStringLiteral(v)) = toks.get(i + 2) {
+            t if next == Some(&&Token::Comma)
+                && string_value(t).is_some_and(|s| s.eq_ignore_ascii_case("search_path")) =>
+            {
+                if let Some(v) = toks.get(i + 2).and_then(|t| string_value(t)) {
                     for part in v.split(',') {
                         out.schema(part);
                     }
                 }
             }
-            Token::DollarQuotedString(d) if bodies && depth < MAX_BODY_DEPTH => body(&d.value, depth, out),
-            Token::SingleQuotedString(s) | Token::EscapedStringLiteral(s) if bodies && depth < MAX_BODY_DEPTH => {
-                body(s, depth, out)
+            t if bodies && depth < MAX_BODY_DEPTH => {
+                if let Some(text) = string_value(t) {
+                    body(text, depth, out)
+                }
             }
             _ => {}
         }
+    }
+}
+
+/// A string constant's text, however PostgreSQL lets it be written: `'...'`, `E'...'`,
+/// `U&'...'`, `N'...'`, `$$...$$`.
+fn string_value(t: &Token) -> Option<&str> {
+    match t {
+        Token::SingleQuotedString(s)
+        | Token::EscapedStringLiteral(s)
+        | Token::UnicodeStringLiteral(s)
+        | Token::NationalStringLiteral(s) => Some(s),
+        Token::DollarQuotedString(d) => Some(&d.value),
+        _ => None,
     }
 }
 
@@ -229,8 +259,8 @@ fn schema_list(toks: &[&Token], out: &mut Scan) {
                 out.schema(&w.value);
                 expect_name = false;
             }
-            Token::SingleQuotedString(s) if expect_name => {
-                for part in s.split(',') {
+            t if expect_name && string_value(t).is_some() => {
+                for part in string_value(t).unwrap_or_default().split(',') {
                     out.schema(part);
                 }
                 expect_name = false;
@@ -257,8 +287,8 @@ fn search_path(toks: &[&Token], out: &mut Scan) {
                 out.schema(&w.value);
                 expect_name = false;
             }
-            Token::SingleQuotedString(s) | Token::EscapedStringLiteral(s) if expect_name => {
-                for part in s.split(',') {
+            t if expect_name && string_value(t).is_some() => {
+                for part in string_value(t).unwrap_or_default().split(',') {
                     out.schema(part);
                 }
                 expect_name = false;
