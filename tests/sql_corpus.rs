@@ -125,6 +125,7 @@ const CORPUS: &[(&str, &str)] = &[
     ("create extension if not exists \"uuid-ossp\"", "ddl"),
     ("create policy \"own rows\" on widgets for select using (auth.uid() = owner_id)", "ddl"),
     ("create trigger t_upd before update on widgets for each row execute function set_updated_at()", "ddl"),
+    ("create aggregate kill_all(int) (sfunc = pg_terminate_backend, stype = bool)", "ddl,admin"),
     ("create table a (id int); create index on a (id); comment on table a is 'x'", "ddl"),
     // Destruction.
     ("drop table widgets", "destroy"),
@@ -395,6 +396,21 @@ fn denied_schema_in_search_path_and_schema_statements() {
     ] {
         let j = judge(sql, &r);
         assert_eq!(j.refusal, Some(SqlRefusal::Schema("auth".into())), "{sql:?}");
+    }
+}
+
+/// A function named as an operator's, an aggregate's or a type's is called later, by every
+/// statement that uses them.
+#[wasm_bindgen_test(unsupported = test)]
+fn denied_functions_bound_by_name() {
+    let r = rules(&SqlClass::ALL, &[], &["pg_sleep"], true);
+    for sql in [
+        "create aggregate slow(float8) (sfunc = pg_catalog.pg_sleep, stype = void)",
+        "create operator === (function = pg_sleep, leftarg = float8)",
+        "create type t (input = pg_sleep, output = t_out)",
+        "create foreign data wrapper w handler pg_sleep",
+    ] {
+        assert_eq!(judge(sql, &r).refusal, Some(SqlRefusal::Function("pg_sleep".into())), "{sql:?}");
     }
 }
 

@@ -185,6 +185,10 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                         };
                     out.function(qualifier, &w.value);
                 }
+                // `sfunc = name`, `handler schema.name`: a function bound by name, called later.
+                if w.quote_style.is_none() && binds_function(&w.value, next.copied()) {
+                    bound_function(toks.get(i + 1..).unwrap_or_default(), out);
+                }
                 if w.quote_style.is_none() && matches!(w.keyword, Keyword::SCHEMA | Keyword::SCHEMAS) {
                     schema_list(toks.get(i + 1..).unwrap_or_default(), out);
                 }
@@ -229,6 +233,53 @@ fn string_value(t: &Token) -> Option<&str> {
         | Token::NationalStringLiteral(s) => Some(s),
         Token::DollarQuotedString(d) => Some(&d.value),
         _ => None,
+    }
+}
+
+/// The options that name a function without calling it: an operator's or an aggregate's, a type's
+/// input and output, a language's or a foreign-data wrapper's handler.
+const FUNCTION_OPTIONS: &[&str] = &[
+    "function",
+    "procedure",
+    "restrict",
+    "join",
+    "sfunc",
+    "finalfunc",
+    "combinefunc",
+    "serialfunc",
+    "deserialfunc",
+    "msfunc",
+    "minvfunc",
+    "mfinalfunc",
+    "input",
+    "output",
+    "receive",
+    "send",
+    "typmod_in",
+    "typmod_out",
+    "analyze",
+    "subscript",
+];
+
+/// `option =` (one of the options above) or `HANDLER` / `VALIDATOR` before a name.
+fn binds_function(word: &str, next: Option<&Token>) -> bool {
+    match next {
+        Some(Token::Eq) => FUNCTION_OPTIONS.iter().any(|o| word.eq_ignore_ascii_case(o)),
+        Some(Token::Word(_)) => word.eq_ignore_ascii_case("handler") || word.eq_ignore_ascii_case("validator"),
+        _ => false,
+    }
+}
+
+/// The function named after `=` (or right away): `name` or `schema.name`.
+fn bound_function(toks: &[&Token], out: &mut Scan) {
+    let toks = match toks.first() {
+        Some(Token::Eq) => toks.get(1..).unwrap_or_default(),
+        _ => toks,
+    };
+    match toks {
+        [Token::Word(schema), Token::Period, Token::Word(name), ..] => out.function(Some(&schema.value), &name.value),
+        [Token::Word(name), ..] => out.function(None, &name.value),
+        _ => {}
     }
 }
 
