@@ -198,6 +198,8 @@ const CORPUS: &[(&str, &str)] = &[
     ("select ts_stat('select to_tsvector(body) from posts')", "read,procedural"),
     ("select * from crosstab('select a, b, c from t') as ct(a text, b int)", "read,procedural"),
     ("select DropGeometryTable('public', 'orders')", "read,destroy"),
+    ("select partman.drop_partition_time('public.events', '1 year')", "read,destroy"),
+    ("select pgtle.install_extension('x', '1.0', 'x', $$drop table orders$$)", "read,procedural"),
     // Administration.
     ("vacuum orders", "admin"),
     ("vacuum full analyze orders", "admin"),

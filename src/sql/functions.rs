@@ -168,6 +168,20 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("row_eq", SqlClass::Procedural),
     ("runtests", SqlClass::Procedural),
     ("do_tap", SqlClass::Procedural),
+    // pg_tle: an extension's SQL, given as a string, runs when it is created.
+    ("install_extension", SqlClass::Procedural),
+    ("install_update_path", SqlClass::Procedural),
+    ("uninstall_extension", SqlClass::Destroy),
+    // pg_partman and TimescaleDB: partitions and chunks made, moved and dropped.
+    ("create_parent", SqlClass::Ddl),
+    ("run_maintenance", SqlClass::Ddl),
+    ("create_hypertable", SqlClass::Ddl),
+    ("partition_data_time", SqlClass::Write),
+    ("partition_data_id", SqlClass::Write),
+    ("undo_partition", SqlClass::Destroy),
+    ("drop_partition_time", SqlClass::Destroy),
+    ("drop_partition_id", SqlClass::Destroy),
+    ("drop_chunks", SqlClass::Destroy),
     // PostGIS functions that alter or drop the table they are given.
     ("addgeometrycolumn", SqlClass::Ddl),
     ("updategeometrysrid", SqlClass::Ddl),
