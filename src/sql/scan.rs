@@ -17,13 +17,19 @@ pub fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
     if sql.contains('\0') {
         return Err("a NUL character, which PostgreSQL cannot read in SQL".to_string());
     }
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().map_err(|e| e.to_string())?;
+    let tokens = read_tokens(sql)?;
     if tokens
         .iter()
         .any(|t| matches!(&t.token, Token::HexStringLiteral(h) if !h.chars().all(|c| c.is_ascii_hexdigit())))
     {
         return Err("an X'...' string that is not hexadecimal digits".to_string());
     }
+    Ok(tokens)
+}
+
+/// Tokens with their places, `U&"..."` identifiers decoded.
+fn read_tokens(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().map_err(|e| e.to_string())?;
     decode_unicode_identifiers(tokens)
 }
 
@@ -290,7 +296,7 @@ pub fn is_role_setting(name: &str) -> bool {
 
 /// A string that is code: scanned with the same rules (its own strings are code too).
 fn body(text: &str, depth: usize, out: &mut Scan) {
-    if let Ok(tokens) = tokenize(text) {
+    if let Ok(tokens) = read_tokens(text) {
         let toks = significant(&tokens);
         let before = out.keywords.len();
         scan_into(&toks, true, depth + 1, out);
