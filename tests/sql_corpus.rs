@@ -177,6 +177,9 @@ const CORPUS: &[(&str, &str)] = &[
     ("alter table widgets disable row level security", "ddl,privilege"),
     ("create function f() returns int language sql security definer as $$ select 1 $$", "privilege,procedural"),
     ("CREATE OR REPLACE FUNCTION public.f() RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$ BEGIN DELETE FROM orders; END $$", "privilege,procedural"),
+    ("create function f() returns int language sql set role = postgres as $$ select 1 $$", "privilege,procedural"),
+    ("alter function f() set role to 'service_role'", "ddl,privilege"),
+    ("update users set role = 'admin' where id = 1", "write"),
     // Procedural.
     ("do $$ begin perform 1; end $$", "procedural"),
     ("DO $x$ BEGIN EXECUTE 'drop table t'; END $x$", "procedural"),

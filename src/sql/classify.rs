@@ -110,7 +110,7 @@ fn by_keyword(index: usize, tokens: &[TokenWithSpan], error: String) -> Statemen
     match known {
         Some(class) => {
             let s = scan::scan(tokens, class == SqlClass::Procedural);
-            let definer = s.has(Keyword::DEFINER);
+            let definer = s.has(Keyword::DEFINER) || scan::has_role_clause(tokens);
             let label = if lead == "DO" || lead == "TABLE" { lead } else { command };
             let mut st = base(index, label, s, class);
             if definer && class == SqlClass::Procedural {
@@ -251,7 +251,9 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
             classes.insert(SqlClass::Privilege);
         }
     }
-    if s.sets_role {
+    // A function that runs as another role: `SET role = ...` among its options.
+    let routine = bodies || matches!(stmt, ast::Statement::AlterFunction(_));
+    if s.sets_role || (routine && scan::has_role_clause(tokens)) {
         classes.insert(SqlClass::Privilege);
     }
     let mut functions = walk.functions;

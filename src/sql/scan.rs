@@ -289,6 +289,17 @@ fn bound_function(toks: &[&Token], out: &mut Scan) {
     }
 }
 
+/// A `SET role = ...` (or `session_authorization`) clause among a statement's own words: a
+/// function that switches role whenever it is called.
+pub fn has_role_clause(tokens: &[TokenWithSpan]) -> bool {
+    significant(tokens).windows(2).any(|pair| match pair {
+        [Token::Word(set), Token::Word(name)] => {
+            set.quote_style.is_none() && set.keyword == Keyword::SET && is_role_setting(&name.value)
+        }
+        _ => false,
+    })
+}
+
 /// The settings that change who the session is: setting them is `SET ROLE`.
 pub fn is_role_setting(name: &str) -> bool {
     name.eq_ignore_ascii_case("role") || name.eq_ignore_ascii_case("session_authorization")
