@@ -154,6 +154,11 @@ fn decisions() {
         (1, "POST", QUERY, r#"{"read_only":true}"#.to_string(), 400, "invalid_body"),
         (1, "POST", QUERY, r#"{"query":42}"#.to_string(), 400, "invalid_body"),
         (1, "POST", QUERY, r#"{"query":"select 1","query":"drop table t"}"#.to_string(), 400, "invalid_body"),
+        // `read_only` is the JSON value true, once.
+        (0, "POST", QUERY, r#"{"query":"select 1","read_only":"true"}"#.to_string(), 403, "read_only_required"),
+        (0, "POST", QUERY, r#"{"query":"select 1","read_only":1}"#.to_string(), 403, "read_only_required"),
+        (0, "POST", QUERY, r#"{"query":"","read_only":0,"read_only":true}"#.to_string(), 400, "invalid_body"),
+        (0, "POST", QUERY, r#"{"query":"","read_\u006fnly":true,"read_only":0}"#.to_string(), 400, "invalid_body"),
     ];
     for (agent, method, path, body, status, code) in &cases {
         let d = decide_body(&p, *agent, method, path, body);
