@@ -94,6 +94,9 @@ fn decisions() {
             "sql_not_allowed",
         ),
         (0, "POST", QUERY, ro("set role postgres"), 403, "sql_not_allowed"),
+        (0, "POST", QUERY, ro("select cron.schedule('j', '* * * * *', 'drop table orders')"), 403, "sql_not_allowed"),
+        (0, "POST", QUERY, ro("select graphql.resolve('mutation { x }')"), 403, "sql_not_allowed"),
+        (0, "POST", QUERY, ro("select vault.create_secret('x')"), 403, "sql_not_allowed"),
         (0, "POST", QUERY, ro("selec 1"), 403, "sql_unparsed"),
         (0, "POST", READ_ONLY, q("select 1"), 200, "access_read"),
         (0, "POST", READ_ONLY, q("copy t to program 'id'"), 403, "sql_not_allowed"),
@@ -102,6 +105,8 @@ fn decisions() {
         (1, "POST", QUERY, q("drop table orders"), 200, "access_full"),
         (1, "POST", QUERY, q("select pg_terminate_backend(1)"), 200, "access_full"),
         (1, "POST", QUERY, q("drop tabel orders"), 403, "sql_unparsed"),
+        (1, "POST", QUERY, q("select x'\\'; drop table t; --'"), 403, "sql_unparsed"),
+        (1, "POST", QUERY, q("delete from orders --\u{0}\n where id = 1"), 403, "sql_unparsed"),
         (1, "POST", MIGRATIONS, mig("create table t (id int); drop table u"), 201, "access_full"),
         // read, write, ddl; auth and vault denied: "may migrate but never delete".
         (
@@ -143,10 +148,17 @@ fn decisions() {
         // every class (the default for full) with auth denied.
         (5, "POST", QUERY, q("drop table public.orders"), 200, "access_full"),
         (5, "POST", QUERY, q("set search_path = auth; select * from users"), 403, "sql_not_allowed"),
+        (5, "POST", QUERY, q("set search_path = $$auth$$; select * from users"), 403, "sql_not_allowed"),
+        (5, "POST", QUERY, q("select query_to_xml('table auth.users', true, true, '')"), 403, "sql_not_allowed"),
         // Bodies that cannot be judged.
         (1, "POST", QUERY, r#"{"read_only":true}"#.to_string(), 400, "invalid_body"),
         (1, "POST", QUERY, r#"{"query":42}"#.to_string(), 400, "invalid_body"),
         (1, "POST", QUERY, r#"{"query":"select 1","query":"drop table t"}"#.to_string(), 400, "invalid_body"),
+        // `read_only` is the JSON value true, once.
+        (0, "POST", QUERY, r#"{"query":"select 1","read_only":"true"}"#.to_string(), 403, "read_only_required"),
+        (0, "POST", QUERY, r#"{"query":"select 1","read_only":1}"#.to_string(), 403, "read_only_required"),
+        (0, "POST", QUERY, r#"{"query":"","read_only":0,"read_only":true}"#.to_string(), 400, "invalid_body"),
+        (0, "POST", QUERY, r#"{"query":"","read_\u006fnly":true,"read_only":0}"#.to_string(), 400, "invalid_body"),
     ];
     for (agent, method, path, body, status, code) in &cases {
         let d = decide_body(&p, *agent, method, path, body);

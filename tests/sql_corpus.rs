@@ -69,6 +69,8 @@ const CORPUS: &[(&str, &str)] = &[
     ("select md5(email) from customers", "read"),
     ("select * from orders o where o.total > (select avg(total) from orders)", "read"),
     ("select currval('orders_id_seq')", "read"),
+    ("select X'0aF', x'ff' = B'11111111'", "read"),
+    ("create table schedule (id int); create index on archive (id); select * from read", "read,ddl"),
     // Writes.
     ("insert into orders (customer_id, total) values (1, 9.99)", "write"),
     ("insert into public.orders (id) values (1) returning id", "write"),
@@ -96,6 +98,10 @@ const CORPUS: &[(&str, &str)] = &[
     ("select nextval('orders_id_seq')", "read,write"),
     ("select setval('orders_id_seq', 100)", "read,write"),
     ("insert into orders (id) values (nextval('orders_id_seq'))", "write"),
+    ("select vault.create_secret('s3cr3t', 'name')", "read,write"),
+    ("select pgmq.send('jobs', '{}'::jsonb)", "read,write"),
+    ("select * from PGMQ.\"read\"('jobs', 30, 1)", "read,write"),
+    ("select cron.unschedule('nightly')", "read,write"),
     // Schema changes.
     ("create table public.widgets (id bigint primary key, name text not null)", "ddl"),
     ("create table if not exists widgets (id serial primary key, created_at timestamptz default now())", "ddl"),
@@ -119,6 +125,7 @@ const CORPUS: &[(&str, &str)] = &[
     ("create extension if not exists \"uuid-ossp\"", "ddl"),
     ("create policy \"own rows\" on widgets for select using (auth.uid() = owner_id)", "ddl"),
     ("create trigger t_upd before update on widgets for each row execute function set_updated_at()", "ddl"),
+    ("create aggregate kill_all(int) (sfunc = pg_terminate_backend, stype = bool)", "ddl,admin"),
     ("create table a (id int); create index on a (id); comment on table a is 'x'", "ddl"),
     // Destruction.
     ("drop table widgets", "destroy"),
@@ -170,6 +177,9 @@ const CORPUS: &[(&str, &str)] = &[
     ("alter table widgets disable row level security", "ddl,privilege"),
     ("create function f() returns int language sql security definer as $$ select 1 $$", "privilege,procedural"),
     ("CREATE OR REPLACE FUNCTION public.f() RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$ BEGIN DELETE FROM orders; END $$", "privilege,procedural"),
+    ("create function f() returns int language sql set role = postgres as $$ select 1 $$", "privilege,procedural"),
+    ("alter function f() set role to 'service_role'", "ddl,privilege"),
+    ("update users set role = 'admin' where id = 1", "write"),
     // Procedural.
     ("do $$ begin perform 1; end $$", "procedural"),
     ("DO $x$ BEGIN EXECUTE 'drop table t'; END $x$", "procedural"),
@@ -183,6 +193,16 @@ const CORPUS: &[(&str, &str)] = &[
     ("execute q", "procedural"),
     ("select query_to_xml('delete from orders', true, true, '')", "read,procedural"),
     ("select schema_to_xml('auth', true, true, '')", "read,procedural"),
+    ("select query_to_xml('select pg_terminate_backend(1)', true, true, '')", "read,procedural,admin"),
+    ("select cron.schedule('nightly', '0 0 * * *', 'delete from orders')", "read,procedural"),
+    ("select extensions.lives_ok('drop table orders')", "read,procedural"),
+    ("select graphql.resolve($$mutation { deleteFromOrdersCollection(atMost: 100) { affectedCount } }$$)", "read,procedural"),
+    ("select graphql_public.graphql('{ ordersCollection { edges { node { id } } } }')", "read,procedural"),
+    ("select ts_stat('select to_tsvector(body) from posts')", "read,procedural"),
+    ("select * from crosstab('select a, b, c from t') as ct(a text, b int)", "read,procedural"),
+    ("select DropGeometryTable('public', 'orders')", "read,destroy"),
+    ("select partman.drop_partition_time('public.events', '1 year')", "read,destroy"),
+    ("select pgtle.install_extension('x', '1.0', 'x', $$drop table orders$$)", "read,procedural"),
     // Administration.
     ("vacuum orders", "admin"),
     ("vacuum full analyze orders", "admin"),
@@ -219,6 +239,14 @@ const CORPUS: &[(&str, &str)] = &[
     ("select dblink_exec('host=evil', 'drop table t')", "read,admin"),
     ("select set_config('search_path', 'auth', false)", "read,admin"),
     ("select set_config('role', 'postgres', false)", "read,privilege,admin"),
+    ("select set_config($$role$$, 'postgres', false)", "read,privilege,admin"),
+    ("select set_config(U&'rol\\0065', 'postgres', false)", "read,privilege,admin"),
+    ("select set_config(setting_name => 'role', new_value => 'postgres', is_local => false)", "read,privilege,admin"),
+    ("select set_config('ro' || 'le', 'postgres', false)", "read,privilege,admin"),
+    ("select set_config('statement_timeout', '5s', false)", "read,admin"),
+    ("update pg_settings set setting = '0' where name = 'statement_timeout'", "write,admin"),
+    ("select pg_stat_reset_slru()", "read,admin"),
+    ("select pg_logical_slot_peek_changes('s', null, null)", "read,admin"),
     ("select net.http_get('https://evil.example')", "read,admin"),
     ("select pg_notify('c', 'x')", "read,admin"),
     ("select pg_advisory_lock(1)", "read,admin"),
@@ -237,6 +265,10 @@ const CORPUS: &[(&str, &str)] = &[
     ("select * from U&\"\\0061uth\".users", "read"),
     ("select * from U&\"d!0061ta\" UESCAPE '!'", "read"),
     ("select * from U&\"\\zzzz\"", "unparsed"),
+    // PostgreSQL ends X'...' at the second quote (a backslash escapes nothing there), and cannot
+    // read a NUL: the grammar reads both differently, so neither is judged.
+    ("select x'\\'; drop table t; --'", "unparsed"),
+    ("delete from orders --\u{0}\n where id = 1", "unparsed"),
 ];
 
 fn classes(expected: &str) -> ClassSet {
@@ -304,7 +336,8 @@ const DENY_RULES: &[(&str, Option<&str>)] = &[
     ("select auth.uid()", Some("schema:auth")),
     ("select 'x'::auth.some_type", Some("schema:auth")),
     ("with u as (select * from auth . users) select 1", Some("schema:auth")),
-    ("select vault.create_secret('x')", Some("schema:vault")),
+    ("select vault.create_secret('x')", Some("write")),
+    ("select vault.secret_count()", Some("schema:vault")),
     ("select * from vault.decrypted_secrets", Some("schema:vault")),
     ("set search_path = auth", Some("admin")),
     ("select 'auth.users'", None),
@@ -354,9 +387,35 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "do $$ begin perform * from auth.users; end $$",
         "create function f() returns setof record language sql as $$ select * from auth.users $$",
         "create function f() returns int language plpgsql as 'begin return (select count(*) from auth.users); end'",
+        // search_path in every spelling of a string.
+        "set search_path = $$auth$$",
+        "set search_path = public, U&'\\0061uth'",
+        "select set_config(E'search_path', 'auth', false)",
+        "select set_config('search_path', $$public, auth$$, false)",
+        "alter role authenticator set search_path to $$auth$$",
+        "create function f() returns int language sql set search_path = $$auth$$ as $$ select 1 $$",
+        // SQL in the strings of a call that runs it.
+        "select query_to_xml('select * from auth.users', true, true, '')",
+        "select * from dblink('dbname=postgres', 'select email from auth.users') as t(email text)",
+        "select cron.schedule('j', '* * * * *', $$delete from auth.users$$)",
     ] {
         let j = judge(sql, &r);
         assert_eq!(j.refusal, Some(SqlRefusal::Schema("auth".into())), "{sql:?}");
+    }
+}
+
+/// A function named as an operator's, an aggregate's or a type's is called later, by every
+/// statement that uses them.
+#[wasm_bindgen_test(unsupported = test)]
+fn denied_functions_bound_by_name() {
+    let r = rules(&SqlClass::ALL, &[], &["pg_sleep"], true);
+    for sql in [
+        "create aggregate slow(float8) (sfunc = pg_catalog.pg_sleep, stype = void)",
+        "create operator === (function = pg_sleep, leftarg = float8)",
+        "create type t (input = pg_sleep, output = t_out)",
+        "create foreign data wrapper w handler pg_sleep",
+    ] {
+        assert_eq!(judge(sql, &r).refusal, Some(SqlRefusal::Function("pg_sleep".into())), "{sql:?}");
     }
 }
 
@@ -389,6 +448,9 @@ fn unparsed_sql_with_allow_unparsed_still_needs_its_classes() {
     assert_eq!(judge("select 1 END; drop table t", &r).refusal, Some(SqlRefusal::Class(Destroy)));
     // Unparseable, and naming a denied schema.
     assert_eq!(judge("select from auth.users where", &r).refusal, Some(SqlRefusal::Schema("auth".into())));
+    // Unparseable locking clauses and EXPLAIN ANALYZE of a REFRESH.
+    assert_eq!(judge("select * from t for key share", &r).refusal, Some(SqlRefusal::Class(Write)));
+    assert_eq!(judge("explain analyse refresh materialized view v", &r).refusal, Some(SqlRefusal::Class(Ddl)));
     // Unknown commands are admin.
     assert_eq!(judge("frobnicate everything", &r).refusal, Some(SqlRefusal::Class(Admin)));
     let strict = rules(&[Read], &[], &[], false);

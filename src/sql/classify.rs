@@ -13,6 +13,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
+use super::functions::runs_sql_strings;
 use super::scan::{self, Scan};
 use super::{function_class, ClassSet, FunctionRef, SqlClass, Statement};
 
@@ -109,7 +110,7 @@ fn by_keyword(index: usize, tokens: &[TokenWithSpan], error: String) -> Statemen
     match known {
         Some(class) => {
             let s = scan::scan(tokens, class == SqlClass::Procedural);
-            let definer = s.has(Keyword::DEFINER);
+            let definer = s.has(Keyword::DEFINER) || scan::has_role_clause(tokens);
             let label = if lead == "DO" || lead == "TABLE" { lead } else { command };
             let mut st = base(index, label, s, class);
             if definer && class == SqlClass::Procedural {
@@ -194,10 +195,12 @@ fn unparsed(index: usize, tokens: &[TokenWithSpan], error: String) -> Statement 
     let mut classes = ClassSet::of(&[class]);
     for k in &s.keywords {
         match k {
-            Keyword::INSERT | Keyword::UPDATE | Keyword::DELETE | Keyword::MERGE | Keyword::INTO => {
+            // `SHARE`: a `FOR [KEY] SHARE` locking clause.
+            Keyword::INSERT | Keyword::UPDATE | Keyword::DELETE | Keyword::MERGE | Keyword::INTO | Keyword::SHARE => {
                 classes.insert(SqlClass::Write)
             }
-            Keyword::CREATE | Keyword::ALTER => classes.insert(SqlClass::Ddl),
+            // `REFRESH`: `EXPLAIN ANALYZE REFRESH MATERIALIZED VIEW` runs it.
+            Keyword::CREATE | Keyword::ALTER | Keyword::REFRESH => classes.insert(SqlClass::Ddl),
             Keyword::DROP | Keyword::TRUNCATE => classes.insert(SqlClass::Destroy),
             Keyword::GRANT
             | Keyword::REVOKE
@@ -221,7 +224,7 @@ fn unparsed(index: usize, tokens: &[TokenWithSpan], error: String) -> Statement 
 }
 
 fn function_classes(f: &FunctionRef) -> ClassSet {
-    function_class(&f.name).map(|c| ClassSet::of(&[c])).unwrap_or_default()
+    function_class(f).map(|c| ClassSet::of(&[c])).unwrap_or_default()
 }
 
 /// One parsed statement: its own class, everything its tree holds, and what its tokens show.
@@ -229,7 +232,11 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
     let mut walk = Walk::default();
     let _ = stmt.visit(&mut walk);
     let bodies = matches!(stmt, ast::Statement::CreateFunction(_) | ast::Statement::CreateProcedure { .. });
-    let s = scan::scan(tokens, bodies);
+    let mut s = scan::scan(tokens, bodies);
+    // A call that runs SQL from its strings (`query_to_xml('select ...')`): they are code too.
+    if !bodies && walk.functions.iter().chain(&s.functions).any(runs_sql_strings) {
+        s = scan::scan(tokens, true);
+    }
     let mut classes = walk.classes;
     // What only the statement's words show.
     if matches!(stmt, ast::Statement::AlterTable(_) | ast::Statement::AlterIndex { .. } | ast::Statement::AlterView(_))
@@ -244,7 +251,9 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
             classes.insert(SqlClass::Privilege);
         }
     }
-    if s.sets_role {
+    // A function that runs as another role: `SET role = ...` among its options.
+    let routine = bodies || matches!(stmt, ast::Statement::AlterFunction(_));
+    if s.sets_role || (routine && scan::has_role_clause(tokens)) {
         classes.insert(SqlClass::Privilege);
     }
     let mut functions = walk.functions;
@@ -357,6 +366,10 @@ fn own_class(stmt: &ast::Statement) -> ClassSet {
         S::Commit { .. } | S::Rollback { .. } | S::Savepoint { .. } | S::ReleaseSavepoint { .. } => one(Read),
         S::Declare { .. } | S::Fetch { .. } | S::Close { .. } => one(Read),
         S::Insert(_) | S::Merge(_) => one(Write),
+        // `UPDATE pg_settings` runs `set_config` for each row: a SET.
+        S::Update(u) if updates_settings(&u.table) => {
+            ClassSet::of(&[if u.selection.is_none() { Destroy } else { Write }, Admin])
+        }
         S::Update(u) if u.selection.is_none() => one(Destroy),
         S::Update(_) => one(Write),
         S::Delete(d) if d.selection.is_none() => one(Destroy),
@@ -441,6 +454,11 @@ fn own_class(stmt: &ast::Statement) -> ClassSet {
         // and every statement kind not named above.
         _ => one(Admin),
     }
+}
+
+fn updates_settings(t: &ast::TableWithJoins) -> bool {
+    let TableFactor::Table { name, .. } = &t.relation else { return false };
+    name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case("pg_settings"))
 }
 
 fn names_role(name: &ObjectName) -> bool {

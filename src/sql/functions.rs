@@ -3,9 +3,11 @@
 //! statement (a `SELECT pg_terminate_backend(...)` needs `admin`). Any other function is judged
 //! by the statement that calls it; `deny_functions` refuses the ones an operator names.
 
-use super::SqlClass;
+use super::{FunctionRef, SqlClass};
 
-/// (name, class), lowercase, matched whatever schema the call names.
+/// (name, class), lowercase. A bare name is matched whatever schema the call names; a
+/// `schema.name` entry (a name too common to match everywhere) only when the call names that
+/// schema.
 const FUNCTIONS: &[(&str, SqlClass)] = &[
     // Sessions, the server, replication and backups.
     ("pg_terminate_backend", SqlClass::Admin),
@@ -37,7 +39,29 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_stat_reset_shared", SqlClass::Admin),
     ("pg_stat_reset_single_table_counters", SqlClass::Admin),
     ("pg_stat_statements_reset", SqlClass::Admin),
+    ("pg_stat_reset_slru", SqlClass::Admin),
+    ("pg_stat_reset_replication_slot", SqlClass::Admin),
+    ("pg_stat_reset_subscription_stats", SqlClass::Admin),
+    ("pg_stat_reset_backend_stats", SqlClass::Admin),
+    ("pg_logical_slot_peek_changes", SqlClass::Admin),
+    ("pg_logical_slot_peek_binary_changes", SqlClass::Admin),
+    ("pg_replication_origin_advance", SqlClass::Admin),
+    ("pg_replication_origin_session_setup", SqlClass::Admin),
+    ("pg_replication_origin_session_reset", SqlClass::Admin),
+    ("pg_replication_origin_xact_setup", SqlClass::Admin),
+    ("pg_replication_origin_xact_reset", SqlClass::Admin),
+    ("pg_sync_replication_slots", SqlClass::Admin),
+    ("pg_log_standby_snapshot", SqlClass::Admin),
     ("pg_import_system_collations", SqlClass::Admin),
+    // Index and statistics maintenance (what VACUUM and ANALYZE do).
+    ("brin_summarize_new_values", SqlClass::Admin),
+    ("brin_summarize_range", SqlClass::Admin),
+    ("brin_desummarize_range", SqlClass::Admin),
+    ("gin_clean_pending_list", SqlClass::Admin),
+    ("pg_restore_relation_stats", SqlClass::Admin),
+    ("pg_restore_attribute_stats", SqlClass::Admin),
+    ("pg_clear_relation_stats", SqlClass::Admin),
+    ("pg_clear_attribute_stats", SqlClass::Admin),
     // Settings (what SET does), notifications and locks (what NOTIFY and LOCK do).
     ("set_config", SqlClass::Admin),
     ("pg_notify", SqlClass::Admin),
@@ -49,6 +73,9 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_try_advisory_lock_shared", SqlClass::Admin),
     ("pg_try_advisory_xact_lock", SqlClass::Admin),
     ("pg_try_advisory_xact_lock_shared", SqlClass::Admin),
+    ("pg_advisory_unlock", SqlClass::Admin),
+    ("pg_advisory_unlock_shared", SqlClass::Admin),
+    ("pg_advisory_unlock_all", SqlClass::Admin),
     // The server's files.
     ("pg_read_file", SqlClass::Admin),
     ("pg_read_binary_file", SqlClass::Admin),
@@ -58,6 +85,10 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_ls_waldir", SqlClass::Admin),
     ("pg_ls_tmpdir", SqlClass::Admin),
     ("pg_ls_archive_statusdir", SqlClass::Admin),
+    ("pg_ls_logicalsnapdir", SqlClass::Admin),
+    ("pg_ls_logicalmapdir", SqlClass::Admin),
+    ("pg_ls_replslotdir", SqlClass::Admin),
+    ("pg_ls_summariesdir", SqlClass::Admin),
     ("pg_file_write", SqlClass::Admin),
     ("pg_file_rename", SqlClass::Admin),
     ("pg_file_unlink", SqlClass::Admin),
@@ -80,6 +111,8 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("http_delete", SqlClass::Admin),
     ("http_head", SqlClass::Admin),
     ("http_collect_response", SqlClass::Admin),
+    ("http_set_curlopt", SqlClass::Admin),
+    ("http_reset_curlopt", SqlClass::Admin),
     // SQL run from a string or whole tables and schemas read by name: the grammar cannot see what.
     ("query_to_xml", SqlClass::Procedural),
     ("query_to_xmlschema", SqlClass::Procedural),
@@ -95,6 +128,66 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("database_to_xml", SqlClass::Procedural),
     ("database_to_xmlschema", SqlClass::Procedural),
     ("database_to_xml_and_xmlschema", SqlClass::Procedural),
+    // Text search and tablefunc functions that run the query they are given.
+    ("ts_stat", SqlClass::Procedural),
+    ("ts_rewrite", SqlClass::Procedural),
+    ("crosstab", SqlClass::Procedural),
+    ("crosstab2", SqlClass::Procedural),
+    ("crosstab3", SqlClass::Procedural),
+    ("crosstab4", SqlClass::Procedural),
+    ("connectby", SqlClass::Procedural),
+    // Supabase's index_advisor (a query in a string), pg_graphql (a GraphQL mutation writes) and
+    // pg_cron (SQL run later, from a string).
+    ("index_advisor", SqlClass::Procedural),
+    ("graphql.resolve", SqlClass::Procedural),
+    ("graphql_public.graphql", SqlClass::Procedural),
+    ("cron.schedule", SqlClass::Procedural),
+    ("schedule_in_database", SqlClass::Procedural),
+    ("alter_job", SqlClass::Procedural),
+    // pgTAP functions that run the SQL they are given.
+    ("lives_ok", SqlClass::Procedural),
+    ("throws_ok", SqlClass::Procedural),
+    ("throws_like", SqlClass::Procedural),
+    ("throws_ilike", SqlClass::Procedural),
+    ("throws_matching", SqlClass::Procedural),
+    ("throws_imatching", SqlClass::Procedural),
+    ("performs_ok", SqlClass::Procedural),
+    ("performs_within", SqlClass::Procedural),
+    ("results_eq", SqlClass::Procedural),
+    ("results_ne", SqlClass::Procedural),
+    ("set_eq", SqlClass::Procedural),
+    ("set_ne", SqlClass::Procedural),
+    ("set_has", SqlClass::Procedural),
+    ("set_hasnt", SqlClass::Procedural),
+    ("bag_eq", SqlClass::Procedural),
+    ("bag_ne", SqlClass::Procedural),
+    ("bag_has", SqlClass::Procedural),
+    ("bag_hasnt", SqlClass::Procedural),
+    ("is_empty", SqlClass::Procedural),
+    ("isnt_empty", SqlClass::Procedural),
+    ("row_eq", SqlClass::Procedural),
+    ("runtests", SqlClass::Procedural),
+    ("do_tap", SqlClass::Procedural),
+    // pg_tle: an extension's SQL, given as a string, runs when it is created.
+    ("install_extension", SqlClass::Procedural),
+    ("install_update_path", SqlClass::Procedural),
+    ("uninstall_extension", SqlClass::Destroy),
+    // pg_partman and TimescaleDB: partitions and chunks made, moved and dropped.
+    ("create_parent", SqlClass::Ddl),
+    ("run_maintenance", SqlClass::Ddl),
+    ("create_hypertable", SqlClass::Ddl),
+    ("partition_data_time", SqlClass::Write),
+    ("partition_data_id", SqlClass::Write),
+    ("undo_partition", SqlClass::Destroy),
+    ("drop_partition_time", SqlClass::Destroy),
+    ("drop_partition_id", SqlClass::Destroy),
+    ("drop_chunks", SqlClass::Destroy),
+    // PostGIS functions that alter or drop the table they are given.
+    ("addgeometrycolumn", SqlClass::Ddl),
+    ("updategeometrysrid", SqlClass::Ddl),
+    ("populate_geometry_columns", SqlClass::Ddl),
+    ("dropgeometrycolumn", SqlClass::Destroy),
+    ("dropgeometrytable", SqlClass::Destroy),
     // Writes hidden in a read: sequences and large objects.
     ("nextval", SqlClass::Write),
     ("setval", SqlClass::Write),
@@ -106,11 +199,53 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("lo_truncate", SqlClass::Write),
     ("lo_truncate64", SqlClass::Write),
     ("lowrite", SqlClass::Write),
+    // Supabase Vault's secrets, pg_cron's jobs and pgmq's queues (Supabase Queues).
+    ("create_secret", SqlClass::Write),
+    ("update_secret", SqlClass::Write),
+    ("unschedule", SqlClass::Write),
+    ("pgmq.send", SqlClass::Write),
+    ("pgmq.send_batch", SqlClass::Write),
+    ("pgmq.read", SqlClass::Write),
+    ("pgmq.read_with_poll", SqlClass::Write),
+    ("pgmq.pop", SqlClass::Write),
+    ("pgmq.delete", SqlClass::Write),
+    ("pgmq.archive", SqlClass::Write),
+    ("pgmq.set_vt", SqlClass::Write),
+    ("pgmq.create", SqlClass::Ddl),
+    ("pgmq.create_unlogged", SqlClass::Ddl),
+    ("pgmq.create_partitioned", SqlClass::Ddl),
+    ("pgmq.detach_archive", SqlClass::Ddl),
+    ("pgmq.purge_queue", SqlClass::Destroy),
+    ("pgmq.drop_queue", SqlClass::Destroy),
+    ("pgmq_public.send", SqlClass::Write),
+    ("pgmq_public.send_batch", SqlClass::Write),
+    ("pgmq_public.read", SqlClass::Write),
+    ("pgmq_public.pop", SqlClass::Write),
+    ("pgmq_public.delete", SqlClass::Write),
+    ("pgmq_public.archive", SqlClass::Write),
 ];
 
-/// The class a call of this function (lowercase, without its schema) adds, if it is a known one.
-pub fn function_class(name: &str) -> Option<SqlClass> {
-    FUNCTIONS.iter().find(|(n, _)| *n == name).map(|&(_, c)| c)
+/// Functions of the class above whose string arguments are SQL they run elsewhere (another
+/// server, or this one through a new connection).
+#[cfg_attr(not(feature = "sql"), allow(dead_code))]
+const REMOTE_SQL: &[&str] = &["dblink", "dblink_exec", "dblink_send_query", "dblink_open"];
+
+/// The class a call of this function (lowercase) adds, if it is a known one.
+pub fn function_class(f: &FunctionRef) -> Option<SqlClass> {
+    FUNCTIONS
+        .iter()
+        .find(|(entry, _)| match entry.split_once('.') {
+            None => *entry == f.name,
+            Some((schema, name)) => name == f.name && f.schema.as_deref() == Some(schema),
+        })
+        .map(|&(_, c)| c)
+}
+
+/// Whether a call runs SQL given in its string arguments (or reads tables they name): those
+/// strings are then read as code, like a `DO` block's body, for schemas and calls.
+#[cfg_attr(not(feature = "sql"), allow(dead_code))]
+pub fn runs_sql_strings(f: &FunctionRef) -> bool {
+    function_class(f) == Some(SqlClass::Procedural) || REMOTE_SQL.contains(&f.name.as_str())
 }
 
 /// Every known function and its class, for the docs and tests.

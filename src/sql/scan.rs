@@ -10,7 +10,25 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Word};
 use super::FunctionRef;
 
 /// Tokens with their places, `U&"..."` identifiers decoded into plain quoted identifiers.
+/// What PostgreSQL would not read as the grammar does is an error: a NUL character (the protocol
+/// ends a query's text there), and an `X'...'` string other than hex digits (the grammar lets a
+/// backslash escape its closing quote; PostgreSQL does not).
 pub fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
+    if sql.contains('\0') {
+        return Err("a NUL character, which PostgreSQL cannot read in SQL".to_string());
+    }
+    let tokens = read_tokens(sql)?;
+    if tokens
+        .iter()
+        .any(|t| matches!(&t.token, Token::HexStringLiteral(h) if !h.chars().all(|c| c.is_ascii_hexdigit())))
+    {
+        return Err("an X'...' string that is not hexadecimal digits".to_string());
+    }
+    Ok(tokens)
+}
+
+/// Tokens with their places, `U&"..."` identifiers decoded.
+fn read_tokens(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().map_err(|e| e.to_string())?;
     decode_unicode_identifiers(tokens)
 }
@@ -173,33 +191,113 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                         };
                     out.function(qualifier, &w.value);
                 }
+                // `sfunc = name`, `handler schema.name`: a function bound by name, called later.
+                if w.quote_style.is_none() && binds_function(&w.value, next.copied()) {
+                    bound_function(toks.get(i + 1..).unwrap_or_default(), out);
+                }
                 if w.quote_style.is_none() && matches!(w.keyword, Keyword::SCHEMA | Keyword::SCHEMAS) {
                     schema_list(toks.get(i + 1..).unwrap_or_default(), out);
                 }
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
                 }
+                // The setting's name, unless it is one constant: anything else may name `role`.
                 if w.value.eq_ignore_ascii_case("set_config") && next == Some(&&Token::LParen) {
-                    if let Some(Token::SingleQuotedString(name) | Token::EscapedStringLiteral(name)) = toks.get(i + 2) {
-                        out.sets_role |= is_role_setting(name);
+                    match (toks.get(i + 2).and_then(|t| string_value(t)), toks.get(i + 3)) {
+                        (Some(name), Some(Token::Comma)) => out.sets_role |= is_role_setting(name),
+                        _ => out.sets_role = true,
                     }
                 }
             }
             // `set_config('search_path', 'auth', false)`.
-            Token::SingleQuotedString(s) if s.eq_ignore_ascii_case("search_path") && next == Some(&&Token::Comma) => {
-                if let Some(Token::SingleQuotedString(v) | Token::EscapedStringLiteral(v)) = toks.get(i + 2) {
+            t if next == Some(&&Token::Comma)
+                && string_value(t).is_some_and(|s| s.eq_ignore_ascii_case("search_path")) =>
+            {
+                if let Some(v) = toks.get(i + 2).and_then(|t| string_value(t)) {
                     for part in v.split(',') {
                         out.schema(part);
                     }
                 }
             }
-            Token::DollarQuotedString(d) if bodies && depth < MAX_BODY_DEPTH => body(&d.value, depth, out),
-            Token::SingleQuotedString(s) | Token::EscapedStringLiteral(s) if bodies && depth < MAX_BODY_DEPTH => {
-                body(s, depth, out)
+            t if bodies && depth < MAX_BODY_DEPTH => {
+                if let Some(text) = string_value(t) {
+                    body(text, depth, out)
+                }
             }
             _ => {}
         }
     }
+}
+
+/// A string constant's text, however PostgreSQL lets it be written: `'...'`, `E'...'`,
+/// `U&'...'`, `N'...'`, `$$...$$`.
+fn string_value(t: &Token) -> Option<&str> {
+    match t {
+        Token::SingleQuotedString(s)
+        | Token::EscapedStringLiteral(s)
+        | Token::UnicodeStringLiteral(s)
+        | Token::NationalStringLiteral(s) => Some(s),
+        Token::DollarQuotedString(d) => Some(&d.value),
+        _ => None,
+    }
+}
+
+/// The options that name a function without calling it: an operator's or an aggregate's, a type's
+/// input and output, a language's or a foreign-data wrapper's handler.
+const FUNCTION_OPTIONS: &[&str] = &[
+    "function",
+    "procedure",
+    "restrict",
+    "join",
+    "sfunc",
+    "finalfunc",
+    "combinefunc",
+    "serialfunc",
+    "deserialfunc",
+    "msfunc",
+    "minvfunc",
+    "mfinalfunc",
+    "input",
+    "output",
+    "receive",
+    "send",
+    "typmod_in",
+    "typmod_out",
+    "analyze",
+    "subscript",
+];
+
+/// `option =` (one of the options above) or `HANDLER` / `VALIDATOR` before a name.
+fn binds_function(word: &str, next: Option<&Token>) -> bool {
+    match next {
+        Some(Token::Eq) => FUNCTION_OPTIONS.iter().any(|o| word.eq_ignore_ascii_case(o)),
+        Some(Token::Word(_)) => word.eq_ignore_ascii_case("handler") || word.eq_ignore_ascii_case("validator"),
+        _ => false,
+    }
+}
+
+/// The function named after `=` (or right away): `name` or `schema.name`.
+fn bound_function(toks: &[&Token], out: &mut Scan) {
+    let toks = match toks.first() {
+        Some(Token::Eq) => toks.get(1..).unwrap_or_default(),
+        _ => toks,
+    };
+    match toks {
+        [Token::Word(schema), Token::Period, Token::Word(name), ..] => out.function(Some(&schema.value), &name.value),
+        [Token::Word(name), ..] => out.function(None, &name.value),
+        _ => {}
+    }
+}
+
+/// A `SET role = ...` (or `session_authorization`) clause among a statement's own words: a
+/// function that switches role whenever it is called.
+pub fn has_role_clause(tokens: &[TokenWithSpan]) -> bool {
+    significant(tokens).windows(2).any(|pair| match pair {
+        [Token::Word(set), Token::Word(name)] => {
+            set.quote_style.is_none() && set.keyword == Keyword::SET && is_role_setting(&name.value)
+        }
+        _ => false,
+    })
 }
 
 /// The settings that change who the session is: setting them is `SET ROLE`.
@@ -209,7 +307,7 @@ pub fn is_role_setting(name: &str) -> bool {
 
 /// A string that is code: scanned with the same rules (its own strings are code too).
 fn body(text: &str, depth: usize, out: &mut Scan) {
-    if let Ok(tokens) = tokenize(text) {
+    if let Ok(tokens) = read_tokens(text) {
         let toks = significant(&tokens);
         let before = out.keywords.len();
         scan_into(&toks, true, depth + 1, out);
@@ -229,8 +327,8 @@ fn schema_list(toks: &[&Token], out: &mut Scan) {
                 out.schema(&w.value);
                 expect_name = false;
             }
-            Token::SingleQuotedString(s) if expect_name => {
-                for part in s.split(',') {
+            t if expect_name && string_value(t).is_some() => {
+                for part in string_value(t).unwrap_or_default().split(',') {
                     out.schema(part);
                 }
                 expect_name = false;
@@ -257,8 +355,8 @@ fn search_path(toks: &[&Token], out: &mut Scan) {
                 out.schema(&w.value);
                 expect_name = false;
             }
-            Token::SingleQuotedString(s) | Token::EscapedStringLiteral(s) if expect_name => {
-                for part in s.split(',') {
+            t if expect_name && string_value(t).is_some() => {
+                for part in string_value(t).unwrap_or_default().split(',') {
                     out.schema(part);
                 }
                 expect_name = false;
