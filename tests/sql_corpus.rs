@@ -62,7 +62,12 @@ const CORPUS: &[(&str, &str)] = &[
     ("explain (format json) select * from orders", "read"),
     ("explain delete from orders where id = 1", "read"),
     ("explain update orders set total = 0", "read"),
-    ("begin; select 1; commit;", "read"),
+    ("begin; select 1; commit;", "admin,read"),
+    ("commit; select 1", "admin,read"),
+    ("rollback", "admin"),
+    ("start transaction", "admin"),
+    ("savepoint s; release savepoint s", "admin"),
+    ("declare c cursor for select 1; fetch next from c; close c", "admin,read"),
     ("select pg_size_pretty(pg_database_size(current_database()))", "read"),
     ("select to_char(now(), 'YYYY-MM-DD')", "read"),
     ("select regexp_replace(name, '[0-9]+', '') from customers", "read"),
@@ -398,10 +403,28 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "select query_to_xml('select * from auth.users', true, true, '')",
         "select * from dblink('dbname=postgres', 'select email from auth.users') as t(email text)",
         "select cron.schedule('j', '* * * * *', $$delete from auth.users$$)",
+        // A search_path value that is not one constant may be anything, a denied schema included.
+        "select set_config('search_path', 'au' || 'th', false)",
+        "select set_config('search_path', ('auth'), false)",
+        "select set_config(setting_name => 'search_path', new_value => 'auth', is_local => false)",
+        "select set_config(lower('SEARCH_PATH'), 'auth', false)",
+        "update pg_settings set setting = 'auth' where name = 'search_path'",
     ] {
         let j = judge(sql, &r);
         assert_eq!(j.refusal, Some(SqlRefusal::Schema("auth".into())), "{sql:?}");
     }
+    // Reading the setting, or setting it to constants that name no denied schema, is not refused.
+    for sql in [
+        "select current_setting('search_path')",
+        "show search_path",
+        "select set_config('search_path', 'public, extensions', false)",
+        "set search_path = public",
+    ] {
+        assert_eq!(judge(sql, &r).refusal, None, "{sql:?}");
+    }
+    // Without denied schemas, an unread search_path is only its classes.
+    let open = rules(&SqlClass::ALL, &[], &[], false);
+    assert_eq!(judge("select set_config('search_path', 'au' || 'th', false)", &open).refusal, None);
 }
 
 /// A function named as an operator's, an aggregate's or a type's is called later, by every
@@ -451,8 +474,9 @@ fn unparsed_sql_with_allow_unparsed_still_needs_its_classes() {
     // Unparseable locking clauses and EXPLAIN ANALYZE of a REFRESH.
     assert_eq!(judge("select * from t for key share", &r).refusal, Some(SqlRefusal::Class(Write)));
     assert_eq!(judge("explain analyse refresh materialized view v", &r).refusal, Some(SqlRefusal::Class(Ddl)));
-    // Unknown commands are admin.
+    // Unknown commands are admin, and so is transaction control the grammar cannot read.
     assert_eq!(judge("frobnicate everything", &r).refusal, Some(SqlRefusal::Class(Admin)));
+    assert_eq!(judge("commit and frobnicate", &r).refusal, Some(SqlRefusal::Class(Admin)));
     let strict = rules(&[Read], &[], &[], false);
     assert!(matches!(judge("select 1 END", &strict).refusal, Some(SqlRefusal::Unparsed(_))));
 }

@@ -182,8 +182,7 @@ fn base(index: usize, label: String, s: Scan, class: SqlClass) -> Statement {
 fn unparsed(index: usize, tokens: &[TokenWithSpan], error: String) -> Statement {
     let lead = scan::leading_keyword(tokens).unwrap_or_default();
     let class = match lead.as_str() {
-        "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW" | "EXPLAIN" | "BEGIN" | "COMMIT" | "ROLLBACK" | "END"
-        | "SAVEPOINT" | "RELEASE" => SqlClass::Read,
+        "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW" | "EXPLAIN" => SqlClass::Read,
         "INSERT" | "UPDATE" | "DELETE" | "MERGE" => SqlClass::Write,
         "CREATE" | "ALTER" | "COMMENT" | "REFRESH" => SqlClass::Ddl,
         "DROP" | "TRUNCATE" => SqlClass::Destroy,
@@ -236,6 +235,10 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
     // A call that runs SQL from its strings (`query_to_xml('select ...')`): they are code too.
     if !bodies && walk.functions.iter().chain(&s.functions).any(runs_sql_strings) {
         s = scan::scan(tokens, true);
+    }
+    // `UPDATE pg_settings` may set `search_path` to anything.
+    if matches!(stmt, ast::Statement::Update(u) if updates_settings(&u.table)) {
+        s.search_path_unread();
     }
     let mut classes = walk.classes;
     // What only the statement's words show.
@@ -358,13 +361,13 @@ fn own_class(stmt: &ast::Statement) -> ClassSet {
         | S::ShowObjects(_)
         | S::ShowCharset(_)
         | S::ShowCatalogs { .. } => one(Read),
-        // Transaction control changes no data; a transaction mode (READ WRITE, isolation) is a setting.
-        S::StartTransaction { modes, statements, .. } if statements.is_empty() => {
-            one(if modes.is_empty() { Read } else { Admin })
-        }
+        // Transaction control and cursors are none of the named classes: `admin` ("anything
+        // else"). A COMMIT or ROLLBACK would also end the read-only transaction a `read_only`
+        // query runs in, and what follows it would run outside.
+        S::StartTransaction { statements, .. } if statements.is_empty() => one(Admin),
         S::StartTransaction { .. } => one(Procedural),
-        S::Commit { .. } | S::Rollback { .. } | S::Savepoint { .. } | S::ReleaseSavepoint { .. } => one(Read),
-        S::Declare { .. } | S::Fetch { .. } | S::Close { .. } => one(Read),
+        S::Commit { .. } | S::Rollback { .. } | S::Savepoint { .. } | S::ReleaseSavepoint { .. } => one(Admin),
+        S::Declare { .. } | S::Fetch { .. } | S::Close { .. } => one(Admin),
         S::Insert(_) | S::Merge(_) => one(Write),
         // `UPDATE pg_settings` runs `set_config` for each row: a SET.
         S::Update(u) if updates_settings(&u.table) => {

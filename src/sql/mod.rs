@@ -157,6 +157,17 @@ impl SqlRules {
     /// The deny entry that matches a call, if any: a bare entry matches the name in any schema;
     /// a qualified entry matches that schema's function, and an unqualified call of that name
     /// (it may resolve there through `search_path`).
+    /// The denied schema a statement's schema is: itself when listed, and the first listed for a
+    /// `search_path` set to a value that was not read (it may be any).
+    #[cfg(feature = "sql")]
+    fn denied_schema<'s>(&'s self, schema: &'s String) -> Option<&'s String> {
+        if schema == scan::UNREAD_SEARCH_PATH {
+            self.deny_schemas.first()
+        } else {
+            self.deny_schemas.iter().find(|d| *d == schema)
+        }
+    }
+
     #[cfg_attr(not(feature = "sql"), allow(dead_code))]
     fn denied_function(&self, f: &FunctionRef) -> Option<&str> {
         self.deny_functions.iter().map(String::as_str).find(|entry| match entry.rsplit_once('.') {
@@ -338,7 +349,7 @@ pub fn judge(sql: &str, rules: &SqlRules) -> Judgement {
             Some(SqlRefusal::Unparsed(error.clone()))
         } else if let Some(c) = s.classes.iter().find(|c| !rules.allow.contains(*c)) {
             Some(SqlRefusal::Class(c))
-        } else if let Some(schema) = s.schemas.iter().find(|x| rules.deny_schemas.contains(x)) {
+        } else if let Some(schema) = s.schemas.iter().find_map(|x| rules.denied_schema(x)) {
             Some(SqlRefusal::Schema(schema.clone()))
         } else {
             s.functions.iter().find_map(|f| rules.denied_function(f)).map(|e| SqlRefusal::Function(e.to_string()))

@@ -120,6 +120,10 @@ fn unescape(s: &str, escape: char) -> Option<String> {
     Some(out)
 }
 
+/// Stands in [`Scan::schemas`] for a `search_path` whose value is not read: no schema's name can
+/// hold a NUL (a body with one is unparsed), so it names none.
+pub const UNREAD_SEARCH_PATH: &str = "\0search_path";
+
 /// What one statement's tokens show.
 #[derive(Debug, Default)]
 pub struct Scan {
@@ -143,6 +147,14 @@ impl Scan {
         let f = FunctionRef { schema: schema.map(str::to_ascii_lowercase), name: name.to_ascii_lowercase() };
         if !self.functions.contains(&f) {
             self.functions.push(f);
+        }
+    }
+
+    /// A `search_path` set to a value that is not one constant (`set_config('search_path',
+    /// 'au' || 'th', false)`, `UPDATE pg_settings`): it may name any schema.
+    pub fn search_path_unread(&mut self) {
+        if !self.schemas.iter().any(|s| s == UNREAD_SEARCH_PATH) {
+            self.schemas.push(UNREAD_SEARCH_PATH.to_string());
         }
     }
 
@@ -204,8 +216,19 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 // The setting's name, unless it is one constant: anything else may name `role`.
                 if w.value.eq_ignore_ascii_case("set_config") && next == Some(&&Token::LParen) {
                     match (toks.get(i + 2).and_then(|t| string_value(t)), toks.get(i + 3)) {
-                        (Some(name), Some(Token::Comma)) => out.sets_role |= is_role_setting(name),
-                        _ => out.sets_role = true,
+                        (Some(name), Some(Token::Comma)) => {
+                            out.sets_role |= is_role_setting(name);
+                            let value = (toks.get(i + 4).and_then(|t| string_value(t)), toks.get(i + 5));
+                            if name.eq_ignore_ascii_case("search_path")
+                                && !matches!(value, (Some(_), Some(Token::Comma)))
+                            {
+                                out.search_path_unread();
+                            }
+                        }
+                        _ => {
+                            out.sets_role = true;
+                            out.search_path_unread();
+                        }
                     }
                 }
             }
