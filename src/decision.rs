@@ -507,6 +507,19 @@ impl<'p> Decision<'p, '_> {
         self.deny(Reason::BodyTooLarge(limit), true);
     }
 
+    /// The body the decision reads came with a `content-encoding`: Supabase could decode it into
+    /// something other than the bytes judged, so it is refused (an approval only hashes the
+    /// bytes, and is not affected).
+    pub fn body_encoded(&mut self) {
+        if self.body_check.is_some_and(|c| c != BodyCheck::Approval) {
+            self.body_check = None;
+            self.deny(
+                Reason::InvalidBody("the body must be sent without a content-encoding: it is judged as it is sent"),
+                true,
+            );
+        }
+    }
+
     fn deny(&mut self, reason: Reason, enforced: bool) {
         self.verdict = Verdict::Deny;
         self.reason = reason;

@@ -247,6 +247,36 @@ fn a_write_in_a_held_body_is_refused_not_forwarded() {
     assert_eq!(h.status(), 403);
 }
 
+/// A body the decision reads is judged as sent: with a `content-encoding`, Supabase could decode
+/// it into other bytes, so it is refused at the headers. `identity` is no encoding, and a body
+/// the decision does not read passes with its encoding.
+#[wasm_bindgen_test(unsupported = test)]
+fn an_encoded_body_the_decision_reads_is_refused() {
+    let gw = gateway("");
+    for encoding in ["gzip", "br", "deflate", "identity, gzip", "x-custom"] {
+        let mut h = Host::new(&gw);
+        assert_eq!(h.headers("POST", SQL_PATH, &[JSON, ("content-encoding", encoding)], false), Flow::Hold);
+        h.chunk(READ_ONLY, true);
+        assert!(h.seen.forward.is_none(), "{encoding}: nothing forwarded");
+        let r = h.seen.reply.clone().expect("refused");
+        assert_eq!(r.status, 400, "{encoding}");
+        assert!(r.body.contains("invalid_body") && r.body.contains("content-encoding"), "{}", r.body);
+    }
+    let mut h = Host::new(&gw);
+    h.headers("POST", SQL_PATH, &[JSON, ("content-encoding", "Identity")], false);
+    h.chunk(READ_ONLY, true);
+    assert!(h.seen.forward.is_some(), "identity is no encoding");
+    let mut h = Host::new(&gw);
+    h.headers("PATCH", "/v1/projects/abcdefghijklmnopqrst", &[JSON, ("content-encoding", "gzip")], false);
+    assert!(h.seen.forward.is_some(), "a body the decision does not read keeps its encoding");
+    // create_project reads its body for the organization: refused the same way.
+    let mut h = Host::new(&gw);
+    h.headers("POST", "/v1/projects", &[JSON, ("content-encoding", "gzip")], false);
+    h.chunk(br#"{"organization_slug":"acme","name":"x"}"#, true);
+    assert!(h.seen.forward.is_none());
+    assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(400));
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn a_reset_while_held_forwards_nothing_and_says_so() {
     let gw = gateway("");

@@ -37,6 +37,8 @@ pub struct Head {
     pub method_override: bool,
     pub content_type: Option<String>,
     pub content_length: Option<usize>,
+    /// A `content-encoding` other than `identity`: the body is not the bytes it stands for.
+    pub content_encoded: bool,
     /// Names of the headers that must not go upstream (each once).
     pub drop: Vec<String>,
 }
@@ -71,6 +73,9 @@ impl Head {
                 "authorization" => h.authorization.push(text(value)),
                 "x-request-id" => h.request_id = clean_request_id(value),
                 "content-type" => h.content_type = Some(text(value)),
+                "content-encoding" => {
+                    h.content_encoded |= !String::from_utf8_lossy(value).trim().eq_ignore_ascii_case("identity")
+                }
                 "content-length" => {
                     h.content_length = std::str::from_utf8(value).ok().and_then(|v| v.trim().parse().ok())
                 }

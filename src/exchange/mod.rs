@@ -485,6 +485,9 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         if too_large {
             d.body_too_large(gw.policy.max_body_bytes);
         }
+        if head.content_encoded {
+            d.body_encoded();
+        }
         if d.body_check.is_some() {
             let limit = gw.policy.max_body_bytes;
             if head.content_length.is_some_and(|n| n > limit) {
@@ -862,6 +865,9 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         let auth = head.authorization_values();
         let request = head.request(&auth, self.started_ms);
         let mut d = decide(&gw.policy, &gw.catalog, &request);
+        if head.content_encoded {
+            d.body_encoded();
+        }
         d.apply_body(&gw.policy, head.content_type.as_deref(), self.body.as_deref().unwrap_or_default());
         d.branch_lookup = None;
         d.organization_lookup = None;
