@@ -62,6 +62,7 @@ const CORPUS: &[(&str, &str)] = &[
     ("explain (format json) select * from orders", "read"),
     ("explain delete from orders where id = 1", "read"),
     ("explain update orders set total = 0", "read"),
+    ("select * from pgr_dijkstra('select id, source, target, cost from edges', 1, 2)", "procedural,read"),
     ("begin; select 1; commit;", "admin,read"),
     ("commit; select 1", "admin,read"),
     ("rollback", "admin"),
@@ -403,6 +404,7 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "select query_to_xml('select * from auth.users', true, true, '')",
         "select * from dblink('dbname=postgres', 'select email from auth.users') as t(email text)",
         "select cron.schedule('j', '* * * * *', $$delete from auth.users$$)",
+        "select * from pgr_dijkstra('select id, source, target, cost from auth.users', 1, 2)",
         // A search_path value that is not one constant may be anything, a denied schema included.
         "select set_config('search_path', 'au' || 'th', false)",
         "select set_config('search_path', ('auth'), false)",

@@ -230,6 +230,10 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
 #[cfg_attr(not(feature = "sql"), allow(dead_code))]
 const REMOTE_SQL: &[&str] = &["dblink", "dblink_exec", "dblink_send_query", "dblink_open"];
 
+/// Functions named with this prefix run the SQL of their string arguments: pgRouting's
+/// (`pgr_dijkstra('select id, source, target, cost from edges', ...)`).
+const SQL_RUNNING_PREFIXES: &[&str] = &["pgr_"];
+
 /// The class a call of this function (lowercase) adds, if it is a known one.
 pub fn function_class(f: &FunctionRef) -> Option<SqlClass> {
     FUNCTIONS
@@ -239,6 +243,7 @@ pub fn function_class(f: &FunctionRef) -> Option<SqlClass> {
             Some((schema, name)) => name == f.name && f.schema.as_deref() == Some(schema),
         })
         .map(|&(_, c)| c)
+        .or_else(|| SQL_RUNNING_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Procedural))
 }
 
 /// Whether a call runs SQL given in its string arguments (or reads tables they name): those
