@@ -31,7 +31,7 @@ mod filter;
 
 /// In wasm32 (the filter, and the core's tests under Node), small blocks come from per-size free
 /// lists in front of the standard allocator: see [`heap`].
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics"), not(feature = "system-allocator")))]
 #[global_allocator]
 static HEAP: heap::SmallBlocks<std::alloc::System> = heap::SmallBlocks::new(std::alloc::System);
 
