@@ -28,8 +28,9 @@
 //!     `sql`) is judged statement by statement by the agent's SQL rules (403 `sql_not_allowed`,
 //!     `sql_unparsed`).
 //!
-//! In monitor mode an identified agent's denied request (steps 3 to 9) is forwarded with
-//! `enforced: false`; 401 and 400 are always enforced.
+//! In monitor mode an identified agent's denied request (steps 5 to 9) is forwarded with
+//! `enforced: false`; 401, 400 and a request outside the catalog (403 `unknown_endpoint`) are
+//! always enforced: only what the spec declares goes upstream.
 
 use crate::approval::{approval_id, uses_key, UseCheck, UseTake};
 use crate::catalog::{query, Area, Behaviour, BodyRule, Catalog, Class, Endpoint, Method, NoMatch, Place};
@@ -679,7 +680,11 @@ pub fn decide_for<'p, 'a>(
     };
     let matched = match matched {
         Ok(m) => m,
-        Err(_) => return d,
+        Err(_) => {
+            // Nothing outside the catalog goes upstream, in either mode.
+            d.enforced = true;
+            return d;
+        }
     };
     let endpoint = matched.endpoint;
     d.endpoint = Some(endpoint);

@@ -626,3 +626,19 @@ fn header_maps_are_read_in_place_and_malformed_ones_refused() {
     huge.extend([0u8; 16]);
     assert_eq!(parse_map(&huge), None);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn monitor_mode_refuses_a_request_outside_the_catalog_with_403() {
+    let gw = gateway(r#""mode":"monitor","#);
+    let mut h = Host::new(&gw);
+    assert_eq!(h.headers("GET", "/v1/nothing", &[], true), Flow::Hold);
+    assert!(h.seen.forward.is_none(), "nothing outside the catalog goes upstream");
+    let r = h.seen.reply.clone().expect("refused");
+    assert_eq!(r.status, 403);
+    let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!((body["code"].as_str(), body["agent"].as_str()), (Some("unknown_endpoint"), Some("ops")));
+    assert!(r.headers.contains(&("x-bollard-decision", "deny".into())));
+    let rec = h.record();
+    assert_eq!((rec.decision, rec.enforced, rec.reason, rec.status), ("deny", true, "unknown_endpoint", 403));
+    assert!(!rec.summary.contains("forwarded"), "{}", rec.summary);
+}
