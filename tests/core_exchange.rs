@@ -642,3 +642,18 @@ fn monitor_mode_refuses_a_request_outside_the_catalog_with_403() {
     assert_eq!((rec.decision, rec.enforced, rec.reason, rec.status), ("deny", true, "unknown_endpoint", 403));
     assert!(!rec.summary.contains("forwarded"), "{}", rec.summary);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_repeated_content_type_is_not_read_as_json() {
+    let gw = gateway("");
+    for types in [["text/plain", "application/json"], ["application/json", "application/x-www-form-urlencoded"]] {
+        let mut h = Host::new(&gw);
+        let extra = [("content-type", types[0]), ("content-type", types[1])];
+        assert_eq!(h.headers("POST", SQL_PATH, &extra, false), Flow::Hold);
+        h.chunk(READ_ONLY, true);
+        assert!(h.seen.forward.is_none(), "{types:?}: a server may read the other copy");
+        let r = h.seen.reply.clone().expect("refused");
+        assert_eq!(r.status, 400, "{types:?}");
+        assert!(r.body.contains("\"code\":\"invalid_body\""), "{}", r.body);
+    }
+}
