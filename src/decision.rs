@@ -12,8 +12,9 @@
 //!    given once (lists excepted) with a value of its kind, or 400 (`invalid_parameter`,
 //!    `unknown_parameter`).
 //! 5. `deny`: an endpoint the agent's deny list names is refused, whatever else grants it.
-//! 6. Scope: the `{ref}` is one of the agent's projects, the `{slug}` one of its organizations,
-//!    and a branch endpoint needs `projects: ["*"]` or the branch ref among its projects. For
+//! 6. Scope: the `{ref}` (or, on an account-level path, the project its query names) is one of
+//!    the agent's projects, the `{slug}` one of its organizations, and a branch endpoint needs
+//!    `projects: ["*"]` or the branch ref among its projects. For
 //!    `projects: {"organizations": [...]}` the `{ref}`'s organization is learned from Supabase
 //!    (`organization_lookup`, finished by `apply_project_organization`); unknown is refused.
 //! 7. `allow`: an endpoint the allow list names (by id, or all its permissions) is allowed.
@@ -713,6 +714,12 @@ pub fn decide_for<'p, 'a>(
             };
             d.enforced = true;
             return d;
+        }
+    }
+    // A project the query names (`list_snippets?project_ref=`) is where the call acts.
+    if let (Location::Account, Some(name), Some(q)) = (&d.location, d.behaviour.project_param, target.query) {
+        if let Some(r) = query::raw_value(q, name) {
+            d.location = Location::Project(r);
         }
     }
     // 5. Deny beats everything.

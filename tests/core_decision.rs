@@ -367,6 +367,27 @@ fn scope_in_and_out() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_project_named_in_the_query_is_scoped_like_one_in_the_path() {
+    let p = policy("enforce", &format!(r#"{SCOPE},"access":{{"database":"read"}}"#));
+    let in_scope = format!("/v1/snippets?project_ref={P1}&limit=10");
+    let out = format!("/v1/snippets?limit=10&project_ref={P2}");
+    let escaped = format!("/v1/snippets?project_ref=%7a{}", &P2[1..]);
+    for (target, reason, project) in [
+        ("/v1/snippets", "access_read", None),
+        (in_scope.as_str(), "access_read", Some(P1)),
+        (out.as_str(), "project_out_of_scope", Some(P2)),
+        (escaped.as_str(), "project_out_of_scope", None),
+    ] {
+        let d = run(&p, "GET", target, AUTH);
+        assert_eq!(d.reason.code(), reason, "{target}");
+        assert_eq!(d.forward(), reason == "access_read", "{target}");
+        if let Some(project) = project {
+            assert_eq!(refusal(&d, "GET")["project"].as_str(), Some(project), "{target}");
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn allow_and_deny_lists() {
     let fns = "/v1/projects/abcdefghijklmnopqrst/functions";
     let auth_cfg = "/v1/projects/abcdefghijklmnopqrst/config/auth";
