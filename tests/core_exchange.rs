@@ -435,6 +435,14 @@ fn unexpected_events_refuse_a_held_request() {
     assert!(h.seen.forward.is_none());
     assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(500));
     assert_eq!(h.record().reason, "unexpected_event");
+    // A body nobody asked for while a lookup holds the request: the request is not let go.
+    let mut h = Host::new(&gw);
+    h.headers("GET", &format!("/v1/branches/{BRANCH}"), &[], true);
+    assert_eq!(h.seen.lookups.len(), 1);
+    assert_eq!(h.event(Event::Body(b"{}")), Flow::Hold);
+    assert!(h.seen.forward.is_none());
+    assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(500));
+    assert_eq!(h.record().reason, "unexpected_event");
 }
 
 /// A small deterministic generator: the same sequences on every run and target.

@@ -439,7 +439,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.state = Replied;
                 Flow::Continue
             }
-            (AwaitLookups, Event::Body(_)) | (Forwarded, Event::LookupAnswer { .. }) => Flow::Continue,
+            (Forwarded, Event::LookupAnswer { .. }) => Flow::Continue,
             (_, _) => self.unexpected("an event this state does not expect"),
         }
     }
