@@ -44,7 +44,7 @@ impl fmt::Display for TargetError {
             TargetError::ForbiddenByte(b) => {
                 write!(f, "the request target contains the byte 0x{b:02x}, which has no place in an API path")
             }
-            TargetError::PercentEscape => write!(f, "the path contains a percent escape; send the plain path"),
+            TargetError::PercentEscape => write!(f, "the path contains a percent escape"),
             TargetError::DotSegment => write!(f, "the path contains a . or .. segment"),
             TargetError::EmptySegment => write!(f, "the path contains an empty segment (// or a trailing /)"),
         }

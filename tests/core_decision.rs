@@ -560,6 +560,8 @@ fn malformed_requests_are_400() {
         let d = run(&p, method, target, AUTH);
         assert_eq!((d.reason.code(), d.refusal_status(), d.forward()), (reason, Some(400), false), "{method} {target}");
         assert_eq!(refusal(&d, method)["code"], reason);
+        let m = refusal(&d, method)["message"].as_str().map(str::to_string).unwrap_or_default();
+        assert_eq!(m.matches("send the plain path").count(), usize::from(reason == "malformed_target"), "{m}");
     }
     let d = run(&p, "GET", "/v1/projects/ABCDEFGHIJKLMNOPQRST", AUTH);
     let m = refusal(&d, "GET")["message"].as_str().map(str::to_string).unwrap_or_default();
