@@ -4,8 +4,8 @@
 //!
 //! 1. Credentials: exactly one `Authorization: Bearer <key>` whose SHA-256 is an agent's, or 401;
 //!    a key past its `not_after` is a 401 `key_expired`.
-//! 2. Request: a standard upper-case method, no method-override header, a canonical target with
-//!    no credential in its query, or 400.
+//! 2. Request: a target that does not carry the agent's key, a standard upper-case method, no
+//!    method-override header, a canonical target with no credential in its query, or 400.
 //! 3. Catalog: the method and path are an endpoint, or 403 `unknown_endpoint`.
 //! 4. Parameters: each path parameter in the format the spec gives it (a `{ref}` is a project
 //!    ref, ids are UUIDs, ...), and the query only the parameters the operation declares, each
@@ -114,6 +114,8 @@ pub enum Reason {
     MethodOverride,
     /// A query parameter named like a credential.
     CredentialInQuery,
+    /// The agent's key in the request target as well as in `Authorization`.
+    KeyInTarget,
     /// A path or query parameter that is not of its kind: (parameter, what it must be).
     InvalidParameter(String, String),
     /// A query parameter the operation does not declare in Supabase's spec.
@@ -156,6 +158,7 @@ impl Reason {
             Reason::InvalidMethod => "invalid_method",
             Reason::MethodOverride => "method_override",
             Reason::CredentialInQuery => "credential_in_query",
+            Reason::KeyInTarget => "key_in_target",
             Reason::InvalidParameter(..) => "invalid_parameter",
             Reason::UnknownParameter(_) => "unknown_parameter",
             Reason::UnknownEndpoint => "unknown_endpoint",
@@ -189,6 +192,7 @@ impl Reason {
             Reason::InvalidMethod => "non-standard method",
             Reason::MethodOverride => "method-override header",
             Reason::CredentialInQuery => "credential in the query string",
+            Reason::KeyInTarget => "agent key in the request target",
             Reason::InvalidParameter(..) => "invalid parameter",
             Reason::UnknownParameter(_) => "undeclared query parameter",
             Reason::UnknownEndpoint => "not in the catalog",
@@ -217,6 +221,7 @@ impl Reason {
             | Reason::InvalidMethod
             | Reason::MethodOverride
             | Reason::CredentialInQuery
+            | Reason::KeyInTarget
             | Reason::InvalidParameter(..)
             | Reason::UnknownParameter(_) => 400,
             _ => 403,
@@ -553,6 +558,15 @@ pub fn bearer_key<'a>(values: &[&'a str]) -> Result<&'a str, Reason> {
     }
 }
 
+/// Keys at least this long are looked for in the request target; a shorter one could be part of
+/// an ordinary path by chance (the keys Bollard generates are 44 bytes).
+const MIN_KEY_IN_TARGET: usize = 16;
+
+/// The caller's key, when the request target (path or query) carries it as well.
+pub fn key_in_target<'a>(authorization: &[&'a str], target: &str) -> Option<&'a str> {
+    bearer_key(authorization).ok().filter(|k| k.len() >= MIN_KEY_IN_TARGET && target.contains(*k))
+}
+
 fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> {
     Decision {
         now_ms: 0,
@@ -581,6 +595,12 @@ fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> 
 /// Decides one request. Never panics; anything it cannot place is denied.
 pub fn decide<'p, 'a>(policy: &'p Policy, catalog: &Catalog, req: &Request<'a>) -> Decision<'p, 'a> {
     match identify(policy, req.authorization, req.now_ms) {
+        // The key goes nowhere but in `Authorization`: not upstream, not into a record or a refusal.
+        Ok(agent) if key_in_target(req.authorization, req.target).is_some() => {
+            let mut d = refuse(Reason::KeyInTarget, Some(agent));
+            d.now_ms = req.now_ms;
+            d
+        }
         Ok(agent) => decide_for(policy, catalog, agent, req),
         Err((reason, agent)) => {
             // An expired key still says whose it was: the refusal and the record name the agent.

@@ -665,3 +665,30 @@ fn a_repeated_content_type_is_not_read_as_json() {
         assert!(r.body.contains("\"code\":\"invalid_body\""), "{}", r.body);
     }
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_target_that_carries_the_agents_key_is_refused_and_the_key_kept_out_of_the_record() {
+    let gw = gateway("");
+    // The key across the 256 bytes a record keeps of a path.
+    let long = format!("/v1/projects/{P1}/functions/{}{KEY}", "a".repeat(200));
+    for target in [
+        format!("/v1/projects/{P1}/functions/{KEY}"),
+        format!("/v1/projects/{KEY}/functions"),
+        format!("/v1/{KEY}"),
+        format!("/v1/projects/{P1}/functions?x={KEY}"),
+        format!("/v1/projects/{P1}/functions%{KEY}"),
+        long,
+    ] {
+        let mut h = Host::new(&gw);
+        assert_eq!(h.headers("GET", &target, &[], true), Flow::Hold, "{target}");
+        assert!(h.seen.forward.is_none(), "{target}: the key never goes upstream");
+        let r = h.seen.reply.clone().expect("refused");
+        assert_eq!(r.status, 400, "{target}");
+        assert!(r.body.contains("\"code\":\"key_in_target\"") && !r.body.contains(KEY), "{}", r.body);
+        let rec = h.record();
+        assert_eq!(rec.reason, "key_in_target");
+        let line = rec.to_json();
+        assert!(!line.contains(&KEY[..12]), "{line}");
+        assert!(target.contains('?') || target.len() > 256 || rec.path.contains("[redacted]"), "{}", rec.path);
+    }
+}
