@@ -82,6 +82,18 @@ impl AuditRecord {
         }
     }
 
+    /// Takes `secret` out of every field the request target fills: the path (from `raw_target`,
+    /// escaped and cut again, so that no cut leaves a piece of it), the summary, the project and
+    /// the organization.
+    pub fn redact(&mut self, secret: &str, raw_target: &str) {
+        const MARK: &str = "[redacted]";
+        self.path = loggable_path(&raw_target.replace(secret, MARK));
+        self.summary = self.summary.replace(secret, MARK);
+        for field in [&mut self.project, &mut self.organization].into_iter().flatten() {
+            *field = field.replace(secret, MARK);
+        }
+    }
+
     /// Marks the record of a request refused for its rate limit (429).
     pub fn rate_limited(&mut self, d: &Decision, limit: u32) {
         self.decision = "deny";

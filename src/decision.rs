@@ -4,16 +4,17 @@
 //!
 //! 1. Credentials: exactly one `Authorization: Bearer <key>` whose SHA-256 is an agent's, or 401;
 //!    a key past its `not_after` is a 401 `key_expired`.
-//! 2. Request: a standard upper-case method, no method-override header, a canonical target with
-//!    no credential in its query, or 400.
+//! 2. Request: a target that does not carry the agent's key, a standard upper-case method, no
+//!    method-override header, a canonical target with no credential in its query, or 400.
 //! 3. Catalog: the method and path are an endpoint, or 403 `unknown_endpoint`.
 //! 4. Parameters: each path parameter in the format the spec gives it (a `{ref}` is a project
 //!    ref, ids are UUIDs, ...), and the query only the parameters the operation declares, each
 //!    given once (lists excepted) with a value of its kind, or 400 (`invalid_parameter`,
 //!    `unknown_parameter`).
 //! 5. `deny`: an endpoint the agent's deny list names is refused, whatever else grants it.
-//! 6. Scope: the `{ref}` is one of the agent's projects, the `{slug}` one of its organizations,
-//!    and a branch endpoint needs `projects: ["*"]` or the branch ref among its projects. For
+//! 6. Scope: the `{ref}` (or, on an account-level path, the project its query names) is one of
+//!    the agent's projects, the `{slug}` one of its organizations, and a branch endpoint needs
+//!    `projects: ["*"]` or the branch ref among its projects. For
 //!    `projects: {"organizations": [...]}` the `{ref}`'s organization is learned from Supabase
 //!    (`organization_lookup`, finished by `apply_project_organization`); unknown is refused.
 //! 7. `allow`: an endpoint the allow list names (by id, or all its permissions) is allowed.
@@ -28,8 +29,9 @@
 //!     `sql`) is judged statement by statement by the agent's SQL rules (403 `sql_not_allowed`,
 //!     `sql_unparsed`).
 //!
-//! In monitor mode an identified agent's denied request (steps 3 to 9) is forwarded with
-//! `enforced: false`; 401 and 400 are always enforced.
+//! In monitor mode an identified agent's denied request (steps 5 to 9) is forwarded with
+//! `enforced: false`; 401, 400 and a request outside the catalog (403 `unknown_endpoint`) are
+//! always enforced: only what the spec declares goes upstream.
 
 use crate::approval::{approval_id, uses_key, UseCheck, UseTake};
 use crate::catalog::{query, Area, Behaviour, BodyRule, Catalog, Class, Endpoint, Method, NoMatch, Place};
@@ -112,6 +114,8 @@ pub enum Reason {
     MethodOverride,
     /// A query parameter named like a credential.
     CredentialInQuery,
+    /// The agent's key in the request target as well as in `Authorization`.
+    KeyInTarget,
     /// A path or query parameter that is not of its kind: (parameter, what it must be).
     InvalidParameter(String, String),
     /// A query parameter the operation does not declare in Supabase's spec.
@@ -154,6 +158,7 @@ impl Reason {
             Reason::InvalidMethod => "invalid_method",
             Reason::MethodOverride => "method_override",
             Reason::CredentialInQuery => "credential_in_query",
+            Reason::KeyInTarget => "key_in_target",
             Reason::InvalidParameter(..) => "invalid_parameter",
             Reason::UnknownParameter(_) => "unknown_parameter",
             Reason::UnknownEndpoint => "unknown_endpoint",
@@ -187,6 +192,7 @@ impl Reason {
             Reason::InvalidMethod => "non-standard method",
             Reason::MethodOverride => "method-override header",
             Reason::CredentialInQuery => "credential in the query string",
+            Reason::KeyInTarget => "agent key in the request target",
             Reason::InvalidParameter(..) => "invalid parameter",
             Reason::UnknownParameter(_) => "undeclared query parameter",
             Reason::UnknownEndpoint => "not in the catalog",
@@ -215,6 +221,7 @@ impl Reason {
             | Reason::InvalidMethod
             | Reason::MethodOverride
             | Reason::CredentialInQuery
+            | Reason::KeyInTarget
             | Reason::InvalidParameter(..)
             | Reason::UnknownParameter(_) => 400,
             _ => 403,
@@ -551,6 +558,15 @@ pub fn bearer_key<'a>(values: &[&'a str]) -> Result<&'a str, Reason> {
     }
 }
 
+/// Keys at least this long are looked for in the request target; a shorter one could be part of
+/// an ordinary path by chance (the keys Bollard generates are 44 bytes).
+const MIN_KEY_IN_TARGET: usize = 16;
+
+/// The caller's key, when the request target (path or query) carries it as well.
+pub fn key_in_target<'a>(authorization: &[&'a str], target: &str) -> Option<&'a str> {
+    bearer_key(authorization).ok().filter(|k| k.len() >= MIN_KEY_IN_TARGET && target.contains(*k))
+}
+
 fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> {
     Decision {
         now_ms: 0,
@@ -579,6 +595,12 @@ fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> 
 /// Decides one request. Never panics; anything it cannot place is denied.
 pub fn decide<'p, 'a>(policy: &'p Policy, catalog: &Catalog, req: &Request<'a>) -> Decision<'p, 'a> {
     match identify(policy, req.authorization, req.now_ms) {
+        // The key goes nowhere but in `Authorization`: not upstream, not into a record or a refusal.
+        Ok(agent) if key_in_target(req.authorization, req.target).is_some() => {
+            let mut d = refuse(Reason::KeyInTarget, Some(agent));
+            d.now_ms = req.now_ms;
+            d
+        }
         Ok(agent) => decide_for(policy, catalog, agent, req),
         Err((reason, agent)) => {
             // An expired key still says whose it was: the refusal and the record name the agent.
@@ -679,7 +701,11 @@ pub fn decide_for<'p, 'a>(
     };
     let matched = match matched {
         Ok(m) => m,
-        Err(_) => return d,
+        Err(_) => {
+            // Nothing outside the catalog goes upstream, in either mode.
+            d.enforced = true;
+            return d;
+        }
     };
     let endpoint = matched.endpoint;
     d.endpoint = Some(endpoint);
@@ -708,6 +734,12 @@ pub fn decide_for<'p, 'a>(
             };
             d.enforced = true;
             return d;
+        }
+    }
+    // A project the query names (`list_snippets?project_ref=`) is where the call acts.
+    if let (Location::Account, Some(name), Some(q)) = (&d.location, d.behaviour.project_param, target.query) {
+        if let Some(r) = query::raw_value(q, name) {
+            d.location = Location::Project(r);
         }
     }
     // 5. Deny beats everything.

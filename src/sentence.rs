@@ -168,6 +168,9 @@ pub fn why(d: &Decision) -> String {
         (Reason::MethodOverride, ..) => {
             "headers that ask a server to change the method or the URL (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, X-Forwarded-Method, X-Original-Method, X-Original-URL, X-Rewrite-URL) are refused; send the real method and path".to_string()
         }
+        (Reason::KeyInTarget, ..) => {
+            "the request target carries the agent's key; send the key only as 'Authorization: Bearer <key>'".to_string()
+        }
         (Reason::CredentialInQuery, ..) => {
             "the query string names a credential parameter (apikey, access_token, token, ...); send the agent key only as 'Authorization: Bearer <key>'".to_string()
         }

@@ -44,7 +44,7 @@ impl fmt::Display for TargetError {
             TargetError::ForbiddenByte(b) => {
                 write!(f, "the request target contains the byte 0x{b:02x}, which has no place in an API path")
             }
-            TargetError::PercentEscape => write!(f, "the path contains a percent escape; send the plain path"),
+            TargetError::PercentEscape => write!(f, "the path contains a percent escape"),
             TargetError::DotSegment => write!(f, "the path contains a . or .. segment"),
             TargetError::EmptySegment => write!(f, "the path contains an empty segment (// or a trailing /)"),
         }
@@ -196,7 +196,7 @@ pub fn check_param(name: &str, value: &str) -> Result<(), &'static str> {
             !value.is_empty() && value.len() <= 32 && value.bytes().all(|b| b.is_ascii_digit()),
             "a migration version (digits)",
         ),
-        "addon_variant" => (is_word(value, false), "an add-on variant ([a-z0-9_]+)"),
+        "addon_variant" => (ADDON_VARIANTS.contains(&value), "an add-on variant the spec lists (pitr_7, ...)"),
         "run_id" | "token" => (
             is_word(value, true) || (is_word(&value.replace('.', "-"), true) && !value.starts_with('.')),
             "an identifier ([A-Za-z0-9._-]+)",
@@ -214,6 +214,33 @@ pub fn check_param(name: &str, value: &str) -> Result<(), &'static str> {
         Err(kind)
     }
 }
+
+/// The values Supabase's spec allows for `{addon_variant}` (its enums, in its order).
+pub const ADDON_VARIANTS: [&str; 23] = [
+    "ci_micro",
+    "ci_small",
+    "ci_medium",
+    "ci_large",
+    "ci_xlarge",
+    "ci_2xlarge",
+    "ci_4xlarge",
+    "ci_8xlarge",
+    "ci_12xlarge",
+    "ci_16xlarge",
+    "ci_24xlarge",
+    "ci_24xlarge_optimized_cpu",
+    "ci_24xlarge_optimized_memory",
+    "ci_24xlarge_high_memory",
+    "ci_48xlarge",
+    "ci_48xlarge_optimized_cpu",
+    "ci_48xlarge_optimized_memory",
+    "ci_48xlarge_high_memory",
+    "cd_default",
+    "pitr_7",
+    "pitr_14",
+    "pitr_28",
+    "ipv4_default",
+];
 
 /// A UUID in its canonical 8-4-4-4-12 hex form (either case).
 pub fn is_uuid(s: &str) -> bool {

@@ -173,3 +173,42 @@ fn sql_bodies_are_the_specs() {
         .collect();
     assert_eq!(ours, theirs);
 }
+
+/// Every path parameter accepts the spec's example, and one the spec restricts to listed values
+/// (`{addon_variant}`) accepts exactly those.
+#[test]
+fn path_parameters_accept_what_the_spec_allows() {
+    use bollard::target::check_param;
+    let spec = spec();
+    let mut wrong = Vec::new();
+    let mut enums = 0;
+    for e in Catalog::endpoints() {
+        let op = &spec["paths"][e.path][e.method.as_str().to_lowercase()];
+        for p in op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path") {
+            let name = p["name"].as_str().expect("name");
+            let schema = &p["schema"];
+            if let Some(example) = schema["example"].as_str() {
+                if check_param(name, example).is_err() {
+                    wrong.push(format!("{} {{{name}}}: the spec's example {example:?} is refused", e.id));
+                }
+            }
+            let alternatives = schema["oneOf"].as_array().cloned().unwrap_or_else(|| vec![schema.clone()]);
+            let listed: Vec<&str> =
+                alternatives.iter().filter_map(|a| a["enum"].as_array()).flatten().filter_map(Value::as_str).collect();
+            if listed.is_empty() {
+                continue;
+            }
+            enums += 1;
+            for v in &listed {
+                if check_param(name, v).is_err() {
+                    wrong.push(format!("{} {{{name}}}: the listed value {v:?} is refused", e.id));
+                }
+            }
+            if check_param(name, "not_listed").is_ok() {
+                wrong.push(format!("{} {{{name}}}: a value the spec does not list is accepted", e.id));
+            }
+        }
+    }
+    assert!(enums > 0);
+    assert!(wrong.is_empty(), "path parameters and spec disagree:\n{}", wrong.join("\n"));
+}

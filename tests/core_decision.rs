@@ -367,6 +367,27 @@ fn scope_in_and_out() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_project_named_in_the_query_is_scoped_like_one_in_the_path() {
+    let p = policy("enforce", &format!(r#"{SCOPE},"access":{{"database":"read"}}"#));
+    let in_scope = format!("/v1/snippets?project_ref={P1}&limit=10");
+    let out = format!("/v1/snippets?limit=10&project_ref={P2}");
+    let escaped = format!("/v1/snippets?project_ref=%7a{}", &P2[1..]);
+    for (target, reason, project) in [
+        ("/v1/snippets", "access_read", None),
+        (in_scope.as_str(), "access_read", Some(P1)),
+        (out.as_str(), "project_out_of_scope", Some(P2)),
+        (escaped.as_str(), "project_out_of_scope", None),
+    ] {
+        let d = run(&p, "GET", target, AUTH);
+        assert_eq!(d.reason.code(), reason, "{target}");
+        assert_eq!(d.forward(), reason == "access_read", "{target}");
+        if let Some(project) = project {
+            assert_eq!(refusal(&d, "GET")["project"].as_str(), Some(project), "{target}");
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn allow_and_deny_lists() {
     let fns = "/v1/projects/abcdefghijklmnopqrst/functions";
     let auth_cfg = "/v1/projects/abcdefghijklmnopqrst/config/auth";
@@ -433,7 +454,6 @@ fn monitor_mode_forwards_only_identified_authorization_denials() {
         ("DELETE", "/v1/projects/abcdefghijklmnopqrst", "permission_denied"),
         ("GET", p2.as_str(), "project_out_of_scope"),
         ("GET", "/v1/projects", "denied_by_policy"),
-        ("GET", "/v1/nothing", "unknown_endpoint"),
         ("POST", "/v1/projects/abcdefghijklmnopqrst/database/query", "read_only_required"),
     ] {
         let d = run(&p, method, target, AUTH);
@@ -451,6 +471,8 @@ fn monitor_mode_forwards_only_identified_authorization_denials() {
         ("/v1/projects", &["Basic abc"][..], 401),
         ("/v1/projects/../x", AUTH, 400),
         ("/v1/projects/ABC", AUTH, 400),
+        // Only what the spec declares goes upstream, in either mode.
+        ("/v1/nothing", AUTH, 403),
     ] {
         let d = run(&p, "GET", target, auth);
         assert_eq!(
@@ -538,6 +560,8 @@ fn malformed_requests_are_400() {
         let d = run(&p, method, target, AUTH);
         assert_eq!((d.reason.code(), d.refusal_status(), d.forward()), (reason, Some(400), false), "{method} {target}");
         assert_eq!(refusal(&d, method)["code"], reason);
+        let m = refusal(&d, method)["message"].as_str().map(str::to_string).unwrap_or_default();
+        assert_eq!(m.matches("send the plain path").count(), usize::from(reason == "malformed_target"), "{m}");
     }
     let d = run(&p, "GET", "/v1/projects/ABCDEFGHIJKLMNOPQRST", AUTH);
     let m = refusal(&d, "GET")["message"].as_str().map(str::to_string).unwrap_or_default();

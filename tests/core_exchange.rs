@@ -435,6 +435,14 @@ fn unexpected_events_refuse_a_held_request() {
     assert!(h.seen.forward.is_none());
     assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(500));
     assert_eq!(h.record().reason, "unexpected_event");
+    // A body nobody asked for while a lookup holds the request: the request is not let go.
+    let mut h = Host::new(&gw);
+    h.headers("GET", &format!("/v1/branches/{BRANCH}"), &[], true);
+    assert_eq!(h.seen.lookups.len(), 1);
+    assert_eq!(h.event(Event::Body(b"{}")), Flow::Hold);
+    assert!(h.seen.forward.is_none());
+    assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(500));
+    assert_eq!(h.record().reason, "unexpected_event");
 }
 
 /// A small deterministic generator: the same sequences on every run and target.
@@ -625,4 +633,62 @@ fn header_maps_are_read_in_place_and_malformed_ones_refused() {
     let mut huge = u32::MAX.to_le_bytes().to_vec();
     huge.extend([0u8; 16]);
     assert_eq!(parse_map(&huge), None);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn monitor_mode_refuses_a_request_outside_the_catalog_with_403() {
+    let gw = gateway(r#""mode":"monitor","#);
+    let mut h = Host::new(&gw);
+    assert_eq!(h.headers("GET", "/v1/nothing", &[], true), Flow::Hold);
+    assert!(h.seen.forward.is_none(), "nothing outside the catalog goes upstream");
+    let r = h.seen.reply.clone().expect("refused");
+    assert_eq!(r.status, 403);
+    let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!((body["code"].as_str(), body["agent"].as_str()), (Some("unknown_endpoint"), Some("ops")));
+    assert!(r.headers.contains(&("x-bollard-decision", "deny".into())));
+    let rec = h.record();
+    assert_eq!((rec.decision, rec.enforced, rec.reason, rec.status), ("deny", true, "unknown_endpoint", 403));
+    assert!(!rec.summary.contains("forwarded"), "{}", rec.summary);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_repeated_content_type_is_not_read_as_json() {
+    let gw = gateway("");
+    for types in [["text/plain", "application/json"], ["application/json", "application/x-www-form-urlencoded"]] {
+        let mut h = Host::new(&gw);
+        let extra = [("content-type", types[0]), ("content-type", types[1])];
+        assert_eq!(h.headers("POST", SQL_PATH, &extra, false), Flow::Hold);
+        h.chunk(READ_ONLY, true);
+        assert!(h.seen.forward.is_none(), "{types:?}: a server may read the other copy");
+        let r = h.seen.reply.clone().expect("refused");
+        assert_eq!(r.status, 400, "{types:?}");
+        assert!(r.body.contains("\"code\":\"invalid_body\""), "{}", r.body);
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_target_that_carries_the_agents_key_is_refused_and_the_key_kept_out_of_the_record() {
+    let gw = gateway("");
+    // The key across the 256 bytes a record keeps of a path.
+    let long = format!("/v1/projects/{P1}/functions/{}{KEY}", "a".repeat(200));
+    for target in [
+        format!("/v1/projects/{P1}/functions/{KEY}"),
+        format!("/v1/projects/{KEY}/functions"),
+        format!("/v1/{KEY}"),
+        format!("/v1/projects/{P1}/functions?x={KEY}"),
+        format!("/v1/projects/{P1}/functions%{KEY}"),
+        long,
+    ] {
+        let mut h = Host::new(&gw);
+        assert_eq!(h.headers("GET", &target, &[], true), Flow::Hold, "{target}");
+        assert!(h.seen.forward.is_none(), "{target}: the key never goes upstream");
+        let r = h.seen.reply.clone().expect("refused");
+        assert_eq!(r.status, 400, "{target}");
+        assert!(r.body.contains("\"code\":\"key_in_target\"") && !r.body.contains(KEY), "{}", r.body);
+        let rec = h.record();
+        assert_eq!(rec.reason, "key_in_target");
+        let line = rec.to_json();
+        assert!(!line.contains(&KEY[..12]), "{line}");
+        assert!(target.contains('?') || target.len() > 256 || rec.path.contains("[redacted]"), "{}", rec.path);
+    }
 }

@@ -88,6 +88,7 @@ fn path_parameters_follow_the_spec_formats() {
         ("invite_id", uuid),
         ("version", "20250312000000"),
         ("addon_variant", "pitr_7"),
+        ("addon_variant", "ci_24xlarge_high_memory"),
         ("run_id", "run_01hq3q9m7y5q7e4a7x2c8m1p4n"),
         ("token", "0123456789abcdef"),
         // Identifiers may hold dots (issue 12), as the README says.
@@ -109,6 +110,9 @@ fn path_parameters_follow_the_spec_formats() {
         ("id", "2222222222224222822222222222222222ab"),
         ("version", "12ab"),
         ("addon_variant", "PITR"),
+        // Only the variants the spec lists.
+        ("addon_variant", "pitr_8"),
+        ("addon_variant", "not_an_addon"),
         ("run_id", ".hidden"),
         ("run_id", "run/1"),
         ("name", "a~b"),

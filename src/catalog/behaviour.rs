@@ -49,6 +49,9 @@ pub struct Behaviour {
     /// A query parameter that asks Supabase to show secrets: dropped unless the agent has
     /// `reveal_secrets`.
     pub reveal_param: Option<&'static str>,
+    /// A query parameter that names the project the call acts on (`list_snippets`'
+    /// `project_ref`): when given, it is scoped like a `{ref}` in the path.
+    pub project_param: Option<&'static str>,
     /// Where its body carries SQL, judged statement by statement (`crate::sql`).
     pub sql: Option<SqlBody>,
 }
@@ -149,6 +152,9 @@ const LISTS: &[(&str, ListKind)] = &[
 /// The query parameter that reveals secrets, on every endpoint that declares it.
 const REVEAL_PARAM: &str = "reveal";
 
+/// The query parameter that names a project, on every endpoint that declares it.
+const PROJECT_PARAM: &str = "project_ref";
+
 /// Every endpoint's behaviour, in catalog order. The error names an id the tables above hold
 /// that the catalog does not.
 pub(super) fn compile(ids: &[&'static str], declares: impl Fn(usize, &str) -> bool) -> Result<Vec<Behaviour>, String> {
@@ -177,6 +183,9 @@ pub(super) fn compile(ids: &[&'static str], declares: impl Fn(usize, &str) -> bo
     for (i, b) in out.iter_mut().enumerate() {
         if declares(i, REVEAL_PARAM) {
             b.reveal_param = Some(REVEAL_PARAM);
+        }
+        if declares(i, PROJECT_PARAM) {
+            b.project_param = Some(PROJECT_PARAM);
         }
     }
     Ok(out)

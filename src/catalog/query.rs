@@ -125,6 +125,11 @@ pub fn check(declared: &[QueryParam], query: &str) -> Result<(), QueryError> {
     Ok(())
 }
 
+/// The value of the first pair named `name`, as it appears in the query (not decoded).
+pub fn raw_value<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query.split('&').find_map(|p| p.split_once('=').filter(|(n, _)| *n == name).map(|(_, v)| v))
+}
+
 /// The query without the pairs named `name` (`None` when it has none).
 pub fn without(query: &str, name: &str) -> Option<String> {
     let is_named = |p: &&str| p.split('=').next() == Some(name);

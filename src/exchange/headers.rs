@@ -72,7 +72,15 @@ impl Head {
                 "host" | "x-forwarded-proto" => {}
                 "authorization" => h.authorization.push(text(value)),
                 "x-request-id" => h.request_id = clean_request_id(value),
-                "content-type" => h.content_type = Some(text(value)),
+                // Copies are joined as Envoy joins them: a server may read either one, so a
+                // repeated type is not one media type and a body read for the decision is refused.
+                "content-type" => {
+                    let value = text(value);
+                    h.content_type = Some(match h.content_type.take() {
+                        Some(first) => format!("{first},{value}"),
+                        None => value,
+                    });
+                }
                 "content-encoding" => {
                     h.content_encoded |= !String::from_utf8_lossy(value).trim().eq_ignore_ascii_case("identity")
                 }

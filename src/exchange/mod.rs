@@ -43,7 +43,7 @@ use crate::approval::{self, UseCheck, UseTake, Uses};
 use crate::audit::{AuditRecord, Completion};
 use crate::branches::{self, BranchCache};
 use crate::catalog::{query, Catalog, ResponseRule};
-use crate::decision::{decide, identify, Decision, Verdict};
+use crate::decision::{decide, identify, key_in_target, Decision, Verdict};
 use crate::discovery;
 use crate::guards::{lists, secrets};
 use crate::policy::{Mode, Policy, Scope};
@@ -439,7 +439,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.state = Replied;
                 Flow::Continue
             }
-            (AwaitLookups, Event::Body(_)) | (Forwarded, Event::LookupAnswer { .. }) => Flow::Continue,
+            (Forwarded, Event::LookupAnswer { .. }) => Flow::Continue,
             (_, _) => self.unexpected("an event this state does not expect"),
         }
     }
@@ -455,6 +455,9 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.undecided("the request ended before it was decided")
             }
         };
+        if let Some(key) = key_in_target(&self.head.authorization_values(), &self.head.target) {
+            record.redact(key, &self.head.target);
+        }
         let status_known = self.status.is_some() || record.status != 0;
         if let Some(s) = self.status {
             record.status = s;

@@ -15,7 +15,7 @@ use crate::catalog::Area;
 use crate::policy::Policy;
 
 /// Refusal reasons known when the policy loads; any other is defined on first use.
-const REASONS: [&str; 30] = [
+const REASONS: [&str; 31] = [
     "missing_key",
     "unknown_key",
     "ambiguous_credentials",
@@ -23,6 +23,7 @@ const REASONS: [&str; 30] = [
     "invalid_method",
     "method_override",
     "credential_in_query",
+    "key_in_target",
     "invalid_parameter",
     "unknown_parameter",
     "unknown_endpoint",
