@@ -209,6 +209,7 @@ fn fill(template: &str, i: usize) -> String {
             "id" | "invite_id" | "provider_id" | "tpa_id" | "user_id" => UUID.to_string(),
             "function_slug" => "hello".to_string(),
             "version" => "1".to_string(),
+            "addon_variant" => "pitr_7".to_string(),
             _ => "x".to_string(),
         };
         out.push_str(&value);

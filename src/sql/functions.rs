@@ -234,15 +234,32 @@ const REMOTE_SQL: &[&str] = &["dblink", "dblink_exec", "dblink_send_query", "dbl
 /// (`pgr_dijkstra('select id, source, target, cost from edges', ...)`).
 const SQL_RUNNING_PREFIXES: &[&str] = &["pgr_"];
 
+/// [`FUNCTIONS`] by name: (name, the schema an entry names, class), sorted by name, built once.
+fn by_name() -> &'static [(&'static str, Option<&'static str>, SqlClass)] {
+    static INDEX: std::sync::OnceLock<Vec<(&'static str, Option<&'static str>, SqlClass)>> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index: Vec<_> = FUNCTIONS
+            .iter()
+            .map(|&(entry, class)| match entry.split_once('.') {
+                None => (entry, None, class),
+                Some((schema, name)) => (name, Some(schema), class),
+            })
+            .collect();
+        // Stable: of two entries for one name, the one listed first is found first.
+        index.sort_by_key(|&(name, _, _)| name);
+        index
+    })
+}
+
 /// The class a call of this function (lowercase) adds, if it is a known one.
 pub fn function_class(f: &FunctionRef) -> Option<SqlClass> {
-    FUNCTIONS
+    let index = by_name();
+    let start = index.partition_point(|&(name, _, _)| name < f.name.as_str());
+    index[start..]
         .iter()
-        .find(|(entry, _)| match entry.split_once('.') {
-            None => *entry == f.name,
-            Some((schema, name)) => name == f.name && f.schema.as_deref() == Some(schema),
-        })
-        .map(|&(_, c)| c)
+        .take_while(|&&(name, _, _)| name == f.name)
+        .find(|&&(_, schema, _)| schema.is_none() || schema == f.schema.as_deref())
+        .map(|&(_, _, c)| c)
         .or_else(|| SQL_RUNNING_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Procedural))
 }
 
