@@ -752,6 +752,11 @@ pub fn decide_for<'p, 'a>(
     // always needs its parent): that is learned upstream, after the grants below pass.
     let has_projects = matches!(&agent.projects, Scope::Only(list) if !list.is_empty());
     let in_scope = match d.location {
+        // Without the project its query can name, the call reaches every project's data
+        // (`list_snippets`): only an agent with every project may make it.
+        Location::Account if d.behaviour.project_param.is_some() && !matches!(agent.projects, Scope::All) => {
+            Err((Reason::ProjectOutOfScope, None))
+        }
         Location::Account => Ok(()),
         Location::Project(r) if agent.projects.contains(r) => Ok(()),
         Location::Project(r) if !agent.project_organizations.is_empty() => {

@@ -189,6 +189,11 @@ pub fn why(d: &Decision) -> String {
             let entry = d.endpoint_index().and_then(|i| a.deny_entry(i)).unwrap_or(e.id);
             format!("its deny list names {entry}, and a deny entry overrides every grant; only removing it from the policy would allow this")
         }
+        (Reason::ProjectOutOfScope, Some(e), Some(a)) if matches!(d.location, crate::decision::Location::Account) => format!(
+            "without a project_ref it reaches every project, and the agent has only some ({}); name one of them: {}?project_ref=<ref>",
+            a.projects_description(),
+            e.path
+        ),
         (Reason::ProjectOutOfScope, _, Some(a)) => format!(
             "that project is not among its projects ({}); the policy would have to add it to the agent's projects",
             a.projects_description()

@@ -373,7 +373,9 @@ fn a_project_named_in_the_query_is_scoped_like_one_in_the_path() {
     let out = format!("/v1/snippets?limit=10&project_ref={P2}");
     let escaped = format!("/v1/snippets?project_ref=%7a{}", &P2[1..]);
     for (target, reason, project) in [
-        ("/v1/snippets", "access_read", None),
+        // Without a project_ref it lists every project's snippets: not for an agent with some.
+        ("/v1/snippets", "project_out_of_scope", None),
+        ("/v1/snippets?limit=10", "project_out_of_scope", None),
         (in_scope.as_str(), "access_read", Some(P1)),
         (out.as_str(), "project_out_of_scope", Some(P2)),
         (escaped.as_str(), "project_out_of_scope", None),
@@ -385,6 +387,11 @@ fn a_project_named_in_the_query_is_scoped_like_one_in_the_path() {
             assert_eq!(refusal(&d, "GET")["project"].as_str(), Some(project), "{target}");
         }
     }
+    let m = refusal(&run(&p, "GET", "/v1/snippets", AUTH), "GET")["message"].as_str().unwrap_or_default().to_string();
+    assert!(m.contains("project_ref"), "the refusal says how to name the project: {m}");
+    // An agent with every project lists them all.
+    let every = policy("enforce", r#""projects":["*"],"access":{"database":"read"}"#);
+    assert_eq!(run(&every, "GET", "/v1/snippets", AUTH).reason.code(), "access_read");
 }
 
 #[wasm_bindgen_test(unsupported = test)]
