@@ -227,7 +227,12 @@ fn requests(n: usize) -> Vec<(&'static str, String, String)> {
         .enumerate()
         .map(|(j, e)| {
             let i = (j * 7919) % n;
-            (e.method.as_str(), fill(e.path, i), format!("Bearer {}", key(i)))
+            let mut target = fill(e.path, i);
+            // An account-level call that can name its project names the agent's (list_snippets).
+            if let Some(name) = Catalog::behaviour_of(j).project_param {
+                target.push_str(&format!("?{name}={}", project_ref(i)));
+            }
+            (e.method.as_str(), target, format!("Bearer {}", key(i)))
         })
         .collect()
 }
