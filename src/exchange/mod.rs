@@ -455,8 +455,11 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.undecided("the request ended before it was decided")
             }
         };
-        if let Some(key) = key_in_target(&self.head.authorization_values(), &self.head.target) {
-            record.redact(key, &self.head.target);
+        // Only a single `authorization` value can carry a key: no copy of the values per request.
+        if let [value] = self.head.authorization.as_slice() {
+            if let Some(key) = key_in_target(&[value.as_str()], &self.head.target) {
+                record.redact(key, &self.head.target);
+            }
         }
         let status_known = self.status.is_some() || record.status != 0;
         if let Some(s) = self.status {
