@@ -753,8 +753,12 @@ pub fn decide_for<'p, 'a>(
     let has_projects = matches!(&agent.projects, Scope::Only(list) if !list.is_empty());
     let in_scope = match d.location {
         // Without the project its query can name, the call reaches every project's data
-        // (`list_snippets`): only an agent with every project may make it.
-        Location::Account if d.behaviour.project_param.is_some() && !matches!(agent.projects, Scope::All) => {
+        // (`list_snippets`), and some calls reach a project they never name (`get_snippet`):
+        // only an agent with every project may make them.
+        Location::Account
+            if (d.behaviour.project_param.is_some() || d.behaviour.unnamed_project)
+                && !matches!(agent.projects, Scope::All) =>
+        {
             Err((Reason::ProjectOutOfScope, None))
         }
         Location::Account => Ok(()),

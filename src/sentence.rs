@@ -189,6 +189,14 @@ pub fn why(d: &Decision) -> String {
             let entry = d.endpoint_index().and_then(|i| a.deny_entry(i)).unwrap_or(e.id);
             format!("its deny list names {entry}, and a deny entry overrides every grant; only removing it from the policy would allow this")
         }
+        (Reason::ProjectOutOfScope, Some(_), Some(a))
+            if matches!(d.location, crate::decision::Location::Account) && d.behaviour.unnamed_project =>
+        {
+            format!(
+                "its path does not name the project it reaches, which may be any project, and the agent has only some ({}); only an agent with \"projects\": [\"*\"] may make this call",
+                a.projects_description()
+            )
+        }
         (Reason::ProjectOutOfScope, Some(e), Some(a)) if matches!(d.location, crate::decision::Location::Account) => format!(
             "without a project_ref it reaches every project, and the agent has only some ({}); name one of them: {}?project_ref=<ref>",
             a.projects_description(),

@@ -395,6 +395,32 @@ fn a_project_named_in_the_query_is_scoped_like_one_in_the_path() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_call_that_reaches_a_project_it_does_not_name_needs_every_project() {
+    // A snippet by id may belong to any project: its path and query name none.
+    let snippet = "/v1/snippets/0b0f3c5e-8f1a-4c55-9d55-2d8f1f7e7a10";
+    let some = policy("enforce", &format!(r#"{SCOPE},"access":{{"database":"read"}}"#));
+    let d = run(&some, "GET", snippet, AUTH);
+    assert_eq!(d.reason.code(), "project_out_of_scope");
+    assert!(!d.forward());
+    let body = refusal(&d, "GET");
+    assert_eq!(body["endpoint"].as_str(), Some("get_snippet"));
+    assert_eq!(body["project"], serde_json::Value::Null);
+    let m = body["message"].as_str().unwrap_or_default();
+    assert!(m.contains(r#""projects": ["*"]"#) && m.contains(P1), "the refusal names what would allow it: {m}");
+    // Monitor mode decides the same and forwards it, as for any identified agent.
+    let monitor = policy("monitor", &format!(r#"{SCOPE},"access":{{"database":"read"}}"#));
+    assert_eq!(run(&monitor, "GET", snippet, AUTH).reason.code(), "project_out_of_scope");
+    // With every project it is allowed by the agent's level; without the level it is not.
+    let every = policy("enforce", r#""projects":["*"],"access":{"database":"read"}"#);
+    assert_eq!(run(&every, "GET", snippet, AUTH).reason.code(), "access_read");
+    let off = policy("enforce", r#""projects":["*"],"access":{"projects":"read"}"#);
+    assert!(!run(&off, "GET", snippet, AUTH).forward());
+    // Only the calls that reach an unnamed project are held to it: the account's profile is not.
+    let profile = policy("enforce", &format!(r#"{SCOPE},"access":{{"account":"read"}}"#));
+    assert!(run(&profile, "GET", "/v1/profile", AUTH).forward());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn allow_and_deny_lists() {
     let fns = "/v1/projects/abcdefghijklmnopqrst/functions";
     let auth_cfg = "/v1/projects/abcdefghijklmnopqrst/config/auth";

@@ -52,6 +52,9 @@ pub struct Behaviour {
     /// A query parameter that names the project the call acts on (`list_snippets`'
     /// `project_ref`): when given, it is scoped like a `{ref}` in the path.
     pub project_param: Option<&'static str>,
+    /// The call reaches one project's data though neither its path nor its query names the
+    /// project (`get_snippet`: a snippet by id): only an agent with every project may make it.
+    pub unnamed_project: bool,
     /// Where its body carries SQL, judged statement by statement (`crate::sql`).
     pub sql: Option<SqlBody>,
 }
@@ -149,6 +152,9 @@ const LISTS: &[(&str, ListKind)] = &[
     ("list_organizations", ListKind::Organizations),
 ];
 
+/// Endpoint ids whose call reaches a project that the request does not name.
+const UNNAMED_PROJECT: &[&str] = &["get_snippet"];
+
 /// The query parameter that reveals secrets, on every endpoint that declares it.
 const REVEAL_PARAM: &str = "reveal";
 
@@ -178,6 +184,11 @@ pub(super) fn compile(ids: &[&'static str], declares: impl Fn(usize, &str) -> bo
     for &(id, sql) in SQL_BODIES {
         if let Some(b) = out.get_mut(index(id)?) {
             b.sql = Some(sql);
+        }
+    }
+    for &id in UNNAMED_PROJECT {
+        if let Some(b) = out.get_mut(index(id)?) {
+            b.unnamed_project = true;
         }
     }
     for (i, b) in out.iter_mut().enumerate() {
