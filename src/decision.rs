@@ -560,7 +560,7 @@ pub fn bearer_key<'a>(values: &[&'a str]) -> Result<&'a str, Reason> {
 
 /// Keys at least this long are looked for in the request target; a shorter one could be part of
 /// an ordinary path by chance (the keys Bollard generates are 44 bytes).
-const MIN_KEY_IN_TARGET: usize = 16;
+pub const MIN_KEY_IN_TARGET: usize = 16;
 
 /// The caller's key, when the request target (path or query) carries it as well.
 pub fn key_in_target<'a>(authorization: &[&'a str], target: &str) -> Option<&'a str> {

@@ -186,6 +186,35 @@ fn a_plain_read_is_forwarded_at_the_headers_with_only_allowlisted_headers() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn an_allowlisted_header_that_carries_the_key_stays_behind() {
+    let gw = gateway("");
+    let with_key = format!("bot/1.0 {KEY}");
+    let quoted = format!("\"{KEY}\"");
+    let mut h = Host::new(&gw);
+    let flow = h.headers(
+        "GET",
+        "/v1/projects/abcdefghijklmnopqrst",
+        &[("user-agent", &with_key), ("x-client-info", "supabase-js/2"), ("if-none-match", &quoted), ("accept", "*/*")],
+        true,
+    );
+    assert_eq!(flow, Flow::Continue);
+    let f = h.seen.forward.clone().expect("forwarded");
+    assert_forward_is_clean(&f);
+    for dropped in ["user-agent", "if-none-match"] {
+        assert_eq!(f.remove.iter().filter(|r| *r == dropped).count(), 1, "{dropped} carries the key: dropped once");
+    }
+    for kept in ["x-client-info", "accept"] {
+        assert!(!f.remove.iter().any(|r| r == kept), "{kept} does not carry the key: forwarded");
+    }
+    assert_eq!(h.record().decision, "allow");
+    // Only the key the request presents is looked for; a short one could be in any header by chance.
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[("user-agent", "sbp_0000")], true);
+    let f = h.seen.forward.clone().expect("forwarded");
+    assert!(!f.remove.iter().any(|r| r == "user-agent"), "a header without the key is forwarded");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn a_body_in_one_to_many_chunks_is_decided_only_at_its_end() {
     let gw = gateway("");
     for pieces in 1..=READ_ONLY.len().min(9) {

@@ -6,7 +6,7 @@
 //! identity) never arrives. Headers that ask a server to change the method or the URL are not
 //! dropped but refused (400), so that an agent learns its request was not what it seemed.
 
-use crate::decision::{Request, METHOD_OVERRIDE_HEADERS};
+use crate::decision::{bearer_key, Request, METHOD_OVERRIDE_HEADERS, MIN_KEY_IN_TARGET};
 
 /// Forwarded as they came: content negotiation, the body's framing and type, the client's name,
 /// the request id, and what Supabase's own clients send.
@@ -61,9 +61,9 @@ impl Head {
     }
 
     /// Reads a header map once, in order, with every copy of a repeated header.
-    pub fn read<'h>(headers: impl IntoIterator<Item = (&'h str, &'h [u8])>) -> Head {
+    pub fn read(headers: &[(&str, &[u8])]) -> Head {
         let mut h = Head::default();
-        for (name, value) in headers {
+        for &(name, value) in headers {
             match name {
                 ":method" => h.method = text(value),
                 ":path" => h.target = text(value),
@@ -92,14 +92,38 @@ impl Head {
                     if METHOD_OVERRIDE_HEADERS.contains(&n) {
                         h.method_override = true;
                     }
-                    if !h.drop.iter().any(|d| d == n) {
-                        h.drop.push(n.to_string());
+                    drop_once(&mut h.drop, n);
+                }
+            }
+        }
+        // The caller's key goes nowhere but in `Authorization`: a forwarded header that carries
+        // it too stays behind (`user-agent: bot sbp_...` would hand it to Supabase).
+        if let [one] = h.authorization.as_slice() {
+            if let Some(key) = key_in_header(one) {
+                for &(name, value) in headers {
+                    if FORWARDED.contains(&name) && contains(value, key.as_bytes()) {
+                        drop_once(&mut h.drop, name);
                     }
                 }
             }
         }
         h
     }
+}
+
+fn drop_once(drop: &mut Vec<String>, name: &str) {
+    if !drop.iter().any(|d| d == name) {
+        drop.push(name.to_string());
+    }
+}
+
+/// The key an `authorization` value presents, when it is long enough to be looked for elsewhere.
+fn key_in_header(authorization: &str) -> Option<&str> {
+    bearer_key(&[authorization]).ok().filter(|k| k.len() >= MIN_KEY_IN_TARGET)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.len() >= needle.len() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn text(value: &[u8]) -> String {

@@ -320,7 +320,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         match (self.state, event) {
             (Start, Event::RequestHeaders { headers, end_of_stream, now_ms }) => {
                 self.started_ms = now_ms;
-                self.head = Head::read(headers.iter().copied());
+                self.head = Head::read(headers);
                 self.request_id = self.head.request_id.clone();
                 self.drop = std::mem::take(&mut self.head.drop);
                 self.request_ended = end_of_stream;
