@@ -418,6 +418,39 @@ fn rewrite_headers_and_undeclared_parameters_are_400() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn header_names_are_read_in_any_case() {
+    // Envoy lowers header names; a host that keeps the client's case is read the same way.
+    let gw = gateway("");
+    let auth = format!("Bearer {KEY}");
+    let send = |extra: &[(&str, &[u8])]| {
+        let mut h = Host::new(&gw);
+        let mut headers: Vec<(&str, &[u8])> = vec![
+            (":method", b"GET"),
+            (":path", b"/v1/projects/abcdefghijklmnopqrst"),
+            ("Authorization", auth.as_bytes()),
+        ];
+        headers.extend_from_slice(extra);
+        h.event(Event::RequestHeaders { headers: &headers, end_of_stream: true, now_ms: 1_800_000_000_000 });
+        h
+    };
+    let h = send(&[("Cookie", b"c"), ("User-Agent", b"t"), ("X-Bollard-Agent", b"x")]);
+    let f = h.seen.forward.clone().expect("the key in `Authorization` identifies the agent");
+    assert_forward_is_clean(&f);
+    for dropped in ["Cookie", "X-Bollard-Agent"] {
+        assert!(f.remove.iter().any(|r| r == dropped), "{dropped} is dropped by the name the host has");
+    }
+    assert!(!f.remove.iter().any(|r| r.eq_ignore_ascii_case("user-agent")), "User-Agent is allowlisted");
+    let h = send(&[("X-HTTP-Method-Override", b"DELETE")]);
+    assert!(h.seen.forward.is_none());
+    let r = h.seen.reply.clone().expect("refused");
+    assert_eq!((r.status, r.body.contains("method_override")), (400, true), "{}", r.body);
+    let with_key = format!("bot {KEY}");
+    let h = send(&[("User-Agent", with_key.as_bytes())]);
+    let f = h.seen.forward.clone().expect("forwarded");
+    assert!(f.remove.iter().any(|r| r == "User-Agent"), "an allowlisted header with the key stays behind");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn declared_parameters_pass_and_reveal_is_dropped_without_reveal_secrets() {
     let gw = gateway("");
     let mut h = Host::new(&gw);

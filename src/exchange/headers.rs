@@ -63,7 +63,16 @@ impl Head {
     /// Reads a header map once, in order, with every copy of a repeated header.
     pub fn read(headers: &[(&str, &[u8])]) -> Head {
         let mut h = Head::default();
-        for &(name, value) in headers {
+        for &(raw, value) in headers {
+            // Envoy hands names over in lower case; a host that keeps the client's case is read
+            // the same way, and what is dropped is named as the host has it.
+            let lower;
+            let name = if raw.bytes().any(|b| b.is_ascii_uppercase()) {
+                lower = raw.to_ascii_lowercase();
+                lower.as_str()
+            } else {
+                raw
+            };
             match name {
                 ":method" => h.method = text(value),
                 ":path" => h.target = text(value),
@@ -92,7 +101,7 @@ impl Head {
                     if METHOD_OVERRIDE_HEADERS.contains(&n) {
                         h.method_override = true;
                     }
-                    drop_once(&mut h.drop, n);
+                    drop_once(&mut h.drop, raw);
                 }
             }
         }
@@ -101,7 +110,8 @@ impl Head {
         if let [one] = h.authorization.as_slice() {
             if let Some(key) = key_in_header(one) {
                 for &(name, value) in headers {
-                    if FORWARDED.contains(&name) && contains(value, key.as_bytes()) {
+                    let forwarded = FORWARDED.iter().any(|f| f.eq_ignore_ascii_case(name));
+                    if forwarded && contains(value, key.as_bytes()) {
                         drop_once(&mut h.drop, name);
                     }
                 }
