@@ -207,6 +207,27 @@ fn an_allowlisted_header_that_carries_the_key_stays_behind() {
         assert!(!f.remove.iter().any(|r| r == kept), "{kept} does not carry the key: forwarded");
     }
     assert_eq!(h.record().decision, "allow");
+    // Wherever the header stands: before `authorization`, or after many others.
+    let fillers: Vec<(String, String)> = (0..70).map(|i| (format!("x-filler-{i}"), "v".to_string())).collect();
+    let auth = format!("Bearer {KEY}");
+    for ua_first in [true, false] {
+        let mut headers: Vec<(&str, &[u8])> =
+            vec![(":method", b"GET"), (":path", b"/v1/projects/abcdefghijklmnopqrst")];
+        if ua_first {
+            headers.push(("user-agent", with_key.as_bytes()));
+        }
+        headers.push(("authorization", auth.as_bytes()));
+        headers.extend(fillers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())));
+        if !ua_first {
+            headers.push(("user-agent", with_key.as_bytes()));
+        }
+        headers.push(("accept", b"application/json, text/plain, */*"));
+        let mut h = Host::new(&gw);
+        h.event(Event::RequestHeaders { headers: &headers, end_of_stream: true, now_ms: 1_800_000_000_000 });
+        let f = h.seen.forward.clone().expect("forwarded");
+        assert!(f.remove.iter().any(|r| r == "user-agent"), "user-agent first: {ua_first}");
+        assert!(!f.remove.iter().any(|r| r == "accept"), "accept has no key: forwarded");
+    }
     // Only the key the request presents is looked for; a short one could be in any header by chance.
     let mut h = Host::new(&gw);
     h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[("user-agent", "sbp_0000")], true);

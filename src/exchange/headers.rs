@@ -6,7 +6,7 @@
 //! identity) never arrives. Headers that ask a server to change the method or the URL are not
 //! dropped but refused (400), so that an agent learns its request was not what it seemed.
 
-use crate::decision::{bearer_key, Request, METHOD_OVERRIDE_HEADERS, MIN_KEY_IN_TARGET};
+use crate::decision::{Request, METHOD_OVERRIDE_HEADERS, MIN_KEY_IN_TARGET};
 
 /// Forwarded as they came: content negotiation, the body's framing and type, the client's name,
 /// the request id, and what Supabase's own clients send.
@@ -63,61 +63,114 @@ impl Head {
     /// Reads a header map once, in order, with every copy of a repeated header.
     pub fn read(headers: &[(&str, &[u8])]) -> Head {
         let mut h = Head::default();
-        for &(raw, value) in headers {
-            // Envoy hands names over in lower case; a host that keeps the client's case is read
-            // the same way, and what is dropped is named as the host has it.
-            let lower;
-            let name = if raw.bytes().any(|b| b.is_ascii_uppercase()) {
-                lower = raw.to_ascii_lowercase();
-                lower.as_str()
-            } else {
-                raw
-            };
-            match name {
-                ":method" => h.method = text(value),
-                ":path" => h.target = text(value),
-                n if n.starts_with(':') => {}
-                // Envoy's own: it routes on them (and sets them itself in the shipped configs).
-                "host" | "x-forwarded-proto" => {}
-                "authorization" => h.authorization.push(text(value)),
-                "x-request-id" => h.request_id = clean_request_id(value),
-                // Copies are joined as Envoy joins them: a server may read either one, so a
-                // repeated type is not one media type and a body read for the decision is refused.
-                "content-type" => {
-                    let value = text(value);
-                    h.content_type = Some(match h.content_type.take() {
-                        Some(first) => format!("{first},{value}"),
-                        None => value,
-                    });
-                }
-                "content-encoding" => {
-                    h.content_encoded |= !String::from_utf8_lossy(value).trim().eq_ignore_ascii_case("identity")
-                }
-                "content-length" => {
-                    h.content_length = std::str::from_utf8(value).ok().and_then(|v| v.trim().parse().ok())
-                }
-                n if FORWARDED.contains(&n) => {}
-                n => {
-                    if METHOD_OVERRIDE_HEADERS.contains(&n) {
-                        h.method_override = true;
-                    }
-                    drop_once(&mut h.drop, raw);
-                }
+        // Forwarded headers long enough to hold a key: looked at again once the key is known.
+        let mut long = Long::default();
+        for (i, &(raw, value)) in headers.iter().enumerate() {
+            if h.read_one(raw, raw, value) && value.len() >= MIN_KEY_IN_TARGET {
+                long.mark(i);
             }
         }
         // The caller's key goes nowhere but in `Authorization`: a forwarded header that carries
         // it too stays behind (`user-agent: bot sbp_...` would hand it to Supabase).
-        if let [one] = h.authorization.as_slice() {
-            if let Some(key) = key_in_header(one) {
-                for &(name, value) in headers {
-                    let forwarded = FORWARDED.iter().any(|f| f.eq_ignore_ascii_case(name));
-                    if forwarded && contains(value, key.as_bytes()) {
+        if long.any() {
+            if let Some(key) = key_in_header(&h.authorization) {
+                for (i, &(name, value)) in headers.iter().enumerate() {
+                    if long.has(i) && contains(value, key.as_bytes()) {
                         drop_once(&mut h.drop, name);
                     }
                 }
             }
         }
         h
+    }
+
+    /// Reads one header by its lower-case `name` (`raw` as the host has it); true when it is
+    /// forwarded upstream.
+    fn read_one(&mut self, name: &str, raw: &str, value: &[u8]) -> bool {
+        let h = self;
+        match name {
+            ":method" => h.method = text(value),
+            ":path" => h.target = text(value),
+            n if n.starts_with(':') => {}
+            // Envoy's own: it routes on them (and sets them itself in the shipped configs).
+            "host" | "x-forwarded-proto" => {}
+            "authorization" => h.authorization.push(text(value)),
+            "x-request-id" => {
+                h.request_id = clean_request_id(value);
+                return true;
+            }
+            // Copies are joined as Envoy joins them: a server may read either one, so a
+            // repeated type is not one media type and a body read for the decision is refused.
+            "content-type" => {
+                let value = text(value);
+                h.content_type = Some(match h.content_type.take() {
+                    Some(first) => format!("{first},{value}"),
+                    None => value,
+                });
+                return true;
+            }
+            "content-encoding" => {
+                h.content_encoded |= !String::from_utf8_lossy(value).trim().eq_ignore_ascii_case("identity");
+                return true;
+            }
+            "content-length" => {
+                h.content_length = std::str::from_utf8(value).ok().and_then(|v| v.trim().parse().ok());
+                return true;
+            }
+            n if FORWARDED.contains(&n) => return true,
+            // Envoy hands names over in lower case; a host that keeps the client's case is read
+            // the same way, and what is dropped is named as the host has it.
+            n if n.bytes().any(|b| b.is_ascii_uppercase()) => return h.read_one(&n.to_ascii_lowercase(), raw, value),
+            n => {
+                if METHOD_OVERRIDE_HEADERS.contains(&n) {
+                    h.method_override = true;
+                }
+                drop_once(&mut h.drop, raw);
+            }
+        }
+        false
+    }
+}
+
+/// The key the one `authorization` value presents (what follows its scheme), when it is long
+/// enough to be looked for elsewhere. A value that is not `<scheme> <key>` with a bearer key is
+/// refused by the decision, and then nothing goes upstream.
+fn key_in_header(authorization: &[String]) -> Option<&str> {
+    match authorization {
+        [one] => {
+            let space = one.bytes().position(|b| b == b' ')?;
+            one.get(space + 1..).filter(|k| k.len() >= MIN_KEY_IN_TARGET)
+        }
+        _ => None,
+    }
+}
+
+/// Which headers, by position, to look at again: the first 64 by bit, any later one always.
+#[derive(Default)]
+struct Long {
+    bits: u64,
+    beyond: bool,
+}
+
+impl Long {
+    fn mark(&mut self, i: usize) {
+        if i < 64 {
+            self.bits |= 1 << i;
+        } else {
+            self.beyond = true;
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.bits != 0 || self.beyond
+    }
+
+    fn has(&self, i: usize) -> bool {
+        if i < 64 {
+            self.bits & (1 << i) != 0
+        } else {
+            self.beyond
+        }
     }
 }
 
@@ -127,13 +180,10 @@ fn drop_once(drop: &mut Vec<String>, name: &str) {
     }
 }
 
-/// The key an `authorization` value presents, when it is long enough to be looked for elsewhere.
-fn key_in_header(authorization: &str) -> Option<&str> {
-    bearer_key(&[authorization]).ok().filter(|k| k.len() >= MIN_KEY_IN_TARGET)
-}
-
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.len() >= needle.len() && haystack.windows(needle.len()).any(|w| w == needle)
+    let Some((&first, rest)) = needle.split_first() else { return true };
+    let Some(last) = haystack.len().checked_sub(needle.len()) else { return false };
+    (0..=last).any(|i| haystack[i] == first && haystack[i + 1..i + needle.len()] == *rest)
 }
 
 fn text(value: &[u8]) -> String {
