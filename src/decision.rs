@@ -534,6 +534,18 @@ impl<'p> Decision<'p, '_> {
     }
 }
 
+/// The characters of a token68 (RFC 9110) before its trailing `=`.
+const TOKEN68: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        i += 1;
+    }
+    t
+};
+
 /// The agent's key from the `Authorization` values: exactly one value, `Bearer` (any case),
 /// one space, and one token68 key.
 pub fn bearer_key<'a>(values: &[&'a str]) -> Result<&'a str, Reason> {
@@ -542,13 +554,15 @@ pub fn bearer_key<'a>(values: &[&'a str]) -> Result<&'a str, Reason> {
         [one] => *one,
         _ => return Err(Reason::AmbiguousCredentials),
     };
-    let (scheme, key) = value.split_once(' ').ok_or(Reason::AmbiguousCredentials)?;
+    let space = value.bytes().position(|b| b == b' ').ok_or(Reason::AmbiguousCredentials)?;
+    let (scheme, key) = (&value[..space], &value[space + 1..]);
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(Reason::AmbiguousCredentials);
     }
-    let body = key.trim_end_matches('=');
-    let token68 = !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
+    // token68: one or more of its characters, then any number of `=`.
+    let k = key.as_bytes();
+    let body = k.len() - k.iter().rev().take_while(|&&b| b == b'=').count();
+    let token68 = body > 0 && k[..body].iter().all(|&b| TOKEN68[b as usize]);
     if token68 {
         Ok(key)
     } else if key.is_empty() {
@@ -564,7 +578,11 @@ pub const MIN_KEY_IN_TARGET: usize = 16;
 
 /// The caller's key, when the request target (path or query) carries it as well.
 pub fn key_in_target<'a>(authorization: &[&'a str], target: &str) -> Option<&'a str> {
-    bearer_key(authorization).ok().filter(|k| k.len() >= MIN_KEY_IN_TARGET && target.contains(*k))
+    bearer_key(authorization).ok().filter(|k| key_is_in(k, target))
+}
+
+fn key_is_in(key: &str, target: &str) -> bool {
+    key.len() >= MIN_KEY_IN_TARGET && target.contains(key)
 }
 
 fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> {
@@ -594,9 +612,17 @@ fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> 
 
 /// Decides one request. Never panics; anything it cannot place is denied.
 pub fn decide<'p, 'a>(policy: &'p Policy, catalog: &Catalog, req: &Request<'a>) -> Decision<'p, 'a> {
-    match identify(policy, req.authorization, req.now_ms) {
+    let (identified, key_in_target) = match bearer_key(req.authorization) {
+        Ok(key) => {
+            let agent = agent_for_key(policy, key, req.now_ms);
+            let key_in_target = agent.is_ok() && key_is_in(key, req.target);
+            (agent, key_in_target)
+        }
+        Err(reason) => (Err((reason, None)), false),
+    };
+    match identified {
         // The key goes nowhere but in `Authorization`: not upstream, not into a record or a refusal.
-        Ok(agent) if key_in_target(req.authorization, req.target).is_some() => {
+        Ok(agent) if key_in_target => {
             let mut d = refuse(Reason::KeyInTarget, Some(agent));
             d.now_ms = req.now_ms;
             d
@@ -621,7 +647,10 @@ pub fn identify<'p>(
     authorization: &[&str],
     now_ms: u64,
 ) -> Result<&'p Agent, (Reason, Option<&'p Agent>)> {
-    let key = bearer_key(authorization).map_err(|r| (r, None))?;
+    agent_for_key(policy, bearer_key(authorization).map_err(|r| (r, None))?, now_ms)
+}
+
+fn agent_for_key<'p>(policy: &'p Policy, key: &str, now_ms: u64) -> Result<&'p Agent, (Reason, Option<&'p Agent>)> {
     match policy.agent_by_key(key) {
         None => Err((Reason::UnknownKey, None)),
         Some((agent, Some(not_after))) if now_ms >= not_after => Err((Reason::KeyExpired(not_after), Some(agent))),

@@ -516,6 +516,44 @@ fn monitor_mode_forwards_only_identified_authorization_denials() {
     }
 }
 
+/// `bearer_key` by the plain rules: one value, `Bearer` in any case, one space, a token68.
+fn bearer_by_the_rules(value: &str) -> Result<&str, &'static str> {
+    let Some((scheme, key)) = value.split_once(' ') else { return Err("ambiguous_credentials") };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err("ambiguous_credentials");
+    }
+    let body = key.trim_end_matches('=');
+    let token68 = !body.is_empty() && body.chars().all(|c| c.is_ascii_alphanumeric() || "-._~+/".contains(c));
+    match (token68, key.is_empty()) {
+        (true, _) => Ok(key),
+        (false, true) => Err("missing_key"),
+        (false, false) => Err("ambiguous_credentials"),
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn bearer_keys_follow_the_plain_rules_on_every_short_value() {
+    // Every value of up to 4 characters over the characters that matter, after each scheme.
+    let alphabet = ['a', 'Z', '0', '-', '/', '=', ' ', ',', '\t', '"', 'é', '\0'];
+    let mut tails = vec![String::new()];
+    let mut all = Vec::new();
+    for _ in 0..4 {
+        tails = tails.iter().flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}"))).collect();
+        all.extend(tails.iter().cloned());
+    }
+    let mut checked = 0;
+    for scheme in ["Bearer", "bEaReR", "Basic", "Bearerx", ""] {
+        for tail in &all {
+            for value in [format!("{scheme} {tail}"), format!("{scheme}{tail}")] {
+                let got = bollard::decision::bearer_key(&[value.as_str()]).map_err(|r| r.code());
+                assert_eq!(got, bearer_by_the_rules(&value), "{value:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 200_000, "{checked}");
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn credentials() {
     let p = policy("enforce", r#""access":{"projects":"read"}"#);

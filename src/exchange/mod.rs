@@ -456,9 +456,14 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             }
         };
         // Only a single `authorization` value can carry a key: no copy of the values per request.
+        // A bearer key is what follows the first space, so the value is parsed only when that
+        // text is in the target.
         if let [value] = self.head.authorization.as_slice() {
-            if let Some(key) = key_in_target(&[value.as_str()], &self.head.target) {
-                record.redact(key, &self.head.target);
+            let after_space = value.bytes().position(|b| b == b' ').and_then(|i| value.get(i + 1..));
+            if after_space.is_some_and(|k| !k.is_empty() && self.head.target.contains(k)) {
+                if let Some(key) = key_in_target(&[value.as_str()], &self.head.target) {
+                    record.redact(key, &self.head.target);
+                }
             }
         }
         let status_known = self.status.is_some() || record.status != 0;
