@@ -98,6 +98,7 @@ fuzz_target!(|data: &[u8]| {
                 &body,
             ),
             7 => step(&mut m, Event::ResponseBody { buffered: 4, end_of_stream: b % 2 == 0 }, &body),
+            _ if b % 2 == 0 => step(&mut m, Event::ResponseTrailers, &body),
             _ => step(&mut m, Event::Reset, &body),
         }
     }

@@ -113,6 +113,8 @@ pub enum Event<'a> {
     ResponseHeaders { status: Option<u16>, content_encoding: Option<&'a [u8]>, end_of_stream: bool },
     /// Part of the response body arrived; `buffered` is all the host holds so far.
     ResponseBody { buffered: usize, end_of_stream: bool },
+    /// The response ended with trailers (its body, if any, is complete).
+    ResponseTrailers,
     /// The answer to [`Action::ReadResponseBody`].
     ResponseBytes(&'a [u8]),
     /// The stream was reset by either side.
@@ -178,6 +180,8 @@ pub enum Action {
     ReadResponseBody,
     /// Replace the response body with this.
     ReplaceResponseBody(Vec<u8>),
+    /// Remove every response trailer.
+    DropResponseTrailers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -411,6 +415,16 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                     Flow::Continue
                 }
             },
+            // A guarded body that ends with trailers is complete here: rewritten like one that
+            // ended with its last chunk, or the host would pass on what it held unread. Its
+            // trailers are not read, so they do not pass either.
+            (Forwarded, Event::ResponseTrailers) => {
+                if self.guard.is_some() {
+                    self.actions.push_back(Action::ReadResponseBody);
+                    self.actions.push_back(Action::DropResponseTrailers);
+                }
+                Flow::Continue
+            }
             (Forwarded, Event::ResponseBytes(body)) => {
                 self.guard_response(body);
                 Flow::Continue
@@ -422,7 +436,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.status = status.or(self.status);
                 Flow::Continue
             }
-            (Replied, Event::ResponseBody { .. }) => Flow::Continue,
+            (Replied, Event::ResponseBody { .. } | Event::ResponseTrailers) => Flow::Continue,
             (Replied, Event::LookupAnswer { .. } | Event::LookupSent { .. }) => Flow::Hold,
 
             (_, Event::Reset) => {
