@@ -45,6 +45,8 @@ struct Host<'g> {
     body: Vec<u8>,
     /// The response body the host holds (upstream's, as received so far).
     response: Vec<u8>,
+    /// The host's clock when it reads the body.
+    body_ms: u64,
     counters: HashMap<String, (Vec<u8>, u32)>,
     fail_lookups: bool,
     next_token: u32,
@@ -57,6 +59,7 @@ impl<'g> Host<'g> {
             m: Exchange::new(gw),
             body: Vec::new(),
             response: Vec::new(),
+            body_ms: 1_800_000_000_000,
             counters: HashMap::new(),
             fail_lookups: false,
             next_token: 1,
@@ -70,7 +73,7 @@ impl<'g> Host<'g> {
             let answer = match a {
                 Action::ReadBody => {
                     let body = self.body.clone();
-                    Some(self.m.handle(Event::Body(&body)))
+                    Some(self.m.handle(Event::Body { bytes: &body, now_ms: self.body_ms }))
                 }
                 Action::DropTrailers => {
                     self.seen.trailers_dropped = true;
@@ -527,7 +530,7 @@ fn unexpected_events_refuse_a_held_request() {
     let mut h = Host::new(&gw);
     h.headers("GET", &format!("/v1/branches/{BRANCH}"), &[], true);
     assert_eq!(h.seen.lookups.len(), 1);
-    assert_eq!(h.event(Event::Body(b"{}")), Flow::Hold);
+    assert_eq!(h.event(Event::Body { bytes: b"{}", now_ms: 0 }), Flow::Hold);
     assert!(h.seen.forward.is_none());
     assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(500));
     assert_eq!(h.record().reason, "unexpected_event");

@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
         while let Some(a) = m.next_action() {
             match a {
                 Action::ReadBody => {
-                    m.handle(Event::Body(body));
+                    m.handle(Event::Body { bytes: body, now_ms: 1_500 });
                 }
                 Action::Lookup(i, _) => {
                     m.handle(Event::LookupSent { lookup: i, token: Some(i as u32 + 1) });

@@ -140,7 +140,8 @@ impl Driver {
         match action {
             Action::ReadBody => {
                 let body = self.get_http_request_body(0, self.request_body).unwrap_or_default();
-                self.feed(Event::Body(&body))
+                let now = now_ms(self);
+                self.feed(Event::Body { bytes: &body, now_ms: now })
             }
             Action::DropTrailers => {
                 for (name, _) in self.get_http_request_trailers_bytes() {
