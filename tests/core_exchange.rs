@@ -31,6 +31,9 @@ struct Seen {
     forward: Option<Forward>,
     reply: Option<Reply>,
     trailers_dropped: bool,
+    /// What the agent gets of the response body, when the gateway replaced it.
+    response_replaced: Option<Vec<u8>>,
+    response_trailers_dropped: bool,
     lookups: Vec<(usize, String)>,
     flows: Vec<Flow>,
 }
@@ -40,6 +43,10 @@ struct Seen {
 struct Host<'g> {
     m: Exchange<&'g Gateway>,
     body: Vec<u8>,
+    /// The response body the host holds (upstream's, as received so far).
+    response: Vec<u8>,
+    /// The host's clock when it reads the body.
+    body_ms: u64,
     counters: HashMap<String, (Vec<u8>, u32)>,
     fail_lookups: bool,
     next_token: u32,
@@ -51,6 +58,8 @@ impl<'g> Host<'g> {
         Host {
             m: Exchange::new(gw),
             body: Vec::new(),
+            response: Vec::new(),
+            body_ms: 1_800_000_000_000,
             counters: HashMap::new(),
             fail_lookups: false,
             next_token: 1,
@@ -64,7 +73,7 @@ impl<'g> Host<'g> {
             let answer = match a {
                 Action::ReadBody => {
                     let body = self.body.clone();
-                    Some(self.m.handle(Event::Body(&body)))
+                    Some(self.m.handle(Event::Body { bytes: &body, now_ms: self.body_ms }))
                 }
                 Action::DropTrailers => {
                     self.seen.trailers_dropped = true;
@@ -107,7 +116,19 @@ impl<'g> Host<'g> {
                     self.seen.reply = Some(r);
                     None
                 }
-                Action::EditResponseHeaders(_) | Action::ReadResponseBody | Action::ReplaceResponseBody(_) => None,
+                Action::ReadResponseBody => {
+                    let body = self.response.clone();
+                    Some(self.m.handle(Event::ResponseBytes(&body)))
+                }
+                Action::ReplaceResponseBody(b) => {
+                    self.seen.response_replaced = Some(b);
+                    None
+                }
+                Action::DropResponseTrailers => {
+                    self.seen.response_trailers_dropped = true;
+                    None
+                }
+                Action::EditResponseHeaders(_) => None,
             };
             if let Some(f) = answer {
                 flow = f;
@@ -134,6 +155,22 @@ impl<'g> Host<'g> {
         self.body.extend_from_slice(bytes);
         let n = self.body.len();
         self.event(Event::RequestBody { buffered: n, end_of_stream: end })
+    }
+
+    /// Upstream's response in chunks; `trailers` ends it with trailers instead of its last chunk.
+    /// Returns what the agent gets: the body as replaced, or as upstream sent it.
+    fn respond(&mut self, chunks: &[&[u8]], trailers: bool) -> Vec<u8> {
+        self.event(Event::ResponseHeaders { status: Some(200), content_encoding: None, end_of_stream: false });
+        for (i, chunk) in chunks.iter().enumerate() {
+            self.response.extend_from_slice(chunk);
+            let end = !trailers && i + 1 == chunks.len();
+            let n = self.response.len();
+            self.event(Event::ResponseBody { buffered: n, end_of_stream: end });
+        }
+        if trailers {
+            self.event(Event::ResponseTrailers);
+        }
+        self.seen.response_replaced.clone().unwrap_or_else(|| self.response.clone())
     }
 
     fn status(&mut self) -> u16 {
@@ -485,6 +522,31 @@ fn declared_parameters_pass_and_reveal_is_dropped_without_reveal_secrets() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_guarded_response_is_rewritten_however_it_ends() {
+    let gw = gateway("");
+    let secrets: &[&[u8]] = &[br#"[{"name":"A","value":"#, br#""sk_live_CANARY"}]"#];
+    let projects: &[&[u8]] = &[br#"[{"ref":"abcdefghijklmnopqrst"},"#, br#"{"ref":"zyxwvutsrqponmlkjihg"}]"#];
+    for trailers in [false, true] {
+        let mut h = Host::new(&gw);
+        h.headers("GET", "/v1/projects/abcdefghijklmnopqrst/secrets", &[], true);
+        assert!(h.seen.forward.is_some());
+        let out = String::from_utf8(h.respond(secrets, trailers)).unwrap();
+        assert_eq!(out, r#"[{"name":"A","value":"[redacted by Bollard]"}]"#, "trailers: {trailers}");
+        assert_eq!(h.seen.response_trailers_dropped, trailers, "a guarded response's trailers are not passed on");
+        let mut h = Host::new(&gw);
+        h.headers("GET", "/v1/projects", &[], true);
+        let out = String::from_utf8(h.respond(projects, trailers)).unwrap();
+        assert_eq!(out, r#"[{"ref":"abcdefghijklmnopqrst"}]"#, "trailers: {trailers}");
+    }
+    // An unguarded response passes as it came, trailers too.
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);
+    let out = h.respond(&[br#"{"ref":"abcdefghijklmnopqrst"}"#], true);
+    assert_eq!(out, br#"{"ref":"abcdefghijklmnopqrst"}"#);
+    assert!(h.seen.response_replaced.is_none() && !h.seen.response_trailers_dropped);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn rate_limits_count_in_shared_counters_and_refuse_past_the_limit() {
     let gw = gateway(r#""rate_limit":{"requests_per_minute":2},"#);
     let mut counters = HashMap::new();
@@ -522,7 +584,7 @@ fn unexpected_events_refuse_a_held_request() {
     let mut h = Host::new(&gw);
     h.headers("GET", &format!("/v1/branches/{BRANCH}"), &[], true);
     assert_eq!(h.seen.lookups.len(), 1);
-    assert_eq!(h.event(Event::Body(b"{}")), Flow::Hold);
+    assert_eq!(h.event(Event::Body { bytes: b"{}", now_ms: 0 }), Flow::Hold);
     assert!(h.seen.forward.is_none());
     assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(500));
     assert_eq!(h.record().reason, "unexpected_event");

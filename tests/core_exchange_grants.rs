@@ -65,7 +65,7 @@ fn step(m: &mut Exchange<&Gateway>, store: &mut Store, out: &mut Outcome) -> boo
             m.handle(Event::CounterWritten(ok));
         }
         Action::ReadBody => {
-            m.handle(Event::Body(b""));
+            m.handle(Event::Body { bytes: b"", now_ms: 0 });
         }
         Action::Forward(f) => {
             assert!(f.set.contains(&("authorization", format!("Bearer {TOKEN}").into())));
@@ -188,4 +188,32 @@ fn a_host_that_cannot_count_refuses_the_approved_call() {
     }
     assert!(!out.forwarded);
     assert_eq!(out.reply.map(|r| r.status), Some(403));
+}
+
+/// A request held for its body is decided at the time the body has arrived: a key or an
+/// approval that ended while the body was on its way no longer lets the call pass.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_held_request_is_decided_when_its_body_has_arrived() {
+    let gw = gateway("", &approval(5));
+    for (key, body_ms, status) in
+        [(OLD_KEY, T - 30_000, None), (KEY, T - 1, None), (KEY, T, Some(403)), (OLD_KEY, T + 60_000, Some(401))]
+    {
+        let mut m = Exchange::new(&gw);
+        let auth = format!("Bearer {key}");
+        let h: Vec<(&str, &[u8])> = vec![
+            (":method", b"DELETE"),
+            (":path", BRANCH.as_bytes()),
+            (":authority", b"gw"),
+            ("authorization", auth.as_bytes()),
+        ];
+        m.handle(Event::RequestHeaders { headers: &h, end_of_stream: false, now_ms: T - 60_000 });
+        assert_eq!(m.next_action(), None, "held for the body the approval binds");
+        m.handle(Event::RequestBody { buffered: 0, end_of_stream: true });
+        assert_eq!(m.next_action(), Some(Action::ReadBody));
+        m.handle(Event::Body { bytes: b"", now_ms: body_ms });
+        let (mut store, mut out) = (Store::default(), Outcome::default());
+        while step(&mut m, &mut store, &mut out) {}
+        assert_eq!(out.forwarded, status.is_none(), "{key} at {body_ms}: {:?}", out.reply);
+        assert_eq!(out.reply.as_ref().map(|r| r.status), status, "{key} at {body_ms}");
+    }
 }

@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
         while let Some(a) = m.next_action() {
             match a {
                 Action::ReadBody => {
-                    m.handle(Event::Body(body));
+                    m.handle(Event::Body { bytes: body, now_ms: 1_500 });
                 }
                 Action::Lookup(i, _) => {
                     m.handle(Event::LookupSent { lookup: i, token: Some(i as u32 + 1) });
@@ -98,6 +98,7 @@ fuzz_target!(|data: &[u8]| {
                 &body,
             ),
             7 => step(&mut m, Event::ResponseBody { buffered: 4, end_of_stream: b % 2 == 0 }, &body),
+            _ if b % 2 == 0 => step(&mut m, Event::ResponseTrailers, &body),
             _ => step(&mut m, Event::Reset, &body),
         }
     }

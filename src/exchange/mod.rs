@@ -99,8 +99,8 @@ pub enum Event<'a> {
     RequestBody { buffered: usize, end_of_stream: bool },
     /// The request ended with trailers (the body, if any, is complete).
     RequestTrailers,
-    /// The answer to [`Action::ReadBody`]: the whole buffered body.
-    Body(&'a [u8]),
+    /// The answer to [`Action::ReadBody`]: the whole buffered body, and the time it was read.
+    Body { bytes: &'a [u8], now_ms: u64 },
     /// The answer to [`Action::Lookup`]: the call was sent (`Some(token)`) or could not be.
     LookupSent { lookup: usize, token: Option<u32> },
     /// A lookup's answer; `status` is `None` when the call failed or timed out.
@@ -113,6 +113,8 @@ pub enum Event<'a> {
     ResponseHeaders { status: Option<u16>, content_encoding: Option<&'a [u8]>, end_of_stream: bool },
     /// Part of the response body arrived; `buffered` is all the host holds so far.
     ResponseBody { buffered: usize, end_of_stream: bool },
+    /// The response ended with trailers (its body, if any, is complete).
+    ResponseTrailers,
     /// The answer to [`Action::ReadResponseBody`].
     ResponseBytes(&'a [u8]),
     /// The stream was reset by either side.
@@ -158,7 +160,7 @@ pub struct Callout {
 /// What the driver does, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Read the whole buffered request body and answer with [`Event::Body`].
+    /// Read the whole buffered request body and answer with [`Event::Body`] (with the time).
     ReadBody,
     /// Remove every request trailer.
     DropTrailers,
@@ -178,6 +180,8 @@ pub enum Action {
     ReadResponseBody,
     /// Replace the response body with this.
     ReplaceResponseBody(Vec<u8>),
+    /// Remove every response trailer.
+    DropResponseTrailers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +256,9 @@ pub struct Exchange<G: std::ops::Deref<Target = Gateway> + Clone> {
     /// Client headers that must not go upstream.
     drop: Vec<String>,
     started_ms: u64,
+    /// The clock the decision reads (keys' and grants' ends, rate-limit windows): the time of
+    /// the headers, then of the body or lookup answer the decision waited for.
+    now_ms: u64,
     /// The body read for the decision (kept while a lookup is in flight).
     body: Option<Vec<u8>>,
     /// The request stream has ended (end of stream or trailers).
@@ -281,6 +288,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             request_id: None,
             drop: Vec::new(),
             started_ms: 0,
+            now_ms: 0,
             body: None,
             request_ended: false,
             lookups: Vec::new(),
@@ -320,6 +328,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         match (self.state, event) {
             (Start, Event::RequestHeaders { headers, end_of_stream, now_ms }) => {
                 self.started_ms = now_ms;
+                self.now_ms = now_ms;
                 self.head = Head::read(headers);
                 self.request_id = self.head.request_id.clone();
                 self.drop = std::mem::take(&mut self.head.drop);
@@ -348,7 +357,8 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.actions.push_back(Action::ReadBody);
                 Flow::Hold
             }
-            (AwaitBody, Event::Body(bytes)) if self.request_ended => {
+            (AwaitBody, Event::Body { bytes, now_ms }) if self.request_ended => {
+                self.now_ms = self.now_ms.max(now_ms);
                 if bytes.len() > self.gw.policy.max_body_bytes {
                     return self.body_too_large();
                 }
@@ -367,6 +377,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 let Some(project) = self.lookups.iter().find(|(t, _)| *t == Some(token)).map(|(_, p)| p.clone()) else {
                     return Flow::Hold;
                 };
+                self.now_ms = self.now_ms.max(now_ms);
                 if self.organization_lookup {
                     let status = status.unwrap_or(0);
                     self.gw.project_organizations.borrow_mut().record(&project, status, body, now_ms);
@@ -411,18 +422,28 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                     Flow::Continue
                 }
             },
+            // A guarded body that ends with trailers is complete here: rewritten like one that
+            // ended with its last chunk, or the host would pass on what it held unread. Its
+            // trailers are not read, so they do not pass either.
+            (Forwarded, Event::ResponseTrailers) => {
+                if self.guard.is_some() {
+                    self.actions.push_back(Action::ReadResponseBody);
+                    self.actions.push_back(Action::DropResponseTrailers);
+                }
+                Flow::Continue
+            }
             (Forwarded, Event::ResponseBytes(body)) => {
                 self.guard_response(body);
                 Flow::Continue
             }
 
             // The gateway answered: the rest of the request is not needed, its own reply passes.
-            (Replied, Event::RequestBody { .. } | Event::RequestTrailers | Event::Body(_)) => Flow::Hold,
+            (Replied, Event::RequestBody { .. } | Event::RequestTrailers | Event::Body { .. }) => Flow::Hold,
             (Replied, Event::ResponseHeaders { status, .. }) => {
                 self.status = status.or(self.status);
                 Flow::Continue
             }
-            (Replied, Event::ResponseBody { .. }) => Flow::Continue,
+            (Replied, Event::ResponseBody { .. } | Event::ResponseTrailers) => Flow::Continue,
             (Replied, Event::LookupAnswer { .. } | Event::LookupSent { .. }) => Flow::Hold,
 
             (_, Event::Reset) => {
@@ -491,7 +512,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
 
     fn decide_with(&mut self, gw: &Gateway, head: &Head, resume: bool, too_large: bool) -> Flow {
         let auth = head.authorization_values();
-        let request = head.request(&auth, self.started_ms);
+        let request = head.request(&auth, self.now_ms);
         let mut d = decide(&gw.policy, &gw.catalog, &request);
         if too_large {
             d.body_too_large(gw.policy.max_body_bytes);
@@ -517,7 +538,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 Scope::Only(list) => list.as_slice(),
                 Scope::All => &[],
             };
-            let found = gw.branches.borrow().lookup(key, projects, self.started_ms);
+            let found = gw.branches.borrow().lookup(key, projects, self.now_ms);
             match found {
                 branches::Lookup::Parent(parent) => d.apply_branch_parent(&gw.policy, Some(&parent)),
                 branches::Lookup::NotAmong => d.apply_branch_parent(&gw.policy, None),
@@ -535,7 +556,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             }
         }
         if let Some(project) = d.organization_lookup {
-            let found = gw.project_organizations.borrow().lookup(project, self.started_ms);
+            let found = gw.project_organizations.borrow().lookup(project, self.now_ms);
             match found {
                 project_organizations::Lookup::Organization(org) => {
                     d.apply_project_organization(&gw.policy, Some(&org))
@@ -795,7 +816,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             }
             None => return self.unexpected("a counter value nobody asked for"),
         };
-        let now_secs = self.started_ms / 1000;
+        let now_secs = self.now_ms / 1000;
         let t = rate_limit::take(limit, now_secs, value.and_then(Window::decode));
         if !t.allowed {
             return self.over_limit(t);
@@ -874,7 +895,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         let gw = self.gw.clone();
         let head = &self.head;
         let auth = head.authorization_values();
-        let request = head.request(&auth, self.started_ms);
+        let request = head.request(&auth, self.now_ms);
         let mut d = decide(&gw.policy, &gw.catalog, &request);
         if head.content_encoded {
             d.body_encoded();

@@ -140,7 +140,8 @@ impl Driver {
         match action {
             Action::ReadBody => {
                 let body = self.get_http_request_body(0, self.request_body).unwrap_or_default();
-                self.feed(Event::Body(&body))
+                let now = now_ms(self);
+                self.feed(Event::Body { bytes: &body, now_ms: now })
             }
             Action::DropTrailers => {
                 for (name, _) in self.get_http_request_trailers_bytes() {
@@ -190,6 +191,12 @@ impl Driver {
             }
             Action::ReplaceResponseBody(body) => {
                 self.set_http_response_body(0, self.response_body, &body);
+                None
+            }
+            Action::DropResponseTrailers => {
+                for (name, _) in self.get_http_response_trailers_bytes() {
+                    self.set_http_response_trailer(&name, None);
+                }
                 None
             }
         }
@@ -250,6 +257,10 @@ impl HttpContext for Driver {
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> HostAction {
         self.response_body = body_size;
         self.run(Event::ResponseBody { buffered: body_size, end_of_stream })
+    }
+
+    fn on_http_response_trailers(&mut self, _: usize) -> HostAction {
+        self.run(Event::ResponseTrailers)
     }
 
     fn on_log(&mut self) {

@@ -104,8 +104,11 @@ class Gateway:
     """Envoy + bollard.wasm + stand-in upstream, all on 127.0.0.1, stopped on exit."""
 
     def __init__(self, policy, token="sbp_upstream_token_canary_0123456789abcdef", concurrency=1, start=True,
-                 wasm=WASM, hardened=True, ecds=False):
+                 wasm=WASM, hardened=True, ecds=False, upstream_trailers=False):
         self.wasm = wasm
+        # upstream_trailers: Envoy reads trailers of the stand-in's chunked responses (HTTP/1.1
+        # drops them by default; an HTTP/2 upstream always has them).
+        self.upstream_trailers = upstream_trailers
         self.hardened = hardened
         # ecds: the filter's config comes from a watched file (extension config discovery), as in
         # envoy/ecds.yaml; update_policy() replaces it.
@@ -135,6 +138,13 @@ class Gateway:
         self.admin_port = free_port()
         cfg = envoy_config(self.policy_text, self.port, self.admin_port, self.upstream_port, self.audit_path,
                            wasm=self.wasm, hardened=self.hardened)
+        if self.upstream_trailers:
+            cfg["static_resources"]["clusters"][0]["typed_extension_protocol_options"] = {
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                    "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    "explicit_http_config": {"http_protocol_options": {"enable_trailers": True}},
+                }
+            }
         if self.ecds:
             cfg = self._to_ecds(cfg)
         self.config_path = os.path.join(self.dir, "envoy.yaml")

@@ -256,6 +256,17 @@ def main():
             if status == 429:
                 self.send_header("x-ratelimit-limit", "120")
                 self.send_header("x-ratelimit-remaining", "0")
+            if "standin-trailers" in agent and self.command != "HEAD":
+                # The body in chunks, ended with trailers (tests of responses that end that way).
+                self.send_header("transfer-encoding", "chunked")
+                self.send_header("trailer", "x-standin-trailer")
+                self.end_headers()
+                half = len(data) // 2
+                for part in (data[:half], data[half:]):
+                    if part:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.write(b"0\r\nx-standin-trailer: CANARY_trailer\r\n\r\n")
+                return
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             if self.command != "HEAD":
