@@ -100,14 +100,20 @@ fn grants_in_force(agent: &Agent, now_ms: u64) -> Vec<Value> {
 
 /// The whoami answer at `now_ms` (the grants in force then).
 pub fn whoami(policy: &Policy, agent: &Agent, now_ms: u64) -> String {
+    let every_project = matches!(agent.projects, crate::policy::Scope::All);
     let access: serde_json::Map<String, Value> =
         Area::ALL.iter().map(|a| (a.name().to_string(), json!(agent.level(*a).as_str()))).collect();
     let endpoints: Vec<Value> = Catalog::endpoints()
         .iter()
         .enumerate()
         .filter(|(i, _)| may_call_at(agent, *i, Some(now_ms)))
+        // A call that reaches a project its request never names needs every project.
+        .filter(|(i, _)| every_project || !Catalog::behaviour_of(*i).unnamed_project)
         .map(|(i, e)| {
             let mut v = json!({"id": e.id, "method": e.method.as_str(), "path": e.path});
+            if let Some(name) = Catalog::behaviour_of(i).project_param.filter(|_| !every_project) {
+                v["only_when"] = json!(format!("the query names one of its projects ({name}=<ref>)"));
+            }
             let read_form =
                 matches!(Catalog::behaviour_of(i).body, Some(crate::catalog::BodyRule::ReadOnlyForm { .. }));
             if read_form && agent.level(e.area) == Level::Read && !agent.allowed.contains(i) {

@@ -144,13 +144,24 @@ fn whoami_and_explain_agree_with_decide() {
     let ids: Vec<&str> = me["endpoints"].as_array().unwrap().iter().filter_map(|e| e["id"].as_str()).collect();
     assert!(ids.contains(&"run_read_only_sql") && ids.contains(&"get_project") && ids.contains(&"run_sql"));
     assert!(!ids.contains(&"list_migrations") && !ids.contains(&"delete_project"));
+    // With some projects: a snippet by id may be any project's, and snippets are listed per project.
+    assert!(!ids.contains(&"get_snippet"));
+    let snippets = me["endpoints"].as_array().unwrap().iter().find(|e| e["id"] == "list_snippets").unwrap();
+    assert_eq!(snippets["only_when"], "the query names one of its projects (project_ref=<ref>)");
+    let every = policy(r#""projects":["*"],"access":{"database":"read"}"#);
+    let me_all: Value = serde_json::from_str(&discovery::whoami(&every, every.agent("a").unwrap(), 0)).unwrap();
+    let all: Vec<&Value> = me_all["endpoints"].as_array().unwrap().iter().collect();
+    assert!(all.iter().any(|e| e["id"] == "get_snippet"));
+    assert!(all.iter().any(|e| e["id"] == "list_snippets" && e.get("only_when").is_none()));
     for (method, path) in [
         ("GET", "/v1/projects/abcdefghijklmnopqrst"),
         ("DELETE", "/v1/projects/abcdefghijklmnopqrst"),
         ("GET", "/v1/projects/abcdefghijklmnopqrst/database/migrations"),
+        ("GET", "/v1/snippets/0b0f3c5e-8f1a-4c55-9d55-2d8f1f7e7a10"),
+        ("GET", "/v1/snippets?project_ref=abcdefghijklmnopqrst"),
         ("GET", "/v1/x"),
     ] {
-        let q = format!("method={method}&path={}", path.replace('/', "%2F"));
+        let q = format!("method={method}&path={}", path.replace('/', "%2F").replace('?', "%3F").replace('=', "%3D"));
         let (status, body) = discovery::explain(&p, &c, agent, Some(&q), 0);
         assert_eq!(status, 200);
         let e: Value = serde_json::from_str(&body).unwrap();
