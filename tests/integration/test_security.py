@@ -178,3 +178,19 @@ def test_a_request_the_filter_fails_on_is_not_forwarded():
         assert after.status >= 500
         assert len(g.upstream_requests()) == before
         wait_for(lambda: "fault injected" in g.envoy_log(), what="the panic in Envoy's log")
+
+
+def test_a_body_that_never_ends_is_cut_off_and_never_forwarded():
+    # The shipped connection manager bounds how long a request may take to arrive, so a body sent
+    # slowly cannot keep a decision open; here the bound is 2 s instead of the shipped 300 s.
+    with Gateway(POLICY, token=TOKEN, request_timeout="2s") as g:
+        assert g.start_ok, g.envoy_log()[-2000:]
+        body = b'{"query": "select 1", "read_only": true}'
+        head = (f"POST /v1/projects/{P1}/database/query HTTP/1.1\r\nhost: gw\r\n"
+                f"authorization: Bearer {KEY}\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(body) + 10}\r\n\r\n").encode()
+        status, out = g.raw(head + body, timeout=20)
+        assert status == 408, out[:300]
+        assert g.upstream_requests() == []
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "envoy", "envoy.yaml")) as f:
+        assert "request_timeout: 300s" in f.read(), "the shipped config bounds a request's arrival"

@@ -25,7 +25,8 @@ WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bollard.wasm")
 FAULT_WASM = os.path.join(ROOT, "target", "fault-injection", "wasm32-wasip1", "release", "bollard.wasm")
 # What envoy/envoy.yaml adds to Envoy's defaults to harden the HTTP connection manager.
 HARDENING = ("normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
-             "http_protocol_options", "common_http_protocol_options", "max_request_headers_kb")
+             "http_protocol_options", "common_http_protocol_options", "max_request_headers_kb",
+             "request_timeout")
 ENVOY = os.environ.get("ENVOY", os.path.join(ROOT, ".venv", "bin", "envoy"))
 UPSTREAM = os.path.join(ROOT, "tests", "support", "upstream.py")
 LIFETIME = 900  # seconds: every server started here stops by itself after this
@@ -104,8 +105,10 @@ class Gateway:
     """Envoy + bollard.wasm + stand-in upstream, all on 127.0.0.1, stopped on exit."""
 
     def __init__(self, policy, token="sbp_upstream_token_canary_0123456789abcdef", concurrency=1, start=True,
-                 wasm=WASM, hardened=True, ecds=False, upstream_trailers=False):
+                 wasm=WASM, hardened=True, ecds=False, upstream_trailers=False, request_timeout=None):
         self.wasm = wasm
+        # request_timeout: replaces the shipped connection manager's (for a test of it).
+        self.request_timeout = request_timeout
         # upstream_trailers: Envoy reads trailers of the stand-in's chunked responses (HTTP/1.1
         # drops them by default; an HTTP/2 upstream always has them).
         self.upstream_trailers = upstream_trailers
@@ -138,6 +141,9 @@ class Gateway:
         self.admin_port = free_port()
         cfg = envoy_config(self.policy_text, self.port, self.admin_port, self.upstream_port, self.audit_path,
                            wasm=self.wasm, hardened=self.hardened)
+        if self.request_timeout is not None:
+            listener = cfg["static_resources"]["listeners"][0]
+            listener["filter_chains"][0]["filters"][0]["typed_config"]["request_timeout"] = self.request_timeout
         if self.upstream_trailers:
             cfg["static_resources"]["clusters"][0]["typed_extension_protocol_options"] = {
                 "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {

@@ -293,6 +293,9 @@ static_resources:
             headers_with_underscores_action: REJECT_REQUEST
             max_headers_count: 64
           max_request_headers_kb: 32
+          # A request (its body included) must arrive within this: a body sent slowly cannot hold
+          # a decision open until keys, grants or the policy change.
+          request_timeout: 300s
           access_log:
           - name: envoy.access_loggers.file
             typed_config:
