@@ -275,6 +275,10 @@ const CORPUS: &[(&str, &str)] = &[
     // read a NUL: the grammar reads both differently, so neither is judged.
     ("select x'\\'; drop table t; --'", "unparsed"),
     ("delete from orders --\u{0}\n where id = 1", "unparsed"),
+    // The grammar takes the lines after `COPY ... FROM STDIN;` as the copy's data (as psql does);
+    // the server reads them as more statements.
+    ("copy orders from stdin;\ndrop table t;\n", "unparsed"),
+    ("copy orders from stdin;\n1\tx\n\\.\nselect pg_terminate_backend(1)", "unparsed"),
 ];
 
 fn classes(expected: &str) -> ClassSet {

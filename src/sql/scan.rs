@@ -11,18 +11,25 @@ use super::FunctionRef;
 
 /// Tokens with their places, `U&"..."` identifiers decoded into plain quoted identifiers.
 /// What PostgreSQL would not read as the grammar does is an error: a NUL character (the protocol
-/// ends a query's text there), and an `X'...'` string other than hex digits (the grammar lets a
-/// backslash escape its closing quote; PostgreSQL does not).
+/// ends a query's text there), an `X'...'` string other than hex digits (the grammar lets a
+/// backslash escape its closing quote; PostgreSQL does not), and lines after a `COPY ... FROM
+/// STDIN;` (the grammar takes them as the copy's data, as psql does; the server reads them as
+/// more statements, its copy data comes apart from the query's text).
 pub fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
     if sql.contains('\0') {
         return Err("a NUL character, which PostgreSQL cannot read in SQL".to_string());
     }
     let tokens = read_tokens(sql)?;
-    if tokens
-        .iter()
-        .any(|t| matches!(&t.token, Token::HexStringLiteral(h) if !h.chars().all(|c| c.is_ascii_hexdigit())))
-    {
-        return Err("an X'...' string that is not hexadecimal digits".to_string());
+    for t in &tokens {
+        match &t.token {
+            Token::HexStringLiteral(h) if !h.chars().all(|c| c.is_ascii_hexdigit()) => {
+                return Err("an X'...' string that is not hexadecimal digits".to_string());
+            }
+            Token::CopyData { data, terminated } if *terminated || !data.trim().is_empty() => {
+                return Err("lines after COPY ... FROM STDIN, which PostgreSQL reads as SQL, not as data".to_string());
+            }
+            _ => {}
+        }
     }
     Ok(tokens)
 }
