@@ -252,6 +252,7 @@ const CORPUS: &[(&str, &str)] = &[
     ("select set_config('statement_timeout', '5s', false)", "read,admin"),
     ("update pg_settings set setting = '0' where name = 'statement_timeout'", "write,admin"),
     ("select pg_stat_reset_slru()", "read,admin"),
+    ("select pg_stat_reset_single_function_counters('public.f'::regproc)", "read,admin"),
     ("select pg_logical_slot_peek_changes('s', null, null)", "read,admin"),
     ("select net.http_get('https://evil.example')", "read,admin"),
     ("select pg_notify('c', 'x')", "read,admin"),

@@ -38,6 +38,7 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_stat_reset", SqlClass::Admin),
     ("pg_stat_reset_shared", SqlClass::Admin),
     ("pg_stat_reset_single_table_counters", SqlClass::Admin),
+    ("pg_stat_reset_single_function_counters", SqlClass::Admin),
     ("pg_stat_statements_reset", SqlClass::Admin),
     ("pg_stat_reset_slru", SqlClass::Admin),
     ("pg_stat_reset_replication_slot", SqlClass::Admin),
