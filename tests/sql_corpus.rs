@@ -488,6 +488,19 @@ fn unparsed_sql_with_allow_unparsed_still_needs_its_classes() {
     // Unknown commands are admin, and so is transaction control the grammar cannot read.
     assert_eq!(judge("frobnicate everything", &r).refusal, Some(SqlRefusal::Class(Admin)));
     assert_eq!(judge("commit and frobnicate", &r).refusal, Some(SqlRefusal::Class(Admin)));
+    // Unparseable DELETE and UPDATE with no WHERE of their own (a CTE's, an EXPLAIN ANALYZE's
+    // included): destroy, as parsed ones are.
+    let w = rules(&[Read, Write], &[], &[], true);
+    for sql in [
+        "delete from orders returning xmlelement(name x, id)",
+        "with d as (delete from orders returning *) select xmlelement(name x, 1) from d where true",
+        "explain (analyze) delete from orders returning xmlelement(name x, 1)",
+        "delete from orders using (select * from u where z) s returning xmlelement(name x, 1)",
+    ] {
+        assert_eq!(judge(sql, &w).refusal, Some(SqlRefusal::Class(Destroy)), "{sql:?}");
+    }
+    assert!(judge("delete from orders where id = 1 returning xmlelement(name x, id)", &w).allowed());
+    assert!(judge("select * from t for no key update", &w).allowed());
     let strict = rules(&[Read], &[], &[], false);
     assert!(matches!(judge("select 1 END", &strict).refusal, Some(SqlRefusal::Unparsed(_))));
 }

@@ -397,6 +397,44 @@ fn search_path(toks: &[&Token], out: &mut Scan) {
     }
 }
 
+/// Whether a `DELETE` or `UPDATE` among these tokens may reach every row: one that begins a
+/// command (first, or after `(` or `)`, as in a CTE's body or after an EXPLAIN's options, or
+/// after `ANALYZE` or `VERBOSE`) with no `WHERE` after it at its own depth of parentheses.
+pub fn unfiltered_delete_or_update(tokens: &[TokenWithSpan]) -> bool {
+    let toks = significant(tokens);
+    toks.iter().enumerate().any(|(i, t)| {
+        let Token::Word(w) = t else { return false };
+        if w.quote_style.is_some() || !matches!(w.keyword, Keyword::DELETE | Keyword::UPDATE) {
+            return false;
+        }
+        let begins = match i.checked_sub(1).and_then(|j| toks.get(j)) {
+            None | Some(Token::LParen | Token::RParen) => true,
+            Some(Token::Word(p)) => {
+                p.quote_style.is_none()
+                    && (matches!(p.keyword, Keyword::ANALYZE | Keyword::VERBOSE)
+                        || p.value.eq_ignore_ascii_case("analyse"))
+            }
+            _ => false,
+        };
+        begins && !where_follows(toks.get(i + 1..).unwrap_or_default())
+    })
+}
+
+/// A `WHERE` before the parenthesis that closes the group these tokens start in.
+fn where_follows(toks: &[&Token]) -> bool {
+    let mut depth = 0usize;
+    for t in toks {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen if depth == 0 => return false,
+            Token::RParen => depth -= 1,
+            Token::Word(w) if depth == 0 && w.quote_style.is_none() && w.keyword == Keyword::WHERE => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// The first significant word of a statement, upper case.
 pub fn leading_keyword(tokens: &[TokenWithSpan]) -> Option<String> {
     tokens.iter().find_map(|t| match &t.token {
