@@ -208,6 +208,12 @@ const CORPUS: &[(&str, &str)] = &[
     ("select * from crosstab('select a, b, c from t') as ct(a text, b int)", "read,procedural"),
     ("select DropGeometryTable('public', 'orders')", "read,destroy"),
     ("select partman.drop_partition_time('public.events', '1 year')", "read,destroy"),
+    ("select add_retention_policy('conditions', interval '1 day')", "read,destroy"),
+    ("select add_job('public.wipe_all', '1h')", "read,procedural"),
+    ("select topology.DropTopology('city_data')", "read,destroy"),
+    ("select pgsodium.create_key()", "read,write"),
+    ("select net.worker_restart()", "read,admin"),
+    ("select pgroonga_command('table_remove --name Terms')", "read,admin"),
     ("select pgtle.install_extension('x', '1.0', 'x', $$drop table orders$$)", "read,procedural"),
     // Administration.
     ("vacuum orders", "admin"),
