@@ -426,6 +426,10 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "select set_config(setting_name => 'search_path', new_value => 'auth', is_local => false)",
         "select set_config(lower('SEARCH_PATH'), 'auth', false)",
         "update pg_settings set setting = 'auth' where name = 'search_path'",
+        // The planner's statistics hold values sampled from every schema's tables.
+        "select histogram_bounds from pg_stats where schemaname = 'auth' and tablename = 'users'",
+        "select most_common_vals from pg_catalog.pg_stats_ext",
+        "select * from \"pg_stats_ext_exprs\"",
     ] {
         let j = judge(sql, &r);
         assert_eq!(j.refusal, Some(SqlRefusal::Schema("auth".into())), "{sql:?}");
@@ -442,6 +446,7 @@ fn denied_schema_in_search_path_and_schema_statements() {
     // Without denied schemas, an unread search_path is only its classes.
     let open = rules(&SqlClass::ALL, &[], &[], false);
     assert_eq!(judge("select set_config('search_path', 'au' || 'th', false)", &open).refusal, None);
+    assert_eq!(judge("select * from pg_stats where schemaname = 'public'", &open).refusal, None);
 }
 
 /// A function named as an operator's, an aggregate's or a type's is called later, by every

@@ -242,7 +242,7 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
     }
     // `UPDATE pg_settings` may set `search_path` to anything.
     if matches!(stmt, ast::Statement::Update(u) if updates_settings(&u.table)) {
-        s.search_path_unread();
+        s.reaches_any_schema();
     }
     let mut classes = walk.classes;
     // What only the statement's words show.

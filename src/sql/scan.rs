@@ -127,9 +127,15 @@ fn unescape(s: &str, escape: char) -> Option<String> {
     Some(out)
 }
 
-/// Stands in [`Scan::schemas`] for a `search_path` whose value is not read: no schema's name can
-/// hold a NUL (a body with one is unparsed), so it names none.
-pub const UNREAD_SEARCH_PATH: &str = "\0search_path";
+/// Stands in [`Scan::schemas`] for a statement that may reach any schema (a `search_path` whose
+/// value is not read, the planner's statistics): no schema's name can hold a NUL (a body with one
+/// is unparsed), so it names none.
+pub const ANY_SCHEMA: &str = "\0any schema";
+
+/// The planner's statistics: values sampled from every table's columns, whatever its schema
+/// (`histogram_bounds`, `most_common_vals`).
+const STATISTICS: &[&str] =
+    &["pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic", "pg_statistic_ext_data"];
 
 /// What one statement's tokens show.
 #[derive(Debug, Default)]
@@ -158,10 +164,10 @@ impl Scan {
     }
 
     /// A `search_path` set to a value that is not one constant (`set_config('search_path',
-    /// 'au' || 'th', false)`, `UPDATE pg_settings`): it may name any schema.
-    pub fn search_path_unread(&mut self) {
-        if !self.schemas.iter().any(|s| s == UNREAD_SEARCH_PATH) {
-            self.schemas.push(UNREAD_SEARCH_PATH.to_string());
+    /// 'au' || 'th', false)`, `UPDATE pg_settings`), or the statistics read: any schema.
+    pub fn reaches_any_schema(&mut self) {
+        if !self.schemas.iter().any(|s| s == ANY_SCHEMA) {
+            self.schemas.push(ANY_SCHEMA.to_string());
         }
     }
 
@@ -220,6 +226,9 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
                 }
+                if STATISTICS.iter().any(|v| w.value.eq_ignore_ascii_case(v)) {
+                    out.reaches_any_schema();
+                }
                 // The setting's name, unless it is one constant: anything else may name `role`.
                 if w.value.eq_ignore_ascii_case("set_config") && next == Some(&&Token::LParen) {
                     match (toks.get(i + 2).and_then(|t| string_value(t)), toks.get(i + 3)) {
@@ -229,12 +238,12 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                             if name.eq_ignore_ascii_case("search_path")
                                 && !matches!(value, (Some(_), Some(Token::Comma)))
                             {
-                                out.search_path_unread();
+                                out.reaches_any_schema();
                             }
                         }
                         _ => {
                             out.sets_role = true;
-                            out.search_path_unread();
+                            out.reaches_any_schema();
                         }
                     }
                 }
