@@ -285,6 +285,9 @@ const CORPUS: &[(&str, &str)] = &[
     // PostgreSQL ends X'...' at the second quote (a backslash escapes nothing there), and cannot
     // read a NUL: the grammar reads both differently, so neither is judged.
     ("select x'\\'; drop table t; --'", "unparsed"),
+    ("select b'0''; drop table t; --'", "unparsed"),
+    ("select b\"x\" from orders", "unparsed"),
+    ("select B'0101', b'1' | b'0'", "read"),
     ("delete from orders --\u{0}\n where id = 1", "unparsed"),
     // The grammar takes the lines after `COPY ... FROM STDIN;` as the copy's data (as psql does);
     // the server reads them as more statements.

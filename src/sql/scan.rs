@@ -12,7 +12,9 @@ use super::FunctionRef;
 /// Tokens with their places, `U&"..."` identifiers decoded into plain quoted identifiers.
 /// What PostgreSQL would not read as the grammar does is an error: a NUL character (the protocol
 /// ends a query's text there), an `X'...'` string other than hex digits (the grammar lets a
-/// backslash escape its closing quote; PostgreSQL does not), and lines after a `COPY ... FROM
+/// backslash escape its closing quote; PostgreSQL does not), a `B'...'` string other than binary
+/// digits (the grammar reads `''` in it as a quote; PostgreSQL ends it there), `b"x"` (a string
+/// for the grammar, the name `b` and the name `x` for PostgreSQL), and lines after a `COPY ... FROM
 /// STDIN;` (the grammar takes them as the copy's data, as psql does; the server reads them as
 /// more statements, its copy data comes apart from the query's text).
 pub fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
@@ -24,6 +26,12 @@ pub fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
         match &t.token {
             Token::HexStringLiteral(h) if !h.chars().all(|c| c.is_ascii_hexdigit()) => {
                 return Err("an X'...' string that is not hexadecimal digits".to_string());
+            }
+            Token::SingleQuotedByteStringLiteral(b) if !b.chars().all(|c| c == '0' || c == '1') => {
+                return Err("a B'...' string that is not binary digits".to_string());
+            }
+            Token::DoubleQuotedByteStringLiteral(_) => {
+                return Err("b\"...\", which PostgreSQL reads as a name followed by a quoted name".to_string());
             }
             Token::CopyData { data, terminated } if *terminated || !data.trim().is_empty() => {
                 return Err("lines after COPY ... FROM STDIN, which PostgreSQL reads as SQL, not as data".to_string());
