@@ -286,6 +286,12 @@ const CORPUS: &[(&str, &str)] = &[
     // read a NUL: the grammar reads both differently, so neither is judged.
     ("select x'\\'; drop table t; --'", "unparsed"),
     ("select b'0''; drop table t; --'", "unparsed"),
+    // PostgreSQL ends an operator where `--` or `/*` starts in it and reads a comment; the
+    // tokenizer read `#--` as one operator and the quote after it as a string.
+    ("select 1 #-- '\n 2; drop table t; -- '", "unparsed"),
+    ("select 1 #/* ' */ 2; drop table t; -- '", "unparsed"),
+    ("select 1 ?-- '\n 2; drop table t; -- '", "unparsed"),
+    ("select 1 - -2, data #- '{a}', x <-> y, 3 !=-2, 1 +/* c */ 2", "read"),
     ("select b\"x\" from orders", "unparsed"),
     ("select B'0101', b'1' | b'0'", "read"),
     ("delete from orders --\u{0}\n where id = 1", "unparsed"),

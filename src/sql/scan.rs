@@ -14,15 +14,22 @@ use super::FunctionRef;
 /// ends a query's text there), an `X'...'` string other than hex digits (the grammar lets a
 /// backslash escape its closing quote; PostgreSQL does not), a `B'...'` string other than binary
 /// digits (the grammar reads `''` in it as a quote; PostgreSQL ends it there), `b"x"` (a string
-/// for the grammar, the name `b` and the name `x` for PostgreSQL), and lines after a `COPY ... FROM
-/// STDIN;` (the grammar takes them as the copy's data, as psql does; the server reads them as
-/// more statements, its copy data comes apart from the query's text).
+/// for the grammar, the name `b` and the name `x` for PostgreSQL), operator characters that run
+/// into `--` or `/*` (an operator for the grammar, the start of a comment for PostgreSQL), and
+/// lines after a `COPY ... FROM STDIN;` (the grammar takes them as the copy's data, as psql does;
+/// the server reads them as more statements, its copy data comes apart from the query's text).
 pub fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
     if sql.contains('\0') {
         return Err("a NUL character, which PostgreSQL cannot read in SQL".to_string());
     }
     let tokens = read_tokens(sql)?;
+    let mut operator = String::new();
     for t in &tokens {
+        if operator_holds_comment(&t.token, &mut operator) {
+            return Err(format!(
+                "the operator {operator:?}, which PostgreSQL ends at its -- or /* and reads a comment from there"
+            ));
+        }
         match &t.token {
             Token::HexStringLiteral(h) if !h.chars().all(|c| c.is_ascii_hexdigit()) => {
                 return Err("an X'...' string that is not hexadecimal digits".to_string());
@@ -40,6 +47,47 @@ pub fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
         }
     }
     Ok(tokens)
+}
+
+/// PostgreSQL's operator characters.
+fn is_operator_char(c: char) -> bool {
+    matches!(c, '+' | '-' | '*' | '/' | '<' | '>' | '=' | '~' | '!' | '@' | '#' | '%' | '^' | '&' | '|' | '`' | '?')
+}
+
+/// Adds a token to the run of operator characters it continues (`run`: the characters of the
+/// operator tokens right before it, none between) and tells whether the run holds `--` or `/*`.
+/// PostgreSQL reads a run of operator characters as one operator that ends where a comment
+/// starts; the grammar's tokenizer reads `#--` as one operator, and `?-` then `-` as two.
+fn operator_holds_comment(token: &Token, run: &mut String) -> bool {
+    use std::fmt::Write;
+    if matches!(
+        token,
+        Token::Word(_)
+            | Token::Whitespace(_)
+            | Token::Number(..)
+            | Token::Comma
+            | Token::Period
+            | Token::LParen
+            | Token::RParen
+            | Token::SemiColon
+            | Token::EOF
+            | Token::SingleQuotedString(_)
+            | Token::DollarQuotedString(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::UnicodeStringLiteral(_)
+            | Token::NationalStringLiteral(_)
+            | Token::CopyData { .. }
+    ) {
+        run.clear();
+        return false;
+    }
+    let start = run.len();
+    let _ = write!(run, "{token}");
+    if !run.get(start..).is_some_and(|added| added.chars().all(is_operator_char)) {
+        run.clear();
+        return false;
+    }
+    run.contains("--") || run.contains("/*")
 }
 
 /// Tokens with their places, `U&"..."` identifiers decoded.
