@@ -245,6 +245,8 @@ const CORPUS: &[(&str, &str)] = &[
     ("select pg_cancel_backend(1)", "read,admin"),
     ("select pg_reload_conf()", "read,admin"),
     ("select pg_read_file('/etc/passwd')", "read,admin"),
+    ("select pg_read_file_old('/etc/passwd', 0, 100)", "read,admin"),
+    ("select * from xpath_table('id', 'doc', 'docs', '/a', 'nextval(''s'') > 0') as t(id int, a text)", "read,write,procedural"),
     ("select lo_import('/etc/passwd')", "read,admin"),
     ("select lo_export(1234, '/tmp/x')", "read,admin"),
     ("select * from heap_page_items(get_raw_page('auth.users', 0))", "read,admin"),
@@ -429,6 +431,7 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "select * from dblink('dbname=postgres', 'select email from auth.users') as t(email text)",
         "select cron.schedule('j', '* * * * *', $$delete from auth.users$$)",
         "select * from pgr_dijkstra('select id, source, target, cost from auth.users', 1, 2)",
+        "select * from xpath_table('id', 'email', 'auth.users', '/a', 'true') as t(id uuid, a text)",
         // A search_path value that is not one constant may be anything, a denied schema included.
         "select set_config('search_path', 'au' || 'th', false)",
         "select set_config('search_path', ('auth'), false)",

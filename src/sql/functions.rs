@@ -14,6 +14,8 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_cancel_backend", SqlClass::Admin),
     ("pg_reload_conf", SqlClass::Admin),
     ("pg_rotate_logfile", SqlClass::Admin),
+    ("pg_rotate_logfile_old", SqlClass::Admin),
+    ("pg_stop_making_pinned_objects", SqlClass::Admin),
     ("pg_promote", SqlClass::Admin),
     ("pg_switch_wal", SqlClass::Admin),
     ("pg_create_restore_point", SqlClass::Admin),
@@ -79,6 +81,7 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_advisory_unlock_all", SqlClass::Admin),
     // The server's files.
     ("pg_read_file", SqlClass::Admin),
+    ("pg_read_file_old", SqlClass::Admin),
     ("pg_read_binary_file", SqlClass::Admin),
     ("pg_ls_dir", SqlClass::Admin),
     ("pg_stat_file", SqlClass::Admin),
@@ -155,6 +158,8 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("crosstab3", SqlClass::Procedural),
     ("crosstab4", SqlClass::Procedural),
     ("connectby", SqlClass::Procedural),
+    // xml2's xpath_table: a query built from its strings (a table's name, a WHERE clause).
+    ("xpath_table", SqlClass::Procedural),
     // Supabase's index_advisor (a query in a string), pg_graphql (a GraphQL mutation writes) and
     // pg_cron (SQL run later, from a string).
     ("index_advisor", SqlClass::Procedural),
