@@ -255,6 +255,8 @@ const CORPUS: &[(&str, &str)] = &[
     ("select heap_force_kill('orders'::regclass, array['(0,1)'::tid])", "read,destroy"),
     ("select * from dblink('host=evil', 'select 1') as t(a int)", "read,admin"),
     ("select dblink_exec('host=evil', 'drop table t')", "read,admin"),
+    ("select dblink_build_sql_insert('auth.sessions', '1', 1, '{1}', '{1}')", "read,admin"),
+    ("select * from dblink_get_result('conn') as t(a int)", "read,admin"),
     ("select set_config('search_path', 'auth', false)", "read,admin"),
     ("select set_config('role', 'postgres', false)", "read,privilege,admin"),
     ("select set_config($$role$$, 'postgres', false)", "read,privilege,admin"),

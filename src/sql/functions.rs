@@ -287,6 +287,11 @@ const REMOTE_SQL: &[&str] = &["dblink", "dblink_exec", "dblink_send_query", "dbl
 /// (`pgr_dijkstra('select id, source, target, cost from edges', ...)`).
 const SQL_RUNNING_PREFIXES: &[&str] = &["pgr_"];
 
+/// Every dblink function is `admin`: those not listed above act on a connection to another
+/// server (`dblink_get_result`, `dblink_close`), or read a local row by a table's name given as a
+/// string (`dblink_build_sql_insert('auth.sessions', ...)` returns an INSERT holding its values).
+const ADMIN_PREFIXES: &[&str] = &["dblink"];
+
 /// [`FUNCTIONS`] by name: (name, the schema an entry names, class), sorted by name, built once.
 fn by_name() -> &'static [(&'static str, Option<&'static str>, SqlClass)] {
     static INDEX: std::sync::OnceLock<Vec<(&'static str, Option<&'static str>, SqlClass)>> = std::sync::OnceLock::new();
@@ -314,6 +319,7 @@ pub fn function_class(f: &FunctionRef) -> Option<SqlClass> {
         .find(|&&(_, schema, _)| schema.is_none() || schema == f.schema.as_deref())
         .map(|&(_, _, c)| c)
         .or_else(|| SQL_RUNNING_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Procedural))
+        .or_else(|| ADMIN_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Admin))
 }
 
 /// Whether a call runs SQL given in its string arguments (or reads tables they name): those
