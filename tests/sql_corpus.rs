@@ -208,6 +208,12 @@ const CORPUS: &[(&str, &str)] = &[
     ("select * from crosstab('select a, b, c from t') as ct(a text, b int)", "read,procedural"),
     ("select DropGeometryTable('public', 'orders')", "read,destroy"),
     ("select partman.drop_partition_time('public.events', '1 year')", "read,destroy"),
+    ("select add_retention_policy('conditions', interval '1 day')", "read,destroy"),
+    ("select add_job('public.wipe_all', '1h')", "read,procedural"),
+    ("select topology.DropTopology('city_data')", "read,destroy"),
+    ("select pgsodium.create_key()", "read,write"),
+    ("select net.worker_restart()", "read,admin"),
+    ("select pgroonga_command('table_remove --name Terms')", "read,admin"),
     ("select pgtle.install_extension('x', '1.0', 'x', $$drop table orders$$)", "read,procedural"),
     // Administration.
     ("vacuum orders", "admin"),
@@ -239,10 +245,18 @@ const CORPUS: &[(&str, &str)] = &[
     ("select pg_cancel_backend(1)", "read,admin"),
     ("select pg_reload_conf()", "read,admin"),
     ("select pg_read_file('/etc/passwd')", "read,admin"),
+    ("select pg_read_file_old('/etc/passwd', 0, 100)", "read,admin"),
+    ("select * from xpath_table('id', 'doc', 'docs', '/a', 'nextval(''s'') > 0') as t(id int, a text)", "read,write,procedural"),
     ("select lo_import('/etc/passwd')", "read,admin"),
     ("select lo_export(1234, '/tmp/x')", "read,admin"),
+    ("select * from heap_page_items(get_raw_page('auth.users', 0))", "read,admin"),
+    ("select data from bt_page_items('auth.users_email_key', 1)", "read,admin"),
+    ("select block_fpi_data from pg_get_wal_block_info('0/0', '1/0')", "read,admin"),
+    ("select heap_force_kill('orders'::regclass, array['(0,1)'::tid])", "read,destroy"),
     ("select * from dblink('host=evil', 'select 1') as t(a int)", "read,admin"),
     ("select dblink_exec('host=evil', 'drop table t')", "read,admin"),
+    ("select dblink_build_sql_insert('auth.sessions', '1', 1, '{1}', '{1}')", "read,admin"),
+    ("select * from dblink_get_result('conn') as t(a int)", "read,admin"),
     ("select set_config('search_path', 'auth', false)", "read,admin"),
     ("select set_config('role', 'postgres', false)", "read,privilege,admin"),
     ("select set_config($$role$$, 'postgres', false)", "read,privilege,admin"),
@@ -252,6 +266,7 @@ const CORPUS: &[(&str, &str)] = &[
     ("select set_config('statement_timeout', '5s', false)", "read,admin"),
     ("update pg_settings set setting = '0' where name = 'statement_timeout'", "write,admin"),
     ("select pg_stat_reset_slru()", "read,admin"),
+    ("select pg_stat_reset_single_function_counters('public.f'::regproc)", "read,admin"),
     ("select pg_logical_slot_peek_changes('s', null, null)", "read,admin"),
     ("select net.http_get('https://evil.example')", "read,admin"),
     ("select pg_notify('c', 'x')", "read,admin"),
@@ -274,7 +289,20 @@ const CORPUS: &[(&str, &str)] = &[
     // PostgreSQL ends X'...' at the second quote (a backslash escapes nothing there), and cannot
     // read a NUL: the grammar reads both differently, so neither is judged.
     ("select x'\\'; drop table t; --'", "unparsed"),
+    ("select b'0''; drop table t; --'", "unparsed"),
+    // PostgreSQL ends an operator where `--` or `/*` starts in it and reads a comment; the
+    // tokenizer read `#--` as one operator and the quote after it as a string.
+    ("select 1 #-- '\n 2; drop table t; -- '", "unparsed"),
+    ("select 1 #/* ' */ 2; drop table t; -- '", "unparsed"),
+    ("select 1 ?-- '\n 2; drop table t; -- '", "unparsed"),
+    ("select 1 - -2, data #- '{a}', x <-> y, 3 !=-2, 1 +/* c */ 2", "read"),
+    ("select b\"x\" from orders", "unparsed"),
+    ("select B'0101', b'1' | b'0'", "read"),
     ("delete from orders --\u{0}\n where id = 1", "unparsed"),
+    // The grammar takes the lines after `COPY ... FROM STDIN;` as the copy's data (as psql does);
+    // the server reads them as more statements.
+    ("copy orders from stdin;\ndrop table t;\n", "unparsed"),
+    ("copy orders from stdin;\n1\tx\n\\.\nselect pg_terminate_backend(1)", "unparsed"),
 ];
 
 fn classes(expected: &str) -> ClassSet {
@@ -405,12 +433,17 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "select * from dblink('dbname=postgres', 'select email from auth.users') as t(email text)",
         "select cron.schedule('j', '* * * * *', $$delete from auth.users$$)",
         "select * from pgr_dijkstra('select id, source, target, cost from auth.users', 1, 2)",
+        "select * from xpath_table('id', 'email', 'auth.users', '/a', 'true') as t(id uuid, a text)",
         // A search_path value that is not one constant may be anything, a denied schema included.
         "select set_config('search_path', 'au' || 'th', false)",
         "select set_config('search_path', ('auth'), false)",
         "select set_config(setting_name => 'search_path', new_value => 'auth', is_local => false)",
         "select set_config(lower('SEARCH_PATH'), 'auth', false)",
         "update pg_settings set setting = 'auth' where name = 'search_path'",
+        // The planner's statistics hold values sampled from every schema's tables.
+        "select histogram_bounds from pg_stats where schemaname = 'auth' and tablename = 'users'",
+        "select most_common_vals from pg_catalog.pg_stats_ext",
+        "select * from \"pg_stats_ext_exprs\"",
     ] {
         let j = judge(sql, &r);
         assert_eq!(j.refusal, Some(SqlRefusal::Schema("auth".into())), "{sql:?}");
@@ -427,6 +460,7 @@ fn denied_schema_in_search_path_and_schema_statements() {
     // Without denied schemas, an unread search_path is only its classes.
     let open = rules(&SqlClass::ALL, &[], &[], false);
     assert_eq!(judge("select set_config('search_path', 'au' || 'th', false)", &open).refusal, None);
+    assert_eq!(judge("select * from pg_stats where schemaname = 'public'", &open).refusal, None);
 }
 
 /// A function named as an operator's, an aggregate's or a type's is called later, by every
@@ -479,6 +513,19 @@ fn unparsed_sql_with_allow_unparsed_still_needs_its_classes() {
     // Unknown commands are admin, and so is transaction control the grammar cannot read.
     assert_eq!(judge("frobnicate everything", &r).refusal, Some(SqlRefusal::Class(Admin)));
     assert_eq!(judge("commit and frobnicate", &r).refusal, Some(SqlRefusal::Class(Admin)));
+    // Unparseable DELETE and UPDATE with no WHERE of their own (a CTE's, an EXPLAIN ANALYZE's
+    // included): destroy, as parsed ones are.
+    let w = rules(&[Read, Write], &[], &[], true);
+    for sql in [
+        "delete from orders returning xmlelement(name x, id)",
+        "with d as (delete from orders returning *) select xmlelement(name x, 1) from d where true",
+        "explain (analyze) delete from orders returning xmlelement(name x, 1)",
+        "delete from orders using (select * from u where z) s returning xmlelement(name x, 1)",
+    ] {
+        assert_eq!(judge(sql, &w).refusal, Some(SqlRefusal::Class(Destroy)), "{sql:?}");
+    }
+    assert!(judge("delete from orders where id = 1 returning xmlelement(name x, id)", &w).allowed());
+    assert!(judge("select * from t for no key update", &w).allowed());
     let strict = rules(&[Read], &[], &[], false);
     assert!(matches!(judge("select 1 END", &strict).refusal, Some(SqlRefusal::Unparsed(_))));
 }

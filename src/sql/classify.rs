@@ -216,6 +216,10 @@ fn unparsed(index: usize, tokens: &[TokenWithSpan], error: String) -> Statement 
             _ => {}
         }
     }
+    // A DELETE or UPDATE without a WHERE is destroy; unread, one may lack it.
+    if scan::unfiltered_delete_or_update(tokens) {
+        classes.insert(SqlClass::Destroy);
+    }
     let mut st = base(index, if lead.is_empty() { "statement".to_string() } else { lead }, s, class);
     st.classes.extend(classes);
     st.parse_error = Some(error);
@@ -238,7 +242,7 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
     }
     // `UPDATE pg_settings` may set `search_path` to anything.
     if matches!(stmt, ast::Statement::Update(u) if updates_settings(&u.table)) {
-        s.search_path_unread();
+        s.reaches_any_schema();
     }
     let mut classes = walk.classes;
     // What only the statement's words show.

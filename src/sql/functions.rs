@@ -14,6 +14,8 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_cancel_backend", SqlClass::Admin),
     ("pg_reload_conf", SqlClass::Admin),
     ("pg_rotate_logfile", SqlClass::Admin),
+    ("pg_rotate_logfile_old", SqlClass::Admin),
+    ("pg_stop_making_pinned_objects", SqlClass::Admin),
     ("pg_promote", SqlClass::Admin),
     ("pg_switch_wal", SqlClass::Admin),
     ("pg_create_restore_point", SqlClass::Admin),
@@ -38,6 +40,7 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_stat_reset", SqlClass::Admin),
     ("pg_stat_reset_shared", SqlClass::Admin),
     ("pg_stat_reset_single_table_counters", SqlClass::Admin),
+    ("pg_stat_reset_single_function_counters", SqlClass::Admin),
     ("pg_stat_statements_reset", SqlClass::Admin),
     ("pg_stat_reset_slru", SqlClass::Admin),
     ("pg_stat_reset_replication_slot", SqlClass::Admin),
@@ -78,6 +81,7 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_advisory_unlock_all", SqlClass::Admin),
     // The server's files.
     ("pg_read_file", SqlClass::Admin),
+    ("pg_read_file_old", SqlClass::Admin),
     ("pg_read_binary_file", SqlClass::Admin),
     ("pg_ls_dir", SqlClass::Admin),
     ("pg_stat_file", SqlClass::Admin),
@@ -95,6 +99,24 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_file_sync", SqlClass::Admin),
     ("lo_import", SqlClass::Admin),
     ("lo_export", SqlClass::Admin),
+    ("pg_logdir_ls", SqlClass::Admin),
+    // A relation's pages and the WAL, read by name: any schema's rows, whatever the statement
+    // names (pageinspect, pg_walinspect); buffers and visibility maps changed (pg_buffercache,
+    // pg_visibility); tuples killed or frozen in place (pg_surgery).
+    ("get_raw_page", SqlClass::Admin),
+    ("bt_page_items", SqlClass::Admin),
+    ("pg_get_wal_records_info", SqlClass::Admin),
+    ("pg_get_wal_records_info_till_end_of_wal", SqlClass::Admin),
+    ("pg_get_wal_record_info", SqlClass::Admin),
+    ("pg_get_wal_block_info", SqlClass::Admin),
+    ("pg_get_wal_stats", SqlClass::Admin),
+    ("pg_get_wal_stats_till_end_of_wal", SqlClass::Admin),
+    ("pg_buffercache_evict", SqlClass::Admin),
+    ("pg_buffercache_evict_relation", SqlClass::Admin),
+    ("pg_buffercache_evict_all", SqlClass::Admin),
+    ("pg_truncate_visibility_map", SqlClass::Admin),
+    ("heap_force_freeze", SqlClass::Admin),
+    ("heap_force_kill", SqlClass::Destroy),
     // Other servers: dblink, pgsql-http, pg_net (Supabase's `net.http_get`, ...).
     ("dblink", SqlClass::Admin),
     ("dblink_exec", SqlClass::Admin),
@@ -136,6 +158,8 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("crosstab3", SqlClass::Procedural),
     ("crosstab4", SqlClass::Procedural),
     ("connectby", SqlClass::Procedural),
+    // xml2's xpath_table: a query built from its strings (a table's name, a WHERE clause).
+    ("xpath_table", SqlClass::Procedural),
     // Supabase's index_advisor (a query in a string), pg_graphql (a GraphQL mutation writes) and
     // pg_cron (SQL run later, from a string).
     ("index_advisor", SqlClass::Procedural),
@@ -182,12 +206,41 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("drop_partition_time", SqlClass::Destroy),
     ("drop_partition_id", SqlClass::Destroy),
     ("drop_chunks", SqlClass::Destroy),
-    // PostGIS functions that alter or drop the table they are given.
+    ("compress_chunk", SqlClass::Ddl),
+    ("decompress_chunk", SqlClass::Ddl),
+    ("move_chunk", SqlClass::Ddl),
+    ("reorder_chunk", SqlClass::Ddl),
+    // TimescaleDB's background jobs: a procedure run later, chunks dropped or changed on a schedule.
+    ("add_job", SqlClass::Procedural),
+    ("delete_job", SqlClass::Write),
+    ("add_retention_policy", SqlClass::Destroy),
+    ("add_compression_policy", SqlClass::Ddl),
+    ("add_columnstore_policy", SqlClass::Ddl),
+    ("add_reorder_policy", SqlClass::Ddl),
+    ("add_continuous_aggregate_policy", SqlClass::Ddl),
+    // PostGIS functions that alter or drop the table (or topology schema) they are given.
     ("addgeometrycolumn", SqlClass::Ddl),
     ("updategeometrysrid", SqlClass::Ddl),
     ("populate_geometry_columns", SqlClass::Ddl),
     ("dropgeometrycolumn", SqlClass::Destroy),
     ("dropgeometrytable", SqlClass::Destroy),
+    ("addrasterconstraints", SqlClass::Ddl),
+    ("droprasterconstraints", SqlClass::Destroy),
+    ("createtopology", SqlClass::Ddl),
+    ("addtopogeometrycolumn", SqlClass::Ddl),
+    ("droptopology", SqlClass::Destroy),
+    ("droptopogeometrycolumn", SqlClass::Destroy),
+    // pgsodium's keys (a row written) and masking views (made again).
+    ("pgsodium.create_key", SqlClass::Write),
+    ("pgsodium.update_mask", SqlClass::Ddl),
+    ("pgsodium.update_masks", SqlClass::Ddl),
+    // Workers, statistics and an index engine's own commands: pg_net, pg_prewarm,
+    // pg_stat_monitor, PGroonga.
+    ("net.worker_restart", SqlClass::Admin),
+    ("autoprewarm_start_worker", SqlClass::Admin),
+    ("autoprewarm_dump_now", SqlClass::Admin),
+    ("pg_stat_monitor_reset", SqlClass::Admin),
+    ("pgroonga_command", SqlClass::Admin),
     // Writes hidden in a read: sequences and large objects.
     ("nextval", SqlClass::Write),
     ("setval", SqlClass::Write),
@@ -234,6 +287,11 @@ const REMOTE_SQL: &[&str] = &["dblink", "dblink_exec", "dblink_send_query", "dbl
 /// (`pgr_dijkstra('select id, source, target, cost from edges', ...)`).
 const SQL_RUNNING_PREFIXES: &[&str] = &["pgr_"];
 
+/// Every dblink function is `admin`: those not listed above act on a connection to another
+/// server (`dblink_get_result`, `dblink_close`), or read a local row by a table's name given as a
+/// string (`dblink_build_sql_insert('auth.sessions', ...)` returns an INSERT holding its values).
+const ADMIN_PREFIXES: &[&str] = &["dblink"];
+
 /// [`FUNCTIONS`] by name: (name, the schema an entry names, class), sorted by name, built once.
 fn by_name() -> &'static [(&'static str, Option<&'static str>, SqlClass)] {
     static INDEX: std::sync::OnceLock<Vec<(&'static str, Option<&'static str>, SqlClass)>> = std::sync::OnceLock::new();
@@ -261,6 +319,7 @@ pub fn function_class(f: &FunctionRef) -> Option<SqlClass> {
         .find(|&&(_, schema, _)| schema.is_none() || schema == f.schema.as_deref())
         .map(|&(_, _, c)| c)
         .or_else(|| SQL_RUNNING_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Procedural))
+        .or_else(|| ADMIN_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Admin))
 }
 
 /// Whether a call runs SQL given in its string arguments (or reads tables they name): those

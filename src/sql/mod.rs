@@ -158,10 +158,11 @@ impl SqlRules {
     /// a qualified entry matches that schema's function, and an unqualified call of that name
     /// (it may resolve there through `search_path`).
     /// The denied schema a statement's schema is: itself when listed, and the first listed for a
-    /// `search_path` set to a value that was not read (it may be any).
+    /// statement that may reach any (a `search_path` set to a value that was not read, the
+    /// planner's statistics).
     #[cfg(feature = "sql")]
     fn denied_schema<'s>(&'s self, schema: &'s String) -> Option<&'s String> {
-        if schema == scan::UNREAD_SEARCH_PATH {
+        if schema == scan::ANY_SCHEMA {
             self.deny_schemas.first()
         } else {
             self.deny_schemas.iter().find(|d| *d == schema)

@@ -11,20 +11,83 @@ use super::FunctionRef;
 
 /// Tokens with their places, `U&"..."` identifiers decoded into plain quoted identifiers.
 /// What PostgreSQL would not read as the grammar does is an error: a NUL character (the protocol
-/// ends a query's text there), and an `X'...'` string other than hex digits (the grammar lets a
-/// backslash escape its closing quote; PostgreSQL does not).
+/// ends a query's text there), an `X'...'` string other than hex digits (the grammar lets a
+/// backslash escape its closing quote; PostgreSQL does not), a `B'...'` string other than binary
+/// digits (the grammar reads `''` in it as a quote; PostgreSQL ends it there), `b"x"` (a string
+/// for the grammar, the name `b` and the name `x` for PostgreSQL), operator characters that run
+/// into `--` or `/*` (an operator for the grammar, the start of a comment for PostgreSQL), and
+/// lines after a `COPY ... FROM STDIN;` (the grammar takes them as the copy's data, as psql does;
+/// the server reads them as more statements, its copy data comes apart from the query's text).
 pub fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
     if sql.contains('\0') {
         return Err("a NUL character, which PostgreSQL cannot read in SQL".to_string());
     }
     let tokens = read_tokens(sql)?;
-    if tokens
-        .iter()
-        .any(|t| matches!(&t.token, Token::HexStringLiteral(h) if !h.chars().all(|c| c.is_ascii_hexdigit())))
-    {
-        return Err("an X'...' string that is not hexadecimal digits".to_string());
+    let mut operator = String::new();
+    for t in &tokens {
+        if operator_holds_comment(&t.token, &mut operator) {
+            return Err(format!(
+                "the operator {operator:?}, which PostgreSQL ends at its -- or /* and reads a comment from there"
+            ));
+        }
+        match &t.token {
+            Token::HexStringLiteral(h) if !h.chars().all(|c| c.is_ascii_hexdigit()) => {
+                return Err("an X'...' string that is not hexadecimal digits".to_string());
+            }
+            Token::SingleQuotedByteStringLiteral(b) if !b.chars().all(|c| c == '0' || c == '1') => {
+                return Err("a B'...' string that is not binary digits".to_string());
+            }
+            Token::DoubleQuotedByteStringLiteral(_) => {
+                return Err("b\"...\", which PostgreSQL reads as a name followed by a quoted name".to_string());
+            }
+            Token::CopyData { data, terminated } if *terminated || !data.trim().is_empty() => {
+                return Err("lines after COPY ... FROM STDIN, which PostgreSQL reads as SQL, not as data".to_string());
+            }
+            _ => {}
+        }
     }
     Ok(tokens)
+}
+
+/// PostgreSQL's operator characters.
+fn is_operator_char(c: char) -> bool {
+    matches!(c, '+' | '-' | '*' | '/' | '<' | '>' | '=' | '~' | '!' | '@' | '#' | '%' | '^' | '&' | '|' | '`' | '?')
+}
+
+/// Adds a token to the run of operator characters it continues (`run`: the characters of the
+/// operator tokens right before it, none between) and tells whether the run holds `--` or `/*`.
+/// PostgreSQL reads a run of operator characters as one operator that ends where a comment
+/// starts; the grammar's tokenizer reads `#--` as one operator, and `?-` then `-` as two.
+fn operator_holds_comment(token: &Token, run: &mut String) -> bool {
+    use std::fmt::Write;
+    if matches!(
+        token,
+        Token::Word(_)
+            | Token::Whitespace(_)
+            | Token::Number(..)
+            | Token::Comma
+            | Token::Period
+            | Token::LParen
+            | Token::RParen
+            | Token::SemiColon
+            | Token::EOF
+            | Token::SingleQuotedString(_)
+            | Token::DollarQuotedString(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::UnicodeStringLiteral(_)
+            | Token::NationalStringLiteral(_)
+            | Token::CopyData { .. }
+    ) {
+        run.clear();
+        return false;
+    }
+    let start = run.len();
+    let _ = write!(run, "{token}");
+    if !run.get(start..).is_some_and(|added| added.chars().all(is_operator_char)) {
+        run.clear();
+        return false;
+    }
+    run.contains("--") || run.contains("/*")
 }
 
 /// Tokens with their places, `U&"..."` identifiers decoded.
@@ -120,9 +183,15 @@ fn unescape(s: &str, escape: char) -> Option<String> {
     Some(out)
 }
 
-/// Stands in [`Scan::schemas`] for a `search_path` whose value is not read: no schema's name can
-/// hold a NUL (a body with one is unparsed), so it names none.
-pub const UNREAD_SEARCH_PATH: &str = "\0search_path";
+/// Stands in [`Scan::schemas`] for a statement that may reach any schema (a `search_path` whose
+/// value is not read, the planner's statistics): no schema's name can hold a NUL (a body with one
+/// is unparsed), so it names none.
+pub const ANY_SCHEMA: &str = "\0any schema";
+
+/// The planner's statistics: values sampled from every table's columns, whatever its schema
+/// (`histogram_bounds`, `most_common_vals`).
+const STATISTICS: &[&str] =
+    &["pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic", "pg_statistic_ext_data"];
 
 /// What one statement's tokens show.
 #[derive(Debug, Default)]
@@ -151,10 +220,10 @@ impl Scan {
     }
 
     /// A `search_path` set to a value that is not one constant (`set_config('search_path',
-    /// 'au' || 'th', false)`, `UPDATE pg_settings`): it may name any schema.
-    pub fn search_path_unread(&mut self) {
-        if !self.schemas.iter().any(|s| s == UNREAD_SEARCH_PATH) {
-            self.schemas.push(UNREAD_SEARCH_PATH.to_string());
+    /// 'au' || 'th', false)`, `UPDATE pg_settings`), or the statistics read: any schema.
+    pub fn reaches_any_schema(&mut self) {
+        if !self.schemas.iter().any(|s| s == ANY_SCHEMA) {
+            self.schemas.push(ANY_SCHEMA.to_string());
         }
     }
 
@@ -213,6 +282,9 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
                 }
+                if STATISTICS.iter().any(|v| w.value.eq_ignore_ascii_case(v)) {
+                    out.reaches_any_schema();
+                }
                 // The setting's name, unless it is one constant: anything else may name `role`.
                 if w.value.eq_ignore_ascii_case("set_config") && next == Some(&&Token::LParen) {
                     match (toks.get(i + 2).and_then(|t| string_value(t)), toks.get(i + 3)) {
@@ -222,12 +294,12 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                             if name.eq_ignore_ascii_case("search_path")
                                 && !matches!(value, (Some(_), Some(Token::Comma)))
                             {
-                                out.search_path_unread();
+                                out.reaches_any_schema();
                             }
                         }
                         _ => {
                             out.sets_role = true;
-                            out.search_path_unread();
+                            out.reaches_any_schema();
                         }
                     }
                 }
@@ -388,6 +460,44 @@ fn search_path(toks: &[&Token], out: &mut Scan) {
             _ => break,
         }
     }
+}
+
+/// Whether a `DELETE` or `UPDATE` among these tokens may reach every row: one that begins a
+/// command (first, or after `(` or `)`, as in a CTE's body or after an EXPLAIN's options, or
+/// after `ANALYZE` or `VERBOSE`) with no `WHERE` after it at its own depth of parentheses.
+pub fn unfiltered_delete_or_update(tokens: &[TokenWithSpan]) -> bool {
+    let toks = significant(tokens);
+    toks.iter().enumerate().any(|(i, t)| {
+        let Token::Word(w) = t else { return false };
+        if w.quote_style.is_some() || !matches!(w.keyword, Keyword::DELETE | Keyword::UPDATE) {
+            return false;
+        }
+        let begins = match i.checked_sub(1).and_then(|j| toks.get(j)) {
+            None | Some(Token::LParen | Token::RParen) => true,
+            Some(Token::Word(p)) => {
+                p.quote_style.is_none()
+                    && (matches!(p.keyword, Keyword::ANALYZE | Keyword::VERBOSE)
+                        || p.value.eq_ignore_ascii_case("analyse"))
+            }
+            _ => false,
+        };
+        begins && !where_follows(toks.get(i + 1..).unwrap_or_default())
+    })
+}
+
+/// A `WHERE` before the parenthesis that closes the group these tokens start in.
+fn where_follows(toks: &[&Token]) -> bool {
+    let mut depth = 0usize;
+    for t in toks {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen if depth == 0 => return false,
+            Token::RParen => depth -= 1,
+            Token::Word(w) if depth == 0 && w.quote_style.is_none() && w.keyword == Keyword::WHERE => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The first significant word of a statement, upper case.
