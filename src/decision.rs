@@ -238,6 +238,16 @@ pub enum Location<'a> {
     Branch(&'a str),
 }
 
+impl<'a> Location<'a> {
+    /// The organization the path names, if it names one.
+    pub fn organization(&self) -> Option<&'a str> {
+        match *self {
+            Location::Organization(slug) => Some(slug),
+            _ => None,
+        }
+    }
+}
+
 /// A call the agent's `approve` list names.
 #[derive(Debug, Clone, Default)]
 pub struct Approval<'p> {

@@ -538,6 +538,25 @@ fn a_guarded_response_is_rewritten_however_it_ends() {
         let out = String::from_utf8(h.respond(projects, trailers)).unwrap();
         assert_eq!(out, r#"[{"ref":"abcdefghijklmnopqrst"}]"#, "trailers: {trailers}");
     }
+    // An agent whose projects are an organization's gets that organization's projects whole.
+    let policy = format!(
+        r#"{{"upstream":{{"token_env":"T"}},"agents":[{{"id":"ops","key_sha256":"{}",
+        "projects":{{"organizations":["acme"]}},"organizations":["acme","other"],
+        "access":{{"projects":"read","organizations":"read"}}}}]}}"#,
+        key_sha256(KEY)
+    );
+    let by_org = Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads");
+    let listed: &[u8] =
+        br#"{"projects":[{"ref":"abcdefghijklmnopqrst"},{"ref":"zyxwvutsrqponmlkjihg"}],"pagination":{"count":2}}"#;
+    let mut h = Host::new(&by_org);
+    h.headers("GET", "/v1/organizations/acme/projects", &[], true);
+    assert!(h.seen.forward.is_some());
+    assert_eq!(h.respond(&[listed], false), listed);
+    let mut h = Host::new(&by_org);
+    h.headers("GET", "/v1/organizations/other/projects", &[], true);
+    assert!(h.seen.forward.is_some());
+    let out: serde_json::Value = serde_json::from_slice(&h.respond(&[listed], false)).expect("JSON");
+    assert_eq!(out, serde_json::json!({"projects": [], "pagination": {"count": 0}}), "another organization's");
     // An unguarded response passes as it came, trailers too.
     let mut h = Host::new(&gw);
     h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);

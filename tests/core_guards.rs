@@ -90,7 +90,7 @@ fn create_project_organization() {
 fn list_for(id: &str, agent: &bollard::policy::Agent) -> Option<lists::ScopedList> {
     let (i, _) = bollard::catalog::Catalog::by_id(id)?;
     match bollard::catalog::Catalog::behaviour_of(i).response {
-        Some(bollard::catalog::ResponseRule::List(l)) if lists::applies(l, agent) => Some(l),
+        Some(bollard::catalog::ResponseRule::List(l)) if lists::applies(l, agent, None) => Some(l),
         _ => None,
     }
 }
@@ -113,6 +113,14 @@ fn lists_keep_only_what_is_in_scope() {
     let kind = list_for("get_projects_for_organization", agent).unwrap();
     let out: Value = serde_json::from_slice(&lists::filter(kind, agent, nested).unwrap()).unwrap();
     assert_eq!(out["projects"].as_array().unwrap().len(), 1);
+    assert_eq!(out["pagination"]["count"], 1, "the count does not tell how many were left out");
+    // An agent whose projects are an organization's sees that organization's list whole.
+    let by_org = policy(r#""projects":{"organizations":["acme"]},"organizations":["acme","other"]"#);
+    let agent_by_org = by_org.agent("a").unwrap();
+    assert!(!lists::applies(kind, agent_by_org, Some("acme")), "every project of acme is in scope");
+    assert!(lists::applies(kind, agent_by_org, Some("other")), "another organization's projects are not");
+    let out: Value = serde_json::from_slice(&lists::filter(kind, agent_by_org, nested).unwrap()).unwrap();
+    assert_eq!(out["projects"].as_array().unwrap().len(), 0, "filtered for another organization");
     assert!(lists::filter(kind, agent, b"not json").is_none(), "unreadable lists are withheld");
     let all = policy(r#""projects":["*"],"organizations":["*"]"#);
     assert!(list_for("list_projects", all.agent("a").unwrap()).is_none(), "[\"*\"] sees everything");

@@ -639,7 +639,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         let Some(agent) = d.agent else { return };
         let b = d.behaviour;
         self.guard = match b.response {
-            Some(ResponseRule::List(list)) if lists::applies(list, agent) => {
+            Some(ResponseRule::List(list)) if lists::applies(list, agent, d.location.organization()) => {
                 self.agent_index.map(|i| ResponseGuard { rule: ResponseRule::List(list), agent: i, encoded: false })
             }
             Some(rule @ ResponseRule::Secrets(_)) if !agent.reveal_secrets => {

@@ -9,12 +9,16 @@ use crate::policy::{Agent, Scope};
 pub use crate::catalog::ListKind as ScopedList;
 
 /// Whether a list needs filtering for this agent: its scope is narrower than all.
-pub fn applies(list: ScopedList, agent: &Agent) -> bool {
-    let scope = match list {
-        ScopedList::Organizations => &agent.organizations,
-        _ => &agent.projects,
-    };
-    *scope != Scope::All
+/// `organization` is the one the request's path names, if any.
+pub fn applies(list: ScopedList, agent: &Agent, organization: Option<&str>) -> bool {
+    match list {
+        ScopedList::Organizations => agent.organizations != Scope::All,
+        // Every project of an organization the agent's projects are given by is in its scope.
+        ScopedList::OrganizationProjects if organization.is_some_and(|o| agent.project_organization_in_scope(o)) => {
+            false
+        }
+        _ => agent.projects != Scope::All,
+    }
 }
 
 fn keep(item: &Value, scope: &Scope, fields: &[&str]) -> bool {
@@ -40,6 +44,14 @@ pub fn filter(list: ScopedList, agent: &Agent, body: &[u8]) -> Option<Vec<u8>> {
     };
     let Value::Array(arr) = items else { return None };
     let by_organization = list == ScopedList::Projects && !agent.project_organizations.is_empty();
+    let listed = arr.len();
     arr.retain(|item| keep(item, scope, fields) || (by_organization && in_project_organizations(item, agent)));
+    let kept = arr.len();
+    // The organization's count would tell how many projects were left out: it counts what is kept.
+    if kept != listed {
+        if let Some(count) = v.get_mut("pagination").and_then(|p| p.get_mut("count")).filter(|c| c.is_number()) {
+            *count = Value::from(kept);
+        }
+    }
     serde_json::to_vec(&v).ok()
 }
