@@ -61,11 +61,9 @@ impl Kind {
             Kind::Uuid => is_uuid(value),
             Kind::DateTime => is_rfc3339(value),
             Kind::ProjectRef => is_project_ref(value),
-            Kind::Digits => !value.is_empty() && value.len() <= 32 && value.bytes().all(|b| b.is_ascii_digit()),
+            Kind::Digits => !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()),
             Kind::Word => {
-                !value.is_empty()
-                    && value.len() <= 255
-                    && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
             }
             Kind::List(item) => item.accepts(value),
         }
