@@ -10,7 +10,8 @@ use crate::target::{is_project_ref, is_uuid};
 /// What a parameter's value must be, as the spec's schema says.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
-    /// Free text of at most this many bytes (after decoding).
+    /// Free text of at most this many characters (after decoding), as JSON Schema's `maxLength`
+    /// counts them.
     Text(usize),
     /// `true` or `false`.
     Boolean,
@@ -37,7 +38,7 @@ impl Kind {
     /// A few words for refusals: "true or false".
     pub fn describe(&self) -> String {
         match self {
-            Kind::Text(n) => format!("text of at most {n} bytes"),
+            Kind::Text(n) => format!("text of at most {n} characters"),
             Kind::Boolean => "true or false".into(),
             Kind::Integer(lo, hi) => format!("a whole number from {lo} to {hi}"),
             Kind::Number(lo, hi) => format!("a number from {} to {}", decimal::display(*lo), decimal::display(*hi)),
@@ -53,7 +54,8 @@ impl Kind {
 
     fn accepts(&self, value: &str) -> bool {
         match self {
-            Kind::Text(n) => value.len() <= *n,
+            // Bytes first: a value that short has no more characters.
+            Kind::Text(n) => value.len() <= *n || value.chars().count() <= *n,
             Kind::Boolean => value == "true" || value == "false",
             Kind::Integer(lo, hi) => plain_integer(value).is_some_and(|v| *lo <= v && v <= *hi),
             Kind::Number(lo, hi) => plain_number(value).is_some_and(|v| *lo <= v && v <= *hi),
