@@ -15,9 +15,10 @@ pub enum Kind {
     Text(usize),
     /// `true` or `false`.
     Boolean,
-    /// A whole number within the bounds.
+    /// A whole number within the bounds; `i64::MIN` and `i64::MAX` stand for a bound the spec
+    /// does not set (any longer number is taken as beyond them).
     Integer(i64, i64),
-    /// A decimal number within the bounds.
+    /// A decimal number within the bounds; the infinities stand for a bound the spec does not set.
     Number(f64, f64),
     /// One of these values.
     OneOf(&'static [&'static str]),
@@ -40,8 +41,16 @@ impl Kind {
         match self {
             Kind::Text(n) => format!("text of at most {n} characters"),
             Kind::Boolean => "true or false".into(),
+            Kind::Integer(i64::MIN, i64::MAX) => "a whole number".into(),
+            Kind::Integer(lo, i64::MAX) => format!("a whole number of at least {lo}"),
+            Kind::Integer(i64::MIN, hi) => format!("a whole number of at most {hi}"),
             Kind::Integer(lo, hi) => format!("a whole number from {lo} to {hi}"),
-            Kind::Number(lo, hi) => format!("a number from {} to {}", decimal::display(*lo), decimal::display(*hi)),
+            Kind::Number(lo, hi) => match (lo.is_finite(), hi.is_finite()) {
+                (true, true) => format!("a number from {} to {}", decimal::display(*lo), decimal::display(*hi)),
+                (true, false) => format!("a number of at least {}", decimal::display(*lo)),
+                (false, true) => format!("a number of at most {}", decimal::display(*hi)),
+                (false, false) => "a number".into(),
+            },
             Kind::OneOf(values) => format!("one of {}", values.join(", ")),
             Kind::Uuid => "a UUID".into(),
             Kind::DateTime => "an RFC 3339 timestamp".into(),
@@ -169,21 +178,35 @@ fn decode(raw: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// A whole number; one of more than 18 significant digits is read as `i64::MIN` or `i64::MAX`,
+/// beyond every bound the spec sets.
 fn plain_integer(s: &str) -> Option<i64> {
     let digits = s.strip_prefix('-').unwrap_or(s);
-    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    s.parse().ok()
+    let negative = digits.len() < s.len();
+    let significant = digits.trim_start_matches('0');
+    if significant.len() > 18 {
+        return Some(if negative { i64::MIN } else { i64::MAX });
+    }
+    let v: i64 = if significant.is_empty() { 0 } else { significant.parse().ok()? };
+    Some(if negative { -v } else { v })
 }
 
+/// A plain decimal; one whose whole part has more than 18 significant digits is read as an
+/// infinity, beyond every bound the spec sets.
 fn plain_number(s: &str) -> Option<f64> {
     let body = s.strip_prefix('-');
     let (int, frac) = body.unwrap_or(s).split_once('.').unwrap_or((body.unwrap_or(s), "0"));
-    if frac.is_empty() {
+    if int.is_empty() || frac.is_empty() {
         return None;
     }
-    decimal::plain_to_f64(body.is_some(), int, frac)
+    let significant = int.trim_start_matches('0');
+    if significant.len() > 18 && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(if body.is_some() { f64::NEG_INFINITY } else { f64::INFINITY });
+    }
+    decimal::plain_to_f64(body.is_some(), if significant.is_empty() { "0" } else { significant }, frac)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
@@ -244,7 +267,8 @@ mod tests {
             for p in Catalog::query_params(i) {
                 let Kind::Number(lo, hi) = p.kind else { continue };
                 seen += 1;
-                assert_eq!(p.kind.describe(), format!("a number from {lo} to {hi}"));
+                let bounds = if hi.is_finite() { format!("from {lo} to {hi}") } else { format!("of at least {lo}") };
+                assert_eq!(p.kind.describe(), format!("a number {bounds}"));
                 for v in [
                     "0",
                     "-0",
@@ -254,8 +278,16 @@ mod tests {
                     "1000000000000000.0626",
                     "1e3",
                     "1.",
+                    "100000000000000000000000",
+                    "-100000000000000000000000",
+                    "0000000000000000000000010.5",
+                    "",
+                    ".5",
+                    "-.5",
                 ] {
-                    let want = v.parse::<f64>().ok().filter(|_| !v.contains('e') && !v.ends_with('.'));
+                    // Plain decimals only: no exponent, digits on both sides of a point.
+                    let plain = !v.contains('e') && !v.ends_with('.') && !v.trim_start_matches('-').starts_with('.');
+                    let want = v.parse::<f64>().ok().filter(|_| plain);
                     assert_eq!(p.kind.accepts(v), want.is_some_and(|x| lo <= x && x <= hi), "{v}");
                 }
             }
