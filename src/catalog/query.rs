@@ -86,7 +86,7 @@ impl Kind {
 pub struct QueryParam {
     pub name: &'static str,
     pub kind: Kind,
-    /// Whether the spec marks it required. Not enforced: Supabase answers a missing one itself.
+    /// Whether the spec marks it required: a request without it is refused.
     pub required: bool,
 }
 
@@ -95,7 +95,8 @@ pub struct QueryParam {
 pub enum QueryError {
     /// A name the operation does not declare (escaped, at most 64 bytes).
     Unknown(String),
-    /// A declared name with a value not of its kind, or given twice: (name, what it must be).
+    /// A declared name with a value not of its kind, given twice, or required and missing:
+    /// (name, what it must be).
     Invalid(&'static str, String),
 }
 
@@ -108,9 +109,10 @@ impl fmt::Display for QueryError {
     }
 }
 
-/// Checks every `name=value` pair of `query` against the declared parameters. Empty pairs
-/// (`a=1&&b=2`, a trailing `&`) are ignored; a parameter given twice is refused unless it is a
-/// list, so a server that reads the first copy and one that reads the last cannot disagree.
+/// Checks every `name=value` pair of `query` (empty when the target has none) against the
+/// declared parameters. Empty pairs (`a=1&&b=2`, a trailing `&`) are ignored; a parameter given
+/// twice is refused unless it is a list, so a server that reads the first copy and one that
+/// reads the last cannot disagree; a required one that is missing is refused.
 pub fn check(declared: &[QueryParam], query: &str) -> Result<(), QueryError> {
     let mut seen: u64 = 0;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -131,7 +133,10 @@ pub fn check(declared: &[QueryParam], query: &str) -> Result<(), QueryError> {
             return Err(QueryError::Invalid(param.name, param.kind.describe()));
         }
     }
-    Ok(())
+    match declared.iter().enumerate().find(|(i, p)| p.required && seen & (1u64 << (i % 64)) == 0) {
+        Some((_, missing)) => Err(QueryError::Invalid(missing.name, "given (the spec requires it)".into())),
+        None => Ok(()),
+    }
 }
 
 /// The value of the first pair named `name`, as it appears in the query (not decoded).
