@@ -199,19 +199,45 @@ fn plain_integer(s: &str) -> Option<i64> {
     Some(if negative { -v } else { v })
 }
 
-/// A plain decimal; one whose whole part has more than 18 significant digits is read as an
-/// infinity, beyond every bound the spec sets.
+/// A decimal number, plainly written or with an exponent (`1.5`, `1e-05`, `2.5E+16`: the forms
+/// JSON and most languages print). Digits past the 18th significant one in the whole part, or
+/// the 18th in the fraction, only move the value off the decimal before them, by one step away
+/// from zero, so no bound is met by a value that lies beyond it.
 fn plain_number(s: &str) -> Option<f64> {
-    let body = s.strip_prefix('-');
-    let (int, frac) = body.unwrap_or(s).split_once('.').unwrap_or((body.unwrap_or(s), "0"));
-    if int.is_empty() || frac.is_empty() {
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let body = mantissa.strip_prefix('-');
+    let negative = body.is_some();
+    let unsigned = body.unwrap_or(mantissa);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || frac.is_empty() || !digits(int) || !digits(frac) {
         return None;
     }
     let significant = int.trim_start_matches('0');
-    if significant.len() > 18 && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(if body.is_some() { f64::NEG_INFINITY } else { f64::INFINITY });
+    let (head, tail) = significant.split_at(significant.len().min(18));
+    let (kept, dropped) = if tail.is_empty() { frac.split_at(frac.len().min(18)) } else { ("", frac) };
+    let mut v = decimal::plain_to_f64(false, if head.is_empty() { "0" } else { head }, kept)?;
+    if tail.bytes().chain(dropped.bytes()).any(|b| b != b'0') {
+        v = f64::from_bits(v.to_bits() + 1);
     }
-    decimal::plain_to_f64(body.is_some(), if significant.is_empty() { "0" } else { significant }, frac)
+    let mut e = tail.len() as i32;
+    if let Some(x) = exponent {
+        let magnitude = x.strip_prefix(['+', '-']).unwrap_or(x);
+        if magnitude.is_empty() || !digits(magnitude) {
+            return None;
+        }
+        let magnitude = magnitude.trim_start_matches('0');
+        // Past 10^±9999 every f64 is zero or infinite already.
+        let m: i32 = if magnitude.len() > 4 { 10_000 } else { magnitude.parse().unwrap_or(0) };
+        e += if x.starts_with('-') { -m } else { m };
+    }
+    if v != 0.0 && e != 0 {
+        v = if e > 0 { v * 10f64.powi(e) } else { v / 10f64.powi(-e) };
+    }
+    Some(if negative { -v } else { v })
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
@@ -282,6 +308,20 @@ mod tests {
                     "1000000000000000.0625",
                     "1000000000000000.0626",
                     "1e3",
+                    "1E3",
+                    "1e-05",
+                    "2.5e+16",
+                    "9.99999999999999999999e0",
+                    "10.00000000000000000001",
+                    "0.00012345678901234567",
+                    "1e400",
+                    "1e-400",
+                    "1e99999",
+                    "-1e3",
+                    "1.e3",
+                    "1e",
+                    "e3",
+                    "1e+",
                     "1.",
                     "100000000000000000000000",
                     "-100000000000000000000000",
@@ -290,8 +330,8 @@ mod tests {
                     ".5",
                     "-.5",
                 ] {
-                    // Plain decimals only: no exponent, digits on both sides of a point.
-                    let plain = !v.contains('e') && !v.ends_with('.') && !v.trim_start_matches('-').starts_with('.');
+                    // Digits on both sides of a point, when there is one.
+                    let plain = !v.contains(".e") && !v.ends_with('.') && !v.trim_start_matches('-').starts_with('.');
                     let want = v.parse::<f64>().ok().filter(|_| plain);
                     assert_eq!(p.kind.accepts(v), want.is_some_and(|x| lo <= x && x <= hi), "{v}");
                 }
