@@ -264,6 +264,19 @@ fn is_rfc3339(s: &str) -> bool {
     if !date_time {
         return false;
     }
+    // The fields in their ranges (RFC 3339 section 5.7): a real day of its month, a leap second.
+    let num = |i: usize| u32::from(b[i] - b'0') * 10 + u32::from(b[i + 1] - b'0');
+    let year = num(0) * 100 + num(2);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match num(5) {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=12).contains(&num(5)) || !(1..=days).contains(&num(8)) || num(11) > 23 || num(14) > 59 || num(17) > 60 {
+        return false;
+    }
     let mut i = 19;
     if at(i, b'.') {
         i += 1;
@@ -278,7 +291,14 @@ fn is_rfc3339(s: &str) -> bool {
     match b.get(i) {
         Some(b'Z' | b'z') => i + 1 == b.len(),
         Some(b'+' | b'-') => {
-            i + 6 == b.len() && digit(i + 1) && digit(i + 2) && at(i + 3, b':') && digit(i + 4) && digit(i + 5)
+            i + 6 == b.len()
+                && digit(i + 1)
+                && digit(i + 2)
+                && at(i + 3, b':')
+                && digit(i + 4)
+                && digit(i + 5)
+                && num(i + 1) <= 23
+                && num(i + 4) <= 59
         }
         _ => false,
     }
