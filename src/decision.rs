@@ -9,8 +9,8 @@
 //! 3. Catalog: the method and path are an endpoint, or 403 `unknown_endpoint`.
 //! 4. Parameters: each path parameter in the format the spec gives it (a `{ref}` is a project
 //!    ref, ids are UUIDs, ...), and the query only the parameters the operation declares, each
-//!    given once (lists excepted) with a value of its kind, or 400 (`invalid_parameter`,
-//!    `unknown_parameter`).
+//!    given once (lists excepted) with a value of its kind, and each it requires given, or 400
+//!    (`invalid_parameter`, `unknown_parameter`).
 //! 5. `deny`: an endpoint the agent's deny list names is refused, whatever else grants it.
 //! 6. Scope: the `{ref}` (or, on an account-level path, the project its query names) is one of
 //!    the agent's projects, the `{slug}` one of its organizations, and a branch endpoint needs
@@ -764,16 +764,15 @@ pub fn decide_for<'p, 'a>(
         d.enforced = true;
         return d;
     }
-    // 4b. The query: only parameters the operation declares, each with a value of its kind.
-    if let Some(q) = target.query {
-        if let Err(e) = query::check(Catalog::query_params(matched.index), q) {
-            d.reason = match e {
-                query::QueryError::Unknown(name) => Reason::UnknownParameter(name),
-                query::QueryError::Invalid(name, kind) => Reason::InvalidParameter(name.to_string(), kind),
-            };
-            d.enforced = true;
-            return d;
-        }
+    // 4b. The query: only parameters the operation declares, each with a value of its kind, and
+    // those it requires.
+    if let Err(e) = query::check(Catalog::query_params(matched.index), target.query.unwrap_or_default()) {
+        d.reason = match e {
+            query::QueryError::Unknown(name) => Reason::UnknownParameter(name),
+            query::QueryError::Invalid(name, kind) => Reason::InvalidParameter(name.to_string(), kind),
+        };
+        d.enforced = true;
+        return d;
     }
     // A project the query names (`list_snippets?project_ref=`) is where the call acts.
     if let (Location::Account, Some(name), Some(q)) = (&d.location, d.behaviour.project_param, target.query) {

@@ -192,19 +192,14 @@ pub fn check_param(name: &str, value: &str) -> Result<(), &'static str> {
             (is_project_ref(value) || is_uuid(value), "a branch ref (20 lowercase letters) or a branch UUID")
         }
         "id" | "invite_id" | "provider_id" | "tpa_id" | "user_id" => (is_uuid(value), "a UUID"),
-        "version" => (
-            !value.is_empty() && value.len() <= 32 && value.bytes().all(|b| b.is_ascii_digit()),
-            "a migration version (digits)",
-        ),
+        "version" => (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()), "a migration version (digits)"),
         "addon_variant" => (ADDON_VARIANTS.contains(&value), "an add-on variant the spec lists (pitr_7, ...)"),
         "run_id" | "token" => (
             is_word(value, true) || (is_word(&value.replace('.', "-"), true) && !value.starts_with('.')),
             "an identifier ([A-Za-z0-9._-]+)",
         ),
         _ => (
-            !value.is_empty()
-                && value.len() <= 255
-                && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')),
+            !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')),
             "a name ([A-Za-z0-9._-]+)",
         ),
     };
@@ -253,7 +248,6 @@ pub fn is_uuid(s: &str) -> bool {
 
 fn is_word(s: &str, upper_and_dash: bool) -> bool {
     !s.is_empty()
-        && s.len() <= 128
         && s.bytes().all(|b| {
             b.is_ascii_lowercase()
                 || b.is_ascii_digit()
@@ -267,9 +261,10 @@ pub fn is_project_ref(s: &str) -> bool {
     s.len() == 20 && s.bytes().all(|b| b.is_ascii_lowercase())
 }
 
-/// An organization slug: `[\w-]+` in ASCII.
+/// An organization slug: `[\w-]+` in ASCII, of any length (the spec sets none; the target's
+/// own limit bounds it).
 pub fn is_org_slug(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// A function slug: `[A-Za-z0-9_-]+`.

@@ -144,9 +144,18 @@ fn concrete_paths_match_the_right_endpoint() {
     let m = c.find(Method::Get, "/v1/projects/abcdefghijklmnopqrst/functions/hello/body").expect("match");
     assert_eq!((m.param("ref"), m.param("function_slug")), (Some("abcdefghijklmnopqrst"), Some("hello")));
     assert!(c.find(Method::Put, "/v1/projects/abcdefghijklmnopqrst").is_err());
-    // A static segment wins over a parameter, as in Supabase's router: a function named "deploy"
-    // cannot be read by path, and the request is refused rather than guessed at.
-    assert!(c.find(Method::Get, "/v1/projects/abcdefghijklmnopqrst/functions/deploy").is_err());
+    // A static segment wins over a parameter among the routes of the request's method only: a
+    // function named "deploy" is read, updated and deleted by path; POST of it deploys.
+    for (method, id) in [
+        (Method::Get, "get_function"),
+        (Method::Patch, "update_function"),
+        (Method::Delete, "delete_function"),
+        (Method::Post, "deploy_function"),
+    ] {
+        let m = c.find(method, "/v1/projects/abcdefghijklmnopqrst/functions/deploy").expect("match");
+        assert_eq!(m.endpoint.id, id, "{method}");
+    }
+    assert!(c.find(Method::Put, "/v1/projects/abcdefghijklmnopqrst/functions/deploy").is_err());
     assert!(c.find(Method::Get, "/v1/unknown").is_err());
     assert!(c.find(Method::Get, "/v1/projects/abcdefghijklmnopqrst/functions/a/b/c").is_err());
 }

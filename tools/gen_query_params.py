@@ -24,10 +24,19 @@ def kind(schema, where):
         return f"Kind::OneOf(&[{values}])"
     if t == "boolean":
         return "Kind::Boolean"
+    # A bound the spec does not set is none: the widest value of the type stands for it.
     if t == "integer":
-        return f"Kind::Integer({int(schema.get('minimum', -(2**53)))}, {int(schema.get('maximum', 2**53))})"
+        lo = schema.get("minimum")
+        hi = schema.get("maximum")
+        lo = "i64::MIN" if lo is None else int(lo)
+        hi = "i64::MAX" if hi is None else int(hi)
+        return f"Kind::Integer({lo}, {hi})"
     if t == "number":
-        return f"Kind::Number({float(schema.get('minimum', -1e15))!r}, {float(schema.get('maximum', 1e15))!r})"
+        lo = schema.get("minimum")
+        hi = schema.get("maximum")
+        lo = "f64::NEG_INFINITY" if lo is None else repr(float(lo))
+        hi = "f64::INFINITY" if hi is None else repr(float(hi))
+        return f"Kind::Number({lo}, {hi})"
     if t == "string":
         fmt, pattern = schema.get("format"), schema.get("pattern")
         if fmt == "uuid":
@@ -36,7 +45,9 @@ def kind(schema, where):
             return "Kind::DateTime"
         if pattern is None:
             if "minimum" in schema or "maximum" in schema:
-                return f"Kind::Integer({int(schema.get('minimum', 0))}, {int(schema.get('maximum', 2**53))})"
+                hi = schema.get("maximum")
+                hi = "i64::MAX" if hi is None else int(hi)
+                return f"Kind::Integer({int(schema.get('minimum', 0))}, {hi})"
             return f"Kind::Text({int(schema.get('maxLength', 2048))})"
         if pattern == "^[a-z]+$" and schema.get("minLength") == 20 and schema.get("maxLength") == 20:
             return "Kind::ProjectRef"

@@ -20,11 +20,16 @@ use matchit::Router;
 const ALTERNATIVE_PERMISSIONS: [&str; 3] =
     ["branching_production_read", "branching_production_write", "branching_production_create"];
 
-/// The compiled catalog: a router from path template to the endpoints on it.
+/// The compiled catalog: a router per method, from path template to the endpoint. Per method,
+/// as HTTP routers match: a static segment wins over a parameter only among the routes of the
+/// request's method (`GET /functions/deploy` is `get_function`, `POST` of it `deploy_function`).
 pub struct Catalog {
-    router: Router<Vec<usize>>,
+    routers: [Router<usize>; METHODS],
     behaviours: Vec<Behaviour>,
 }
+
+/// How many methods the catalog routes ([`Method`]).
+const METHODS: usize = 6;
 
 /// A request matched to a catalog entry, with the path parameters it carried.
 #[derive(Debug)]
@@ -64,20 +69,14 @@ impl Catalog {
     /// Builds the router. The table is static, so this fails only if the table itself is broken,
     /// which the catalog tests rule out; the error names the template.
     pub fn new() -> Result<Catalog, String> {
-        let mut groups: Vec<(&'static str, Vec<usize>)> = Vec::new();
+        let mut routers: [Router<usize>; METHODS] = Default::default();
         for (i, e) in Catalog::endpoints().iter().enumerate() {
-            match groups.iter_mut().find(|(p, _)| *p == e.path) {
-                Some((_, v)) => v.push(i),
-                None => groups.push((e.path, vec![i])),
-            }
-        }
-        let mut router = Router::new();
-        for (path, idx) in groups {
-            router.insert(path, idx).map_err(|err| format!("catalog path {path}: {err}"))?;
+            let router = routers.get_mut(e.method as usize).ok_or_else(|| format!("catalog method {}", e.method))?;
+            router.insert(e.path, i).map_err(|err| format!("catalog path {} {}: {err}", e.method, e.path))?;
         }
         let ids: Vec<&'static str> = Catalog::endpoints().iter().map(|e| e.id).collect();
         let behaviours = behaviour::compile(&ids, |i, name| Catalog::query_params(i).iter().any(|p| p.name == name))?;
-        Ok(Catalog { router, behaviours })
+        Ok(Catalog { routers, behaviours })
     }
 
     /// What the endpoint at `index` needs beyond the general rules (precomputed).
@@ -101,11 +100,12 @@ impl Catalog {
 
     /// Finds the endpoint for a method and a canonical path (no query string).
     pub fn find<'k, 'v>(&'k self, method: Method, path: &'v str) -> Result<Matched<'k, 'v>, NoMatch> {
-        let m = self.router.at(path).map_err(|_| NoMatch::Path)?;
-        let all = Catalog::endpoints();
-        let index =
-            m.value.iter().copied().find(|&i| all.get(i).is_some_and(|e| e.method == method)).ok_or(NoMatch::Method)?;
-        let endpoint = all.get(index).ok_or(NoMatch::Path)?;
+        let Some(Ok(m)) = self.routers.get(method as usize).map(|r| r.at(path)) else {
+            let elsewhere = self.routers.iter().any(|r| r.at(path).is_ok());
+            return Err(if elsewhere { NoMatch::Method } else { NoMatch::Path });
+        };
+        let index = *m.value;
+        let endpoint = Catalog::endpoints().get(index).ok_or(NoMatch::Path)?;
         let params = m.params.iter().collect();
         Ok(Matched { index, endpoint, params })
     }

@@ -29,7 +29,7 @@ pub(crate) static QUERY_PARAMS: [&[QueryParam]; 169] = [
     /* list_snippets */ &[q("project_ref", Kind::ProjectRef, false), q("cursor", Kind::Text(2048), false), q("limit", Kind::Integer(1, 100), false), q("sort_by", Kind::OneOf(&["name", "inserted_at"]), false), q("sort_order", Kind::OneOf(&["asc", "desc"]), false)],
     /* get_snippet */ &[],
     /* get_profile */ &[],
-    /* list_action_runs */ &[q("offset", Kind::Number(0.0, 1000000000000000.0), false), q("limit", Kind::Number(10.0, 1000000000000000.0), false)],
+    /* list_action_runs */ &[q("offset", Kind::Number(0.0, f64::INFINITY), false), q("limit", Kind::Number(10.0, f64::INFINITY), false)],
     /* count_action_runs */ &[],
     /* get_action_run */ &[],
     /* update_action_run_status */ &[],
@@ -177,5 +177,5 @@ pub(crate) static QUERY_PARAMS: [&[QueryParam]; 169] = [
     /* get_organization */ &[],
     /* get_organization_project_claim */ &[],
     /* claim_project_for_organization */ &[],
-    /* get_projects_for_organization */ &[q("offset", Kind::Integer(0, 9007199254740992), false), q("limit", Kind::Integer(1, 100), false), q("search", Kind::Text(2048), false), q("sort", Kind::OneOf(&["name_asc", "name_desc", "created_asc", "created_desc"]), false), q("statuses", Kind::Text(2048), false)],
+    /* get_projects_for_organization */ &[q("offset", Kind::Integer(0, i64::MAX), false), q("limit", Kind::Integer(1, 100), false), q("search", Kind::Text(2048), false), q("sort", Kind::OneOf(&["name_asc", "name_desc", "created_asc", "created_desc"]), false), q("statuses", Kind::Text(2048), false)],
 ];
