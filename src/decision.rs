@@ -766,13 +766,16 @@ pub fn decide_for<'p, 'a>(
     }
     // 4b. The query: only parameters the operation declares, each with a value of its kind, and
     // those it requires.
-    if let Err(e) = query::check(Catalog::query_params(matched.index), target.query.unwrap_or_default()) {
-        d.reason = match e {
-            query::QueryError::Unknown(name) => Reason::UnknownParameter(name),
-            query::QueryError::Invalid(name, kind) => Reason::InvalidParameter(name.to_string(), kind),
-        };
-        d.enforced = true;
-        return d;
+    let declared = Catalog::query_params(matched.index);
+    if target.query.is_some() || declared.iter().any(|p| p.required) {
+        if let Err(e) = query::check(declared, target.query.unwrap_or_default()) {
+            d.reason = match e {
+                query::QueryError::Unknown(name) => Reason::UnknownParameter(name),
+                query::QueryError::Invalid(name, kind) => Reason::InvalidParameter(name.to_string(), kind),
+            };
+            d.enforced = true;
+            return d;
+        }
     }
     // A project the query names (`list_snippets?project_ref=`) is where the call acts.
     if let (Location::Account, Some(name), Some(q)) = (&d.location, d.behaviour.project_param, target.query) {

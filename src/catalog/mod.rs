@@ -98,11 +98,21 @@ impl Catalog {
         query_params::QUERY_PARAMS.get(index).copied().unwrap_or(&[])
     }
 
+    /// Why a path matched nothing for its method: another method has it, or none does.
+    #[cold]
+    #[inline(never)]
+    fn no_match(&self, path: &str) -> NoMatch {
+        if self.routers.iter().any(|r| r.at(path).is_ok()) {
+            NoMatch::Method
+        } else {
+            NoMatch::Path
+        }
+    }
+
     /// Finds the endpoint for a method and a canonical path (no query string).
     pub fn find<'k, 'v>(&'k self, method: Method, path: &'v str) -> Result<Matched<'k, 'v>, NoMatch> {
         let Some(Ok(m)) = self.routers.get(method as usize).map(|r| r.at(path)) else {
-            let elsewhere = self.routers.iter().any(|r| r.at(path).is_ok());
-            return Err(if elsewhere { NoMatch::Method } else { NoMatch::Path });
+            return Err(self.no_match(path));
         };
         let index = *m.value;
         let endpoint = Catalog::endpoints().get(index).ok_or(NoMatch::Path)?;
