@@ -13,7 +13,9 @@
 //!    (`invalid_parameter`, `unknown_parameter`).
 //! 5. `deny`: an endpoint the agent's deny list names is refused, whatever else grants it.
 //! 6. Scope: the `{ref}` (or, on an account-level path, the project its query names) is one of
-//!    the agent's projects, the `{slug}` one of its organizations, and a branch endpoint needs
+//!    the agent's projects; an account-level call that would reach every project (no
+//!    `project_ref`) or a project its request never names (`get_snippet`) needs
+//!    `projects: ["*"]`; the `{slug}` is one of its organizations, and a branch endpoint needs
 //!    `projects: ["*"]` or the branch ref among its projects. For
 //!    `projects: {"organizations": [...]}` the `{ref}`'s organization is learned from Supabase
 //!    (`organization_lookup`, finished by `apply_project_organization`); unknown is refused.

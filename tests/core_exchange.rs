@@ -476,6 +476,41 @@ fn rewrite_headers_and_undeclared_parameters_are_400() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_request_id_that_carries_the_key_is_not_echoed() {
+    // A key an operator chose may have the shape of a request id: it is not sent upstream, echoed
+    // in `x-bollard-request-id`, or written in the record as the request's id.
+    let key = "agentkey-0123456789abcdef";
+    let policy = format!(
+        r#"{{"upstream":{{"token_env":"T"}},"agents":[{{"id":"ops","key_sha256":"{}",
+        "projects":["{P1}"],"access":{{"projects":"read"}}}}]}}"#,
+        key_sha256(key)
+    );
+    let gw = Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads");
+    let auth = format!("Bearer {key}");
+    for refused in [false, true] {
+        let path = if refused { "/v1/projects/zyxwvutsrqponmlkjihg" } else { "/v1/projects/abcdefghijklmnopqrst" };
+        let headers: Vec<(&str, &[u8])> = vec![
+            (":method", b"GET"),
+            (":path", path.as_bytes()),
+            ("authorization", auth.as_bytes()),
+            ("x-request-id", key.as_bytes()),
+        ];
+        let mut h = Host::new(&gw);
+        h.event(Event::RequestHeaders { headers: &headers, end_of_stream: true, now_ms: 1_800_000_000_000 });
+        if let Some(f) = h.seen.forward.clone() {
+            assert!(f.remove.iter().any(|r| r == "x-request-id"), "not sent upstream");
+            assert!(f.set.iter().all(|(_, v)| !v.contains(key)), "not set upstream");
+        }
+        if let Some(r) = h.seen.reply.clone() {
+            assert!(!r.body.contains(key) && r.headers.iter().all(|(_, v)| !v.contains(key)), "{r:?}");
+        }
+        assert_eq!(h.seen.forward.is_some(), !refused);
+        let record = h.record();
+        assert!(record.request_id.is_none() && !record.to_json().contains(key), "refused: {refused}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn header_names_are_read_in_any_case() {
     // Envoy lowers header names; a host that keeps the client's case is read the same way.
     let gw = gateway("");

@@ -114,6 +114,10 @@ fn lists_keep_only_what_is_in_scope() {
     let out: Value = serde_json::from_slice(&lists::filter(kind, agent, nested).unwrap()).unwrap();
     assert_eq!(out["projects"].as_array().unwrap().len(), 1);
     assert_eq!(out["pagination"]["count"], 1, "the count does not tell how many were left out");
+    // Nor does it on a page where every item is in scope: the count is of every page.
+    let page = br#"{"projects":[{"ref":"abcdefghijklmnopqrst"}],"pagination":{"count":5,"limit":1,"offset":0}}"#;
+    let out: Value = serde_json::from_slice(&lists::filter(kind, agent, page).unwrap()).unwrap();
+    assert_eq!(out["pagination"], serde_json::json!({"count": 1, "limit": 1, "offset": 0}));
     // An agent whose projects are an organization's sees that organization's list whole.
     let by_org = policy(r#""projects":{"organizations":["acme"]},"organizations":["acme","other"]"#);
     let agent_by_org = by_org.agent("a").unwrap();

@@ -252,6 +252,7 @@ const CORPUS: &[(&str, &str)] = &[
     ("select * from heap_page_items(get_raw_page('auth.users', 0))", "read,admin"),
     ("select data from bt_page_items('auth.users_email_key', 1)", "read,admin"),
     ("select block_fpi_data from pg_get_wal_block_info('0/0', '1/0')", "read,admin"),
+    ("select fpi_data from pg_get_wal_fpi_info('0/0', '1/0')", "read,admin"),
     ("select heap_force_kill('orders'::regclass, array['(0,1)'::tid])", "read,destroy"),
     ("select * from dblink('host=evil', 'select 1') as t(a int)", "read,admin"),
     ("select dblink_exec('host=evil', 'drop table t')", "read,admin"),

@@ -74,6 +74,12 @@ impl Catalog {
             let router = routers.get_mut(e.method as usize).ok_or_else(|| format!("catalog method {}", e.method))?;
             router.insert(e.path, i).map_err(|err| format!("catalog path {} {}: {err}", e.method, e.path))?;
         }
+        if let Some(e) = (0..Catalog::endpoints().len())
+            .find(|&i| Catalog::query_params(i).len() > query::MAX_PARAMS)
+            .and_then(|i| Catalog::endpoints().get(i))
+        {
+            return Err(format!("catalog {}: more than {} query parameters", e.id, query::MAX_PARAMS));
+        }
         let ids: Vec<&'static str> = Catalog::endpoints().iter().map(|e| e.id).collect();
         let behaviours = behaviour::compile(&ids, |i, name| Catalog::query_params(i).iter().any(|p| p.name == name))?;
         Ok(Catalog { routers, behaviours })

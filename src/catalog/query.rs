@@ -109,10 +109,14 @@ impl fmt::Display for QueryError {
     }
 }
 
+/// How many query parameters one operation may declare: one bit each in [`check`].
+pub const MAX_PARAMS: usize = 64;
+
 /// Checks every `name=value` pair of `query` (empty when the target has none) against the
 /// declared parameters. Empty pairs (`a=1&&b=2`, a trailing `&`) are ignored; a parameter given
 /// twice is refused unless it is a list, so a server that reads the first copy and one that
 /// reads the last cannot disagree; a required one that is missing is refused.
+/// `declared` holds at most [`MAX_PARAMS`] parameters (the catalog refuses to build otherwise).
 pub fn check(declared: &[QueryParam], query: &str) -> Result<(), QueryError> {
     let mut seen: u64 = 0;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -120,7 +124,7 @@ pub fn check(declared: &[QueryParam], query: &str) -> Result<(), QueryError> {
         let Some((i, param)) = declared.iter().enumerate().find(|(_, p)| p.name == name) else {
             return Err(QueryError::Unknown(shown(name)));
         };
-        let bit = 1u64 << (i % 64);
+        let bit = 1u64 << i;
         if seen & bit != 0 && !matches!(param.kind, Kind::List(_)) {
             return Err(QueryError::Invalid(param.name, "given once".into()));
         }
@@ -133,7 +137,7 @@ pub fn check(declared: &[QueryParam], query: &str) -> Result<(), QueryError> {
             return Err(QueryError::Invalid(param.name, param.kind.describe()));
         }
     }
-    match declared.iter().enumerate().find(|(i, p)| p.required && seen & (1u64 << (i % 64)) == 0) {
+    match declared.iter().enumerate().find(|(i, p)| p.required && seen & (1u64 << i) == 0) {
         Some((_, missing)) => Err(QueryError::Invalid(missing.name, "given (the spec requires it)".into())),
         None => Ok(()),
     }

@@ -75,7 +75,13 @@ impl Head {
         if long.any() {
             if let Some(key) = key_in_header(&h.authorization) {
                 for (i, &(name, value)) in headers.iter().enumerate() {
-                    if long.has(i) && contains(value, key.as_bytes()) {
+                    // Past the first 64, any forwarded header is looked at: its name says which.
+                    let forwarded = i < 64 || FORWARDED.iter().any(|f| f.eq_ignore_ascii_case(name));
+                    if long.has(i) && forwarded && contains(value, key.as_bytes()) {
+                        // Nor is it echoed back, or written in the record, as the request's id.
+                        if name.eq_ignore_ascii_case("x-request-id") {
+                            h.request_id = None;
+                        }
                         drop_once(&mut h.drop, name);
                     }
                 }

@@ -44,14 +44,12 @@ pub fn filter(list: ScopedList, agent: &Agent, body: &[u8]) -> Option<Vec<u8>> {
     };
     let Value::Array(arr) = items else { return None };
     let by_organization = list == ScopedList::Projects && !agent.project_organizations.is_empty();
-    let listed = arr.len();
     arr.retain(|item| keep(item, scope, fields) || (by_organization && in_project_organizations(item, agent)));
     let kept = arr.len();
-    // The organization's count would tell how many projects were left out: it counts what is kept.
-    if kept != listed {
-        if let Some(count) = v.get_mut("pagination").and_then(|p| p.get_mut("count")).filter(|c| c.is_number()) {
-            *count = Value::from(kept);
-        }
+    // The organization's count (of every page) would tell how many projects the agent may not
+    // see: it counts what this page kept.
+    if let Some(count) = v.get_mut("pagination").and_then(|p| p.get_mut("count")).filter(|c| c.is_number()) {
+        *count = Value::from(kept);
     }
     serde_json::to_vec(&v).ok()
 }

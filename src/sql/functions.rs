@@ -109,6 +109,7 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_get_wal_records_info_till_end_of_wal", SqlClass::Admin),
     ("pg_get_wal_record_info", SqlClass::Admin),
     ("pg_get_wal_block_info", SqlClass::Admin),
+    ("pg_get_wal_fpi_info", SqlClass::Admin),
     ("pg_get_wal_stats", SqlClass::Admin),
     ("pg_get_wal_stats_till_end_of_wal", SqlClass::Admin),
     ("pg_buffercache_evict", SqlClass::Admin),
