@@ -206,7 +206,9 @@ fn plain_integer(s: &str) -> Option<i64> {
 /// A decimal number, plainly written or with an exponent (`1.5`, `1e-05`, `2.5E+16`: the forms
 /// JSON and most languages print). Digits past the 18th significant one in the whole part, or
 /// the 18th in the fraction, only move the value off the decimal before them, by one step away
-/// from zero, so no bound is met by a value that lies beyond it.
+/// from zero: an upper bound is never met by a value that lies beyond it, while a value written
+/// with more than 18 digits may land within one step of a lower bound it is below, and the
+/// scaling by an exponent rounds once more. The request still carries the text as written.
 fn plain_number(s: &str) -> Option<f64> {
     let (mantissa, exponent) = match s.find(['e', 'E']) {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
