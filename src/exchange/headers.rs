@@ -26,6 +26,21 @@ pub const FORWARDED: [&str; 13] = [
     "if-none-match",
 ];
 
+/// Header values, borrowed: one in place, or a list.
+pub enum Values<'a> {
+    One([&'a str; 1]),
+    Many(Vec<&'a str>),
+}
+
+impl<'a> Values<'a> {
+    pub fn as_slice(&self) -> &[&'a str] {
+        match self {
+            Values::One(one) => one,
+            Values::Many(all) => all,
+        }
+    }
+}
+
 /// What the decision reads from the request headers, owned, so that a decision that waits for
 /// the body or a lookup can be made again from the same inputs.
 #[derive(Debug, Default, Clone)]
@@ -44,9 +59,13 @@ pub struct Head {
 }
 
 impl Head {
-    /// Every `authorization` value, borrowed, for [`Head::request`].
-    pub fn authorization_values(&self) -> Vec<&str> {
-        self.authorization.iter().map(String::as_str).collect()
+    /// Every `authorization` value, borrowed, for [`Head::request`]: the one a request
+    /// normally has without a copy of the list.
+    pub fn authorization_values(&self) -> Values<'_> {
+        match self.authorization.as_slice() {
+            [one] => Values::One([one.as_str()]),
+            all => Values::Many(all.iter().map(String::as_str).collect()),
+        }
     }
 
     /// What the decision reads, at `now_ms`.

@@ -512,7 +512,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
 
     fn decide_with(&mut self, gw: &Gateway, head: &Head, resume: bool, too_large: bool) -> Flow {
         let auth = head.authorization_values();
-        let request = head.request(&auth, self.now_ms);
+        let request = head.request(auth.as_slice(), self.now_ms);
         let mut d = decide(&gw.policy, &gw.catalog, &request);
         if too_large {
             d.body_too_large(gw.policy.max_body_bytes);
@@ -895,7 +895,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         let gw = self.gw.clone();
         let head = &self.head;
         let auth = head.authorization_values();
-        let request = head.request(&auth, self.now_ms);
+        let request = head.request(auth.as_slice(), self.now_ms);
         let mut d = decide(&gw.policy, &gw.catalog, &request);
         if head.content_encoded {
             d.body_encoded();
