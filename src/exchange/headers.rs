@@ -109,8 +109,16 @@ impl Head {
         h
     }
 
+    /// Reads a header whose name is not in lower case, as the same name in lower case.
+    #[cold]
+    #[inline(never)]
+    fn read_lowered(&mut self, raw: &str, value: &[u8]) -> bool {
+        self.read_one(&raw.to_ascii_lowercase(), raw, value)
+    }
+
     /// Reads one header by its lower-case `name` (`raw` as the host has it); true when it is
     /// forwarded upstream.
+    #[inline(always)]
     fn read_one(&mut self, name: &str, raw: &str, value: &[u8]) -> bool {
         let h = self;
         match name {
@@ -145,7 +153,7 @@ impl Head {
             n if FORWARDED.contains(&n) => return true,
             // Envoy hands names over in lower case; a host that keeps the client's case is read
             // the same way, and what is dropped is named as the host has it.
-            n if n.bytes().any(|b| b.is_ascii_uppercase()) => return h.read_one(&n.to_ascii_lowercase(), raw, value),
+            n if n.bytes().any(|b| b.is_ascii_uppercase()) => return h.read_lowered(raw, value),
             n => {
                 if METHOD_OVERRIDE_HEADERS.contains(&n) {
                     h.method_override = true;
