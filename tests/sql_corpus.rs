@@ -444,6 +444,13 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "select histogram_bounds from pg_stats where schemaname = 'auth' and tablename = 'users'",
         "select most_common_vals from pg_catalog.pg_stats_ext",
         "select * from \"pg_stats_ext_exprs\"",
+        // A sequence named by a string: nextval and setval write it, in whatever schema it is.
+        "select nextval('auth.users_id_seq')",
+        "select setval('AUTH.refresh_tokens_id_seq', 1)",
+        "select setval('\"auth\".s'::regclass, 1, false)",
+        "select setval(pg_get_serial_sequence('auth.users', 'id'), 1)",
+        "select setval(x, 1) from (values ('auth.s')) v(x)",
+        "select setval(s, 1) from (values ('auth.s'::regclass)) v(s)",
     ] {
         let j = judge(sql, &r);
         assert_eq!(j.refusal, Some(SqlRefusal::Schema("auth".into())), "{sql:?}");
@@ -454,6 +461,8 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "show search_path",
         "select set_config('search_path', 'public, extensions', false)",
         "set search_path = public",
+        "select nextval('orders_id_seq'), currval('public.orders_id_seq')",
+        "select setval(pg_get_serial_sequence('public.orders', 'id'), max(id)) from public.orders",
     ] {
         assert_eq!(judge(sql, &r).refusal, None, "{sql:?}");
     }
