@@ -5,8 +5,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    self, CopySource, CopyTarget, Expr, FunctionSecurity, ObjectName, ObjectType, Query, Select, Set, SetExpr,
-    TableFactor, Visit, Visitor,
+    self, CopySource, CopyTarget, Expr, FunctionSecurity, ObjectName, ObjectType, Query, SchemaName, Select, Set,
+    SetExpr, TableFactor, Visit, Visitor,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
@@ -257,6 +257,16 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
         if s.has(Keyword::OWNER) || s.has(Keyword::DEFINER) || (s.has(Keyword::DISABLE) && s.has(Keyword::SECURITY)) {
             classes.insert(SqlClass::Privilege);
         }
+    }
+    // `CREATE SCHEMA s AUTHORIZATION r`: a schema another role owns, as `ALTER SCHEMA s OWNER TO r`.
+    if matches!(
+        stmt,
+        ast::Statement::CreateSchema {
+            schema_name: SchemaName::UnnamedAuthorization(_) | SchemaName::NamedAuthorization(..),
+            ..
+        }
+    ) {
+        classes.insert(SqlClass::Privilege);
     }
     // A function that runs as another role: `SET role = ...` among its options.
     let routine = bodies || matches!(stmt, ast::Statement::AlterFunction(_));

@@ -428,8 +428,10 @@ fn schema_list(toks: &[&Token], out: &mut Scan) {
     let mut expect_name = true;
     for t in toks {
         match t {
+            // `CREATE SCHEMA AUTHORIZATION r` names the schema after the role.
             Token::Word(w)
-                if w.quote_style.is_none() && matches!(w.keyword, Keyword::IF | Keyword::NOT | Keyword::EXISTS) => {}
+                if w.quote_style.is_none()
+                    && matches!(w.keyword, Keyword::IF | Keyword::NOT | Keyword::EXISTS | Keyword::AUTHORIZATION) => {}
             Token::Word(w) if expect_name => {
                 out.schema(&w.value);
                 expect_name = false;
