@@ -485,6 +485,8 @@ fn denied_functions_bound_by_name() {
         "create operator === (function = pg_sleep, leftarg = float8)",
         "create type t (input = pg_sleep, output = t_out)",
         "create foreign data wrapper w handler pg_sleep",
+        "create type r as range (subtype = float8, subtype_diff = pg_sleep)",
+        "create type r as range (subtype = int4, canonical = public.pg_sleep)",
     ] {
         assert_eq!(judge(sql, &r).refusal, Some(SqlRefusal::Function("pg_sleep".into())), "{sql:?}");
     }

@@ -350,7 +350,8 @@ fn string_value(t: &Token) -> Option<&str> {
 }
 
 /// The options that name a function without calling it: an operator's or an aggregate's, a type's
-/// input and output, a language's or a foreign-data wrapper's handler.
+/// input and output, a range type's canonical and subtype_diff, a language's or a foreign-data
+/// wrapper's handler.
 const FUNCTION_OPTIONS: &[&str] = &[
     "function",
     "procedure",
@@ -372,6 +373,8 @@ const FUNCTION_OPTIONS: &[&str] = &[
     "typmod_out",
     "analyze",
     "subscript",
+    "canonical",
+    "subtype_diff",
 ];
 
 /// `option =` (one of the options above) or `HANDLER` / `VALIDATOR` before a name.
