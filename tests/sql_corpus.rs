@@ -183,6 +183,8 @@ const CORPUS: &[(&str, &str)] = &[
     ("create schema app authorization anon", "ddl,privilege"),
     ("create schema if not exists authorization anon", "ddl,privilege"),
     ("alter table widgets disable row level security", "ddl,privilege"),
+    ("alter table widgets no force row level security", "ddl,privilege"),
+    ("alter table widgets force row level security", "ddl"),
     ("create function f() returns int language sql security definer as $$ select 1 $$", "privilege,procedural"),
     ("CREATE OR REPLACE FUNCTION public.f() RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$ BEGIN DELETE FROM orders; END $$", "privilege,procedural"),
     ("create function f() returns int language sql set role = postgres as $$ select 1 $$", "privilege,procedural"),

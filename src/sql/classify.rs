@@ -254,7 +254,13 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
             classes.remove(SqlClass::Ddl);
             classes.insert(SqlClass::Destroy);
         }
-        if s.has(Keyword::OWNER) || s.has(Keyword::DEFINER) || (s.has(Keyword::DISABLE) && s.has(Keyword::SECURITY)) {
+        // `DISABLE ROW LEVEL SECURITY`, and `NO FORCE ROW LEVEL SECURITY`: the table's owner reads
+        // past its policies again.
+        let unforced = s.has(Keyword::NO) && s.has(Keyword::FORCE);
+        if s.has(Keyword::OWNER)
+            || s.has(Keyword::DEFINER)
+            || ((s.has(Keyword::DISABLE) || unforced) && s.has(Keyword::SECURITY))
+        {
             classes.insert(SqlClass::Privilege);
         }
     }
