@@ -180,7 +180,11 @@ const CORPUS: &[(&str, &str)] = &[
     ("set role to postgres", "unparsed"),
     ("alter default privileges in schema public grant select on tables to anon", "privilege"),
     ("alter table widgets owner to postgres", "ddl,privilege"),
+    ("create schema app authorization anon", "ddl,privilege"),
+    ("create schema if not exists authorization anon", "ddl,privilege"),
     ("alter table widgets disable row level security", "ddl,privilege"),
+    ("alter table widgets no force row level security", "ddl,privilege"),
+    ("alter table widgets force row level security", "ddl"),
     ("create function f() returns int language sql security definer as $$ select 1 $$", "privilege,procedural"),
     ("CREATE OR REPLACE FUNCTION public.f() RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = '' AS $$ BEGIN DELETE FROM orders; END $$", "privilege,procedural"),
     ("create function f() returns int language sql set role = postgres as $$ select 1 $$", "privilege,procedural"),
@@ -415,6 +419,7 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "select set_config('search_path', 'public,auth', false)",
         "create function f() returns int language sql set search_path = auth as $$ select 1 $$",
         "create schema auth",
+        "create schema authorization auth",
         "drop schema if exists auth cascade",
         "grant usage on schema auth to anon",
         "grant select on all tables in schema auth to anon",
@@ -445,6 +450,13 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "select histogram_bounds from pg_stats where schemaname = 'auth' and tablename = 'users'",
         "select most_common_vals from pg_catalog.pg_stats_ext",
         "select * from \"pg_stats_ext_exprs\"",
+        // A sequence named by a string: nextval and setval write it, in whatever schema it is.
+        "select nextval('auth.users_id_seq')",
+        "select setval('AUTH.refresh_tokens_id_seq', 1)",
+        "select setval('\"auth\".s'::regclass, 1, false)",
+        "select setval(pg_get_serial_sequence('auth.users', 'id'), 1)",
+        "select setval(x, 1) from (values ('auth.s')) v(x)",
+        "select setval(s, 1) from (values ('auth.s'::regclass)) v(s)",
     ] {
         let j = judge(sql, &r);
         assert_eq!(j.refusal, Some(SqlRefusal::Schema("auth".into())), "{sql:?}");
@@ -455,6 +467,8 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "show search_path",
         "select set_config('search_path', 'public, extensions', false)",
         "set search_path = public",
+        "select nextval('orders_id_seq'), currval('public.orders_id_seq')",
+        "select setval(pg_get_serial_sequence('public.orders', 'id'), max(id)) from public.orders",
     ] {
         assert_eq!(judge(sql, &r).refusal, None, "{sql:?}");
     }
@@ -474,6 +488,8 @@ fn denied_functions_bound_by_name() {
         "create operator === (function = pg_sleep, leftarg = float8)",
         "create type t (input = pg_sleep, output = t_out)",
         "create foreign data wrapper w handler pg_sleep",
+        "create type r as range (subtype = float8, subtype_diff = pg_sleep)",
+        "create type r as range (subtype = int4, canonical = public.pg_sleep)",
     ] {
         assert_eq!(judge(sql, &r).refusal, Some(SqlRefusal::Function("pg_sleep".into())), "{sql:?}");
     }

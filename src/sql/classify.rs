@@ -5,8 +5,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    self, CopySource, CopyTarget, Expr, FunctionSecurity, ObjectName, ObjectType, Query, Select, Set, SetExpr,
-    TableFactor, Visit, Visitor,
+    self, CopySource, CopyTarget, Expr, FunctionSecurity, ObjectName, ObjectType, Query, SchemaName, Select, Set,
+    SetExpr, TableFactor, Visit, Visitor,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
@@ -254,9 +254,25 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
             classes.remove(SqlClass::Ddl);
             classes.insert(SqlClass::Destroy);
         }
-        if s.has(Keyword::OWNER) || s.has(Keyword::DEFINER) || (s.has(Keyword::DISABLE) && s.has(Keyword::SECURITY)) {
+        // `DISABLE ROW LEVEL SECURITY`, and `NO FORCE ROW LEVEL SECURITY`: the table's owner reads
+        // past its policies again.
+        let unforced = s.has(Keyword::NO) && s.has(Keyword::FORCE);
+        if s.has(Keyword::OWNER)
+            || s.has(Keyword::DEFINER)
+            || ((s.has(Keyword::DISABLE) || unforced) && s.has(Keyword::SECURITY))
+        {
             classes.insert(SqlClass::Privilege);
         }
+    }
+    // `CREATE SCHEMA s AUTHORIZATION r`: a schema another role owns, as `ALTER SCHEMA s OWNER TO r`.
+    if matches!(
+        stmt,
+        ast::Statement::CreateSchema {
+            schema_name: SchemaName::UnnamedAuthorization(_) | SchemaName::NamedAuthorization(..),
+            ..
+        }
+    ) {
+        classes.insert(SqlClass::Privilege);
     }
     // A function that runs as another role: `SET role = ...` among its options.
     let routine = bodies || matches!(stmt, ast::Statement::AlterFunction(_));

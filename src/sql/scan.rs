@@ -282,6 +282,10 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
                 }
+                // `nextval('auth.s')`: the sequence is named by a string, read when it runs.
+                if next == Some(&&Token::LParen) && SEQUENCE_FUNCTIONS.iter().any(|f| w.value.eq_ignore_ascii_case(f)) {
+                    sequence_argument(toks.get(i + 2..).unwrap_or_default(), out);
+                }
                 if STATISTICS.iter().any(|v| w.value.eq_ignore_ascii_case(v)) {
                     out.reaches_any_schema();
                 }
@@ -302,6 +306,14 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                             out.reaches_any_schema();
                         }
                     }
+                }
+            }
+            // `'auth.users'::regclass`: a relation named by a string.
+            t if next == Some(&&Token::DoubleColon)
+                && matches!(toks.get(i + 2), Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("regclass")) =>
+            {
+                if let Some(name) = string_value(t) {
+                    qualified_name(name, out);
                 }
             }
             // `set_config('search_path', 'auth', false)`.
@@ -338,7 +350,8 @@ fn string_value(t: &Token) -> Option<&str> {
 }
 
 /// The options that name a function without calling it: an operator's or an aggregate's, a type's
-/// input and output, a language's or a foreign-data wrapper's handler.
+/// input and output, a range type's canonical and subtype_diff, a language's or a foreign-data
+/// wrapper's handler.
 const FUNCTION_OPTIONS: &[&str] = &[
     "function",
     "procedure",
@@ -360,6 +373,8 @@ const FUNCTION_OPTIONS: &[&str] = &[
     "typmod_out",
     "analyze",
     "subscript",
+    "canonical",
+    "subtype_diff",
 ];
 
 /// `option =` (one of the options above) or `HANDLER` / `VALIDATOR` before a name.
@@ -416,8 +431,10 @@ fn schema_list(toks: &[&Token], out: &mut Scan) {
     let mut expect_name = true;
     for t in toks {
         match t {
+            // `CREATE SCHEMA AUTHORIZATION r` names the schema after the role.
             Token::Word(w)
-                if w.quote_style.is_none() && matches!(w.keyword, Keyword::IF | Keyword::NOT | Keyword::EXISTS) => {}
+                if w.quote_style.is_none()
+                    && matches!(w.keyword, Keyword::IF | Keyword::NOT | Keyword::EXISTS | Keyword::AUTHORIZATION) => {}
             Token::Word(w) if expect_name => {
                 out.schema(&w.value);
                 expect_name = false;
@@ -430,6 +447,37 @@ fn schema_list(toks: &[&Token], out: &mut Scan) {
             }
             Token::Comma if !expect_name => expect_name = true,
             _ => break,
+        }
+    }
+}
+
+/// The functions whose first argument names a sequence, as a string or a `regclass`.
+const SEQUENCE_FUNCTIONS: &[&str] = &["nextval", "setval", "currval"];
+
+/// A sequence function's first argument: one constant (`'auth.s'`, `'auth.s'::regclass`), the
+/// sequence of a column named by constants (`pg_get_serial_sequence('auth.users', 'id')`), or
+/// else a value that is not read, which may name any schema's sequence.
+fn sequence_argument(toks: &[&Token], out: &mut Scan) {
+    let name = match toks {
+        [t, Token::RParen | Token::Comma | Token::DoubleColon, ..] => string_value(t),
+        [Token::Word(f), Token::LParen, t, Token::Comma, ..]
+            if f.value.eq_ignore_ascii_case("pg_get_serial_sequence") =>
+        {
+            string_value(t)
+        }
+        _ => None,
+    };
+    match name {
+        Some(name) => qualified_name(name, out),
+        None => out.reaches_any_schema(),
+    }
+}
+
+/// `schema.name` written in a string: every qualifier is a possible schema.
+fn qualified_name(text: &str, out: &mut Scan) {
+    if let Some((qualifiers, _)) = text.rsplit_once('.') {
+        for part in qualifiers.split('.') {
+            out.schema(part);
         }
     }
 }
