@@ -25,6 +25,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use bollard::catalog::query::Kind;
 use bollard::catalog::{Catalog, Method};
 use bollard::decision::{decide, decide_for, identify, Request, Verdict};
 use bollard::exchange::{Event, Exchange, Gateway};
@@ -103,7 +104,8 @@ fn org(i: usize) -> String {
 }
 
 /// The agents' shape: `Full` gives every agent full access to all 18 areas (each request then runs
-/// through every step of the decision before it is allowed, and the policy is as large as an
+/// through every step of the decision before it is allowed, but `get_snippet`, which only an
+/// agent with every project may make, and these agents have one each, and the policy is as large as an
 /// agent entry gets without allow/deny lists); `Typical` is an agent like the README's: four areas,
 /// one allow and one deny entry.
 #[derive(Clone, Copy)]
@@ -219,6 +221,22 @@ fn fill(template: &str, i: usize) -> String {
     out
 }
 
+/// A query value of this kind, form-encoded, for agent `i`.
+fn query_value(kind: &Kind, i: usize) -> String {
+    match kind {
+        Kind::Boolean => "true".to_string(),
+        Kind::Integer(lo, hi) => 1i64.clamp(*lo, *hi).to_string(),
+        Kind::Number(lo, hi) => 1f64.clamp(*lo, *hi).to_string(),
+        Kind::OneOf(values) => values.first().map(|v| v.replace(' ', "+")).unwrap_or_default(),
+        Kind::Uuid => UUID.to_string(),
+        Kind::DateTime => "2026-01-01T00:00:00Z".to_string(),
+        Kind::ProjectRef => project_ref(i),
+        Kind::Digits => "1".to_string(),
+        Kind::Text(_) | Kind::Word => "x".to_string(),
+        Kind::List(inner) => query_value(inner, i),
+    }
+}
+
 /// One request per catalog endpoint: (method, target, authorization value). Endpoint j is sent
 /// by agent (j * 7919) mod n, so a large policy is looked up at many places.
 fn requests(n: usize) -> Vec<(&'static str, String, String)> {
@@ -227,10 +245,20 @@ fn requests(n: usize) -> Vec<(&'static str, String, String)> {
         .enumerate()
         .map(|(j, e)| {
             let i = (j * 7919) % n;
-            let mut target = fill(e.path, i);
-            // An account-level call that can name its project names the agent's (list_snippets).
+            // An account-level call that can name its project names the agent's (list_snippets),
+            // and every parameter an operation requires is given a value of its kind.
+            let mut query: Vec<(&str, String)> = Vec::new();
             if let Some(name) = Catalog::behaviour_of(j).project_param {
-                target.push_str(&format!("?{name}={}", project_ref(i)));
+                query.push((name, project_ref(i)));
+            }
+            for p in Catalog::query_params(j).iter().filter(|p| p.required) {
+                if !query.iter().any(|(n, _)| *n == p.name) {
+                    query.push((p.name, query_value(&p.kind, i)));
+                }
+            }
+            let mut target = fill(e.path, i);
+            for (k, (name, value)) in query.iter().enumerate() {
+                target.push_str(&format!("{}{name}={value}", if k == 0 { '?' } else { '&' }));
             }
             (e.method.as_str(), target, format!("Bearer {}", key(i)))
         })
