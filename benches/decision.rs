@@ -104,10 +104,10 @@ fn org(i: usize) -> String {
 }
 
 /// The agents' shape: `Full` gives every agent full access to all 18 areas (each request then runs
-/// through every step of the decision before it is allowed, but `get_snippet`, which only an
-/// agent with every project may make, and these agents have one each, and the policy is as large as an
-/// agent entry gets without allow/deny lists); `Typical` is an agent like the README's: four areas,
-/// one allow and one deny entry.
+/// through every step of the decision before it is allowed, except `get_snippet`, which needs
+/// every project where these agents have one each; and the policy is as large as an agent entry
+/// gets without allow/deny lists); `Typical` is an agent like the README's: four areas, one allow
+/// and one deny entry.
 #[derive(Clone, Copy)]
 enum Shape {
     Full,
