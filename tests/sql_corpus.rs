@@ -457,6 +457,7 @@ fn denied_schema_in_search_path_and_schema_statements() {
         "select setval(pg_get_serial_sequence('auth.users', 'id'), 1)",
         "select setval(x, 1) from (values ('auth.s')) v(x)",
         "select setval(s, 1) from (values ('auth.s'::regclass)) v(s)",
+        "select pg_sequence_last_value('auth.refresh_tokens_id_seq')",
     ] {
         let j = judge(sql, &r);
         assert_eq!(j.refusal, Some(SqlRefusal::Schema("auth".into())), "{sql:?}");

@@ -452,7 +452,7 @@ fn schema_list(toks: &[&Token], out: &mut Scan) {
 }
 
 /// The functions whose first argument names a sequence, as a string or a `regclass`.
-const SEQUENCE_FUNCTIONS: &[&str] = &["nextval", "setval", "currval"];
+const SEQUENCE_FUNCTIONS: &[&str] = &["nextval", "setval", "currval", "pg_sequence_last_value"];
 
 /// A sequence function's first argument: one constant (`'auth.s'`, `'auth.s'::regclass`), the
 /// sequence of a column named by constants (`pg_get_serial_sequence('auth.users', 'id')`), or
