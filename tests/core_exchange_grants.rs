@@ -78,6 +78,11 @@ fn step(m: &mut Exchange<&Gateway>, store: &mut Store, out: &mut Outcome) -> boo
 }
 
 fn start(m: &mut Exchange<&Gateway>, key: &str, now_ms: u64) {
+    send_headers(m, key, now_ms, true);
+}
+
+/// The headers of `DELETE {BRANCH}` with `key`; `end_of_stream` false when a body follows.
+fn send_headers(m: &mut Exchange<&Gateway>, key: &str, now_ms: u64, end_of_stream: bool) {
     let auth = format!("Bearer {key}");
     let h: Vec<(&str, &[u8])> = vec![
         (":method", b"DELETE"),
@@ -85,7 +90,7 @@ fn start(m: &mut Exchange<&Gateway>, key: &str, now_ms: u64) {
         (":authority", b"gw"),
         ("authorization", auth.as_bytes()),
     ];
-    m.handle(Event::RequestHeaders { headers: &h, end_of_stream: true, now_ms });
+    m.handle(Event::RequestHeaders { headers: &h, end_of_stream, now_ms });
 }
 
 fn run(gw: &Gateway, store: &mut Store, key: &str, now_ms: u64) -> (Outcome, serde_json::Value) {
@@ -199,14 +204,7 @@ fn a_held_request_is_decided_when_its_body_has_arrived() {
         [(OLD_KEY, T - 30_000, None), (KEY, T - 1, None), (KEY, T, Some(403)), (OLD_KEY, T + 60_000, Some(401))]
     {
         let mut m = Exchange::new(&gw);
-        let auth = format!("Bearer {key}");
-        let h: Vec<(&str, &[u8])> = vec![
-            (":method", b"DELETE"),
-            (":path", BRANCH.as_bytes()),
-            (":authority", b"gw"),
-            ("authorization", auth.as_bytes()),
-        ];
-        m.handle(Event::RequestHeaders { headers: &h, end_of_stream: false, now_ms: T - 60_000 });
+        send_headers(&mut m, key, T - 60_000, false);
         assert_eq!(m.next_action(), None, "held for the body the approval binds");
         m.handle(Event::RequestBody { buffered: 0, end_of_stream: true });
         assert_eq!(m.next_action(), Some(Action::ReadBody));
