@@ -37,6 +37,8 @@ import sys
 import tempfile
 import time
 
+import yaml
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as B  # noqa: E402
 
@@ -124,7 +126,6 @@ def measure(name, flt, path, n, ll, workdir):
     cfg = B.front_config(flt, admin, port, None, B.free_port())
     cfg_path = os.path.join(workdir, f"{name}.yaml")
     with open(cfg_path, "w") as f:
-        import yaml
         yaml.safe_dump(cfg, f)
     out = os.path.join(workdir, f"{name}.callgrind")
     cmd = ["valgrind", "--tool=callgrind", "--cache-sim=yes", f"--LL={ll}", "--smc-check=all-non-file",
@@ -155,16 +156,11 @@ def measure(name, flt, path, n, ll, workdir):
 
         # Warm up (V8 compiles each function on its first call), then let background work end.
         send(100)
-        idle_since = cpu = None
-        while True:
+        cpu = cpu_seconds(p.pid)
+        for _ in range(100):  # at most 5 minutes
             time.sleep(3)
-            now = cpu_seconds(p.pid)
-            if cpu is not None and now - cpu < 0.2:
-                break
-            cpu = now
-            if idle_since is None:
-                idle_since = time.time()
-            if time.time() - idle_since > 300:
+            cpu, last = cpu_seconds(p.pid), cpu
+            if cpu - last < 0.2:
                 break
         send(20)
         control(p.pid, "-z")
