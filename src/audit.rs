@@ -146,7 +146,7 @@ impl AuditRecord {
         // The keys and the fixed-size fields take about 420 bytes: one allocation, no growth.
         let mut o = String::with_capacity(448 + self.summary.len() + self.path.len());
         o.push_str("{\"ts\":");
-        json_str(&mut o, &self.ts);
+        json_word(&mut o, &self.ts);
         o.push_str(",\"request_id\":");
         json_opt(&mut o, self.request_id.as_deref());
         o.push_str(",\"agent\":");
@@ -156,20 +156,20 @@ impl AuditRecord {
         o.push_str(",\"path\":");
         json_str(&mut o, &self.path);
         o.push_str(",\"endpoint\":");
-        json_opt(&mut o, self.endpoint);
+        json_opt_word(&mut o, self.endpoint);
         o.push_str(",\"area\":");
-        json_opt(&mut o, self.area);
+        json_opt_word(&mut o, self.area);
         o.push_str(",\"permission\":");
-        json_opt(&mut o, self.permission);
+        json_opt_word(&mut o, self.permission);
         o.push_str(",\"project\":");
         json_opt(&mut o, self.project.as_deref());
         o.push_str(",\"organization\":");
         json_opt(&mut o, self.organization.as_deref());
         o.push_str(",\"decision\":");
-        json_str(&mut o, self.decision);
+        json_word(&mut o, self.decision);
         o.push_str(if self.enforced { ",\"enforced\":true" } else { ",\"enforced\":false" });
         o.push_str(",\"reason\":");
-        json_str(&mut o, self.reason);
+        json_word(&mut o, self.reason);
         o.push_str(",\"status\":");
         push_uint(&mut o, u64::from(self.status), 1);
         o.push_str(",\"duration_ms\":");
@@ -261,6 +261,27 @@ fn first_escape(b: &[u8]) -> Option<usize> {
         at += 8;
     }
     b[at..].iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\').map(|p| p + at)
+}
+
+/// A string from a fixed set that holds nothing JSON escapes (the catalog's names, the codes of
+/// decisions and reasons, a timestamp), written as it is without looking for such bytes. The
+/// test `words_need_no_escape` holds every string of those sets to it.
+fn json_word(o: &mut String, s: &str) {
+    debug_assert!(is_word(s), "{s:?} needs escaping");
+    o.push('"');
+    o.push_str(s);
+    o.push('"');
+}
+
+fn is_word(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'.'))
+}
+
+fn json_opt_word(o: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => json_word(o, s),
+        None => o.push_str("null"),
+    }
 }
 
 pub(crate) fn json_opt(o: &mut String, s: Option<&str>) {
@@ -411,29 +432,50 @@ pub fn summary(d: &Decision, method: &str, path: &str, status: u16) -> String {
 pub fn rfc3339(unix_ms: u64) -> String {
     let secs = unix_ms / 1000;
     let ms = unix_ms % 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    if !(0..=9999).contains(&y) {
-        return format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60);
-    }
-    let mut b = *b"0000-00-00T00:00:00.000Z";
-    for (at, width, n) in [
-        (0, 4, y as u64),
-        (5, 2, u64::from(m)),
-        (8, 2, u64::from(d)),
-        (11, 2, rem / 3600),
-        (14, 2, rem % 3600 / 60),
-        (17, 2, rem % 60),
-        (20, 3, ms),
-    ] {
-        let mut n = n;
-        for slot in b[at..at + width].iter_mut().rev() {
-            *slot = b'0' + (n % 10) as u8;
-            n /= 10;
+    // Requests of the same second share all but the milliseconds: that text is kept.
+    let cached = LAST_SECOND.with(|last| {
+        let (s, text) = last.get();
+        (s == secs).then_some(text)
+    });
+    let mut b = match cached {
+        Some(text) => text,
+        None => {
+            let days = (secs / 86_400) as i64;
+            let rem = secs % 86_400;
+            let (y, m, d) = civil_from_days(days);
+            if !(0..=9999).contains(&y) {
+                return format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60);
+            }
+            let mut text = *b"0000-00-00T00:00:00.000Z";
+            for (at, width, n) in [
+                (0, 4, y as u64),
+                (5, 2, u64::from(m)),
+                (8, 2, u64::from(d)),
+                (11, 2, rem / 3600),
+                (14, 2, rem % 3600 / 60),
+                (17, 2, rem % 60),
+            ] {
+                put_digits(&mut text[at..at + width], n);
+            }
+            LAST_SECOND.with(|last| last.set((secs, text)));
+            text
         }
-    }
+    };
+    put_digits(&mut b[20..23], ms);
     std::str::from_utf8(&b).map(str::to_owned).unwrap_or_default()
+}
+
+thread_local! {
+    /// The last second [`rfc3339`] wrote, and its text (the milliseconds are written per call).
+    static LAST_SECOND: std::cell::Cell<(u64, [u8; 24])> = const { std::cell::Cell::new((u64::MAX, [0; 24])) };
+}
+
+/// `n` in decimal into `slots`, zero-padded (its last digits if it is longer).
+fn put_digits(slots: &mut [u8], mut n: u64) {
+    for slot in slots.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
 }
 
 /// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
@@ -452,7 +494,76 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::json_str;
+    use super::{is_word, json_str, rfc3339};
+    use crate::catalog::{Area, Catalog};
+    use crate::decision::{Reason, Verdict};
+    use crate::target::TargetError;
+
+    /// What the record writes without escaping: every catalog id, area and permission, every
+    /// reason and decision code, and timestamps far into the past and the future.
+    #[test]
+    fn words_need_no_escape() {
+        let reasons = [
+            Reason::AccessFull,
+            Reason::AccessRead,
+            Reason::AllowList,
+            Reason::MissingKey,
+            Reason::UnknownKey,
+            Reason::AmbiguousCredentials,
+            Reason::KeyExpired(0),
+            Reason::ApprovalRequired,
+            Reason::Approved,
+            Reason::MalformedTarget(TargetError::Empty),
+            Reason::InvalidMethod,
+            Reason::MethodOverride,
+            Reason::CredentialInQuery,
+            Reason::KeyInTarget,
+            Reason::InvalidParameter("p\"".into(), "x".into()),
+            Reason::UnknownParameter("q\"".into()),
+            Reason::UnknownEndpoint,
+            Reason::DeniedByPolicy,
+            Reason::ProjectOutOfScope,
+            Reason::OrganizationOutOfScope,
+            Reason::BranchOutOfScope,
+            Reason::PermissionDenied,
+            Reason::ReadOnlyRequired,
+            Reason::InvalidBody("\""),
+            Reason::BodyTooLarge(1),
+            Reason::ReadOnlySql,
+            Reason::SqlNotAllowed,
+            Reason::SqlUnparsed,
+        ];
+        let mut words: Vec<&str> = reasons.iter().map(Reason::code).collect();
+        words.extend(["rate_limited", "not_decided", "unexpected_event", Verdict::Allow.as_str(), Verdict::Deny.as_str()]);
+        words.extend(Area::ALL.iter().map(|a| a.name()));
+        for e in Catalog::endpoints() {
+            words.push(e.id);
+            words.extend(e.permissions);
+        }
+        for w in words {
+            assert!(is_word(w), "{w:?}");
+        }
+        for ms in [0, 1, 999, 1_764_547_200_123, u64::MAX / 2, u64::MAX] {
+            assert!(is_word(&rfc3339(ms)), "{}", rfc3339(ms));
+        }
+        assert!(!is_word("a\"b") && !is_word("a\\b") && !is_word("a\nb") && !is_word("a b"));
+    }
+
+    /// The text kept for the last second is only ever used for that second: times in the same
+    /// second, the next, an earlier one and other days read as they do written from scratch.
+    #[test]
+    fn rfc3339_reuses_a_second_only_for_that_second() {
+        let plain = |ms: u64| {
+            let (secs, rem) = (ms / 1000, ms / 1000 % 86_400);
+            let (y, m, d) = super::civil_from_days((secs / 86_400) as i64);
+            format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
+        };
+        let base = 1_764_547_199_000u64;
+        let times = [base, base + 1, base + 999, base + 1000, base + 998, base + 1001, base - 86_400_000, 0, 999, base];
+        for t in times.into_iter().chain((0..2000).map(|i| base + i * 7919)) {
+            assert_eq!(rfc3339(t), plain(t), "{t}");
+        }
+    }
 
     /// Every byte JSON escapes, at every offset of a word and across word boundaries, next to
     /// bytes it does not (DEL, UTF-8): the same text as serde's.

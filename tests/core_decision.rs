@@ -811,6 +811,13 @@ fn audit_line_is_the_json_serde_writes() {
             rec.grant = (i % 3 == 0).then(|| s.to_string());
             rec.approval_id = (i % 2 == 1).then(|| s.to_string());
             rec.sql = (i % 2 == 0).then(|| vec!["read", "write"]);
+            rec.method = s.to_string();
+            rec.project = (i % 2 == 1).then(|| s.to_string());
+            rec.organization = (i % 3 == 1).then(|| s.to_string());
+            rec.enforced = i % 2 == 0;
+            if i % 3 == 2 {
+                (rec.endpoint, rec.area, rec.permission) = (None, None, None);
+            }
             let line = rec.to_json();
             assert_eq!(line, serde_json::to_string(&rec).expect("serde"), "for {s:?} and {duration}");
             let back: serde_json::Value = serde_json::from_str(&line).expect("JSON");

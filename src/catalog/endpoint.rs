@@ -92,6 +92,9 @@ pub struct Endpoint {
     pub action: &'static str,
     /// True when the place is the action's object ("delete project X" rather than "... on project X").
     pub acts_on_place: bool,
+    /// Read from `path` and `permissions` when the table is built, never per request.
+    place: Place,
+    class: Class,
 }
 
 pub(crate) const fn ep(
@@ -103,25 +106,69 @@ pub(crate) const fn ep(
     action: &'static str,
     acts_on_place: bool,
 ) -> Endpoint {
-    Endpoint { id, method, path, area, permissions, action, acts_on_place }
+    let place = if contains(path, "{ref}") {
+        Place::Project
+    } else if contains(path, "{slug}") {
+        Place::Organization
+    } else if contains(path, "{branch_id_or_ref}") {
+        Place::Branch
+    } else {
+        Place::Account
+    };
+    Endpoint { id, method, path, area, permissions, action, acts_on_place, place, class: class_of(method, permissions) }
+}
+
+/// A permission whose name ends in `_read` is a read; every other one is a write. An endpoint is
+/// a read when all its permissions are; one without permissions is classed by its method.
+const fn class_of(method: Method, permissions: &[&str]) -> Class {
+    if permissions.is_empty() {
+        return match method {
+            Method::Get | Method::Head => Class::Read,
+            _ => Class::Write,
+        };
+    }
+    let mut i = 0;
+    while i < permissions.len() {
+        let p = permissions[i].as_bytes();
+        if !ends_with(p, b"_read") {
+            return Class::Write;
+        }
+        i += 1;
+    }
+    Class::Read
+}
+
+const fn ends_with(s: &[u8], end: &[u8]) -> bool {
+    s.len() >= end.len() && starts_at(s, s.len() - end.len(), end)
+}
+
+const fn contains(s: &str, part: &str) -> bool {
+    let (s, part) = (s.as_bytes(), part.as_bytes());
+    let mut at = 0;
+    while at + part.len() <= s.len() {
+        if starts_at(s, at, part) {
+            return true;
+        }
+        at += 1;
+    }
+    false
+}
+
+const fn starts_at(s: &[u8], at: usize, part: &[u8]) -> bool {
+    let mut i = 0;
+    while i < part.len() {
+        if s[at + i] != part[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 impl Endpoint {
-    /// A permission whose name ends in `_read` is a read; every other one is a write. An
-    /// endpoint is a read when all its permissions are; one without permissions is classed
-    /// by its method.
+    /// Read or write ([`class_of`]).
     pub fn class(&self) -> Class {
-        if self.permissions.is_empty() {
-            return match self.method {
-                Method::Get | Method::Head => Class::Read,
-                _ => Class::Write,
-            };
-        }
-        if self.permissions.iter().all(|p| p.ends_with("_read")) {
-            Class::Read
-        } else {
-            Class::Write
-        }
+        self.class
     }
 
     /// The permission shown in refusals and audit records: the first one, or none.
@@ -130,14 +177,42 @@ impl Endpoint {
     }
 
     pub fn place(&self) -> Place {
-        if self.path.contains("{ref}") {
-            Place::Project
-        } else if self.path.contains("{slug}") {
-            Place::Organization
-        } else if self.path.contains("{branch_id_or_ref}") {
-            Place::Branch
-        } else {
-            Place::Account
+        self.place
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Class, Method, Place};
+    use crate::catalog::Catalog;
+
+    /// The place and class worked out when the table is built are what the path and the
+    /// permissions say, read the plain way, for every endpoint.
+    #[test]
+    fn place_and_class_follow_path_and_permissions() {
+        let mut places = [0; 4];
+        for e in Catalog::endpoints() {
+            let place = if e.path.contains("{ref}") {
+                Place::Project
+            } else if e.path.contains("{slug}") {
+                Place::Organization
+            } else if e.path.contains("{branch_id_or_ref}") {
+                Place::Branch
+            } else {
+                Place::Account
+            };
+            assert_eq!(e.place(), place, "{}", e.id);
+            places[place as usize] += 1;
+            let class = match (e.permissions.is_empty(), e.method) {
+                (true, Method::Get | Method::Head) => Class::Read,
+                (true, _) => Class::Write,
+                (false, _) if e.permissions.iter().all(|p| p.ends_with("_read")) => Class::Read,
+                (false, _) => Class::Write,
+            };
+            assert_eq!(e.class(), class, "{}", e.id);
         }
+        assert!(places.iter().all(|&n| n > 0), "every place occurs: {places:?}");
+        assert!(Catalog::endpoints().iter().any(|e| e.class() == Class::Read && !e.permissions.is_empty()));
+        assert!(Catalog::endpoints().iter().any(|e| e.class() == Class::Write && e.method == Method::Get));
     }
 }
