@@ -20,7 +20,7 @@ DIST_NAME   := bollard-$(VERSION)-$(shell uname -m)-linux
 STANDIN_PORT ?= 18081
 STANDIN_SECONDS ?= 3600
 
-.PHONY: bench-sim spec test-console console-deps dist standin test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build build-lean test test-core test-wasm test-integration lint demo docs validate venv targets clean
+.PHONY: bench-sim bench-profile spec test-console console-deps dist standin test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build build-lean test test-core test-wasm test-integration lint demo docs validate venv targets clean
 
 help:
 	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
@@ -41,6 +41,7 @@ help:
 	@echo "make bench   performance: Envoy + wrk, the decision path, sizes and memory (docs/performance.md)"
 	@echo "make bench-footprint  what a KiB of code run once per request costs in Envoy (docs/performance.md)"
 	@echo "make bench-sim  one request inside Envoy counted under valgrind's cache simulation (docs/performance.md)"
+	@echo "make bench-profile  the filter's own code on one request, by wasm function (V8 under valgrind)"
 
 targets:
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
@@ -211,6 +212,12 @@ bench-sim: build venv
 	cargo build --quiet --locked --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml --target-dir target/bench-passthrough
 	cargo build --quiet --locked --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml --target-dir target/bench-contract --features contract
 	$(PY) bench/sim.py
+
+# The filter's own code on one request, by wasm function: instructions and lines of code run
+# (about a minute; needs valgrind and Node; docs/performance.md).
+.PHONY: bench-profile
+bench-profile: venv
+	$(PY) bench/wasm_profile.py
 
 # What a kilobyte of code run once per request costs in Envoy (about 6 minutes; docs/performance.md).
 .PHONY: bench-footprint
