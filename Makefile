@@ -58,9 +58,11 @@ build: targets
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-bulk-memory-opt --enable-call-indirect-overlong \
   --enable-extended-const --enable-multivalue --enable-mutable-globals --enable-nontrapping-float-to-int \
   --enable-reference-types --enable-sign-ext
-# Size first: the filter's own code at opt-level s here (the full build's is at 3, for speed).
+# Size first: the filter's own code and the proxy-wasm SDK at opt-level s here (the full build's
+# are at 3, for speed).
 build-lean: targets
-	CARGO_PROFILE_RELEASE_OPT_LEVEL=s cargo build --release --target wasm32-wasip1 --lib --no-default-features --target-dir target/lean
+	CARGO_PROFILE_RELEASE_OPT_LEVEL=s cargo build --release --target wasm32-wasip1 --lib --no-default-features --target-dir target/lean \
+	  --config 'profile.release.package.proxy-wasm.opt-level="s"'
 	@if command -v wasm-opt >/dev/null; then WASM_OPT=wasm-opt; \
 	elif command -v node >/dev/null && command -v npm >/dev/null; then \
 	  test -f target/tools/node_modules/binaryen/bin/wasm-opt || \
