@@ -116,6 +116,22 @@ def demangle(name):
                          ("$u7b$", "{"), ("$u7d$", "}"), ("..", "::")):
             text = text.replace(code, ch)
         return text
+    if name.startswith("_R"):
+        # v0 symbols (the standard library's): the identifiers, without crate hashes, back
+        # references and disambiguators.
+        rest = re.sub(r"(Cs|B|Ms|Xs)[0-9A-Za-z]*_", "", name[2:])
+        parts = []
+        for m in re.finditer(r"(\d+)", rest):
+            n, at = int(m.group(1)), m.end()
+            if m.start() and rest[m.start() - 1].isdigit():
+                continue
+            if rest[at:at + 1] == "_":  # the separator before a name that starts with `_`
+                at += 1
+            ident = rest[at:at + n]
+            if len(ident) == n and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ident):
+                parts.append(ident)
+        if parts:
+            return "::".join(parts)
     return name
 
 

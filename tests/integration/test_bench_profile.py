@@ -67,6 +67,11 @@ def test_instructions_and_lines_are_counted_by_function(tmp_path):
         "instructions": 3.3, "lines": 1}
     assert rows["proxy_on_log"]["instructions"] == 2 and rows["proxy_on_log"]["lines"] == 1
     assert len(rows) == 2  # code outside every listed function (0x9000) is no function's
+    # Names as Rust's two manglings write them, read back without hashes.
+    assert P.demangle("_ZN75_$LT$bollard..filter..Driver$u20$as$u20$proxy_wasm..traits..HttpContext$GT$"
+                      "6on_log17hc5363466a69f77acE") == "<bollard::filter::Driver as proxy_wasm::traits::HttpContext>::on_log"
+    assert P.demangle("_RNvNtNtCsdHhIpgkcIfN_4core3str8converts9from_utf8") == "core::str::converts::from_utf8"
+    assert P.demangle("_RNvCsfLfy6EI15iL_7___rustc12___rust_alloc") == "__rustc::__rust_alloc"
 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None or shutil.which("node") is None,
