@@ -444,7 +444,12 @@ pub fn rfc3339(unix_ms: u64) -> String {
             let rem = secs % 86_400;
             let (y, m, d) = civil_from_days(days);
             if !(0..=9999).contains(&y) {
-                return format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60);
+                return format!(
+                    "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+                    rem / 3600,
+                    rem % 3600 / 60,
+                    rem % 60
+                );
             }
             let mut text = *b"0000-00-00T00:00:00.000Z";
             for (at, width, n) in [
@@ -534,7 +539,13 @@ mod tests {
             Reason::SqlUnparsed,
         ];
         let mut words: Vec<&str> = reasons.iter().map(Reason::code).collect();
-        words.extend(["rate_limited", "not_decided", "unexpected_event", Verdict::Allow.as_str(), Verdict::Deny.as_str()]);
+        words.extend([
+            "rate_limited",
+            "not_decided",
+            "unexpected_event",
+            Verdict::Allow.as_str(),
+            Verdict::Deny.as_str(),
+        ]);
         words.extend(Area::ALL.iter().map(|a| a.name()));
         for e in Catalog::endpoints() {
             words.push(e.id);
