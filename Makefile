@@ -216,7 +216,7 @@ bench-sim: build venv
 	$(PY) bench/sim.py
 
 # The filter's own code on one request, by wasm function: instructions and lines of code run
-# (about a minute; needs valgrind and Node; docs/performance.md).
+# (about 3 minutes with its build; needs valgrind and Node; docs/performance.md).
 .PHONY: bench-profile
 bench-profile: venv
 	$(PY) bench/wasm_profile.py

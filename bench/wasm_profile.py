@@ -14,7 +14,8 @@ function it prints, per request:
 
 The figures cover the wasm functions only (not the host, not V8's own code), do not vary from
 run to run, and need a filter built with its function names: `make bench-profile` builds one
-(target/bench-profile). Needs valgrind (apt-get install -y valgrind) and Node. About a minute.
+(target/bench-profile). Needs valgrind (apt-get install -y valgrind) and Node. About a minute to
+run, and two for the build.
 """
 import argparse
 import bisect
