@@ -145,7 +145,8 @@ def profile(wasm, policy, path, requests, workdir):
            f"--callgrind-out-file={dump}", "node", "--no-warnings", "--no-liftoff", "--print-wasm-code",
            os.path.join(B.ROOT, "bench", "host.mjs"), wasm, policy, path, str(requests), "1"]
     with open(code, "w") as out, open(os.path.join(workdir, "valgrind.err"), "w") as err:
-        subprocess.run(cmd, stdout=out, stderr=err, env=env, check=True)
+        if subprocess.run(cmd, stdout=out, stderr=err, env=env).returncode:
+            raise SystemExit(f"the filter did not run under valgrind: see {workdir}/valgrind.err")
     text = open(code, errors="replace").read()
     result = next((line for line in text.splitlines() if line.startswith('{"ns_per_request"')), None)
     if result is None:
@@ -171,9 +172,12 @@ def main():
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--json", default=os.path.join(B.ROOT, "target", "bench", "profile.json"))
     a = ap.parse_args()
-    if subprocess.run(["sh", "-c", "command -v valgrind"], stdout=subprocess.DEVNULL).returncode:
-        raise SystemExit("valgrind is missing: apt-get install -y valgrind")
+    for tool, fix in (("valgrind", "apt-get install -y valgrind"), ("node", "install Node 20 or later")):
+        if subprocess.run(["sh", "-c", f"command -v {tool}"], stdout=subprocess.DEVNULL).returncode:
+            raise SystemExit(f"{tool} is missing: {fix}")
     wasm = a.wasm or build_named()
+    if not os.path.isfile(wasm):
+        raise SystemExit(f"{wasm}: no such file (make bench-profile builds one with its names)")
     workdir = tempfile.mkdtemp(prefix="bollard-profile-")
     policy = os.path.join(workdir, "policy.json")
     with open(policy, "w") as f:
