@@ -267,13 +267,13 @@ fn first_escape(b: &[u8]) -> Option<usize> {
 /// decisions and reasons, a timestamp), written as it is without looking for such bytes. The
 /// test `words_need_no_escape` holds every string of those sets to it.
 fn json_word(o: &mut String, s: &str) {
-    debug_assert!(is_word(s), "{s:?} needs escaping");
+    debug_assert!(needs_no_escape(s), "{s:?} needs escaping");
     o.push('"');
     o.push_str(s);
     o.push('"');
 }
 
-fn is_word(s: &str) -> bool {
+fn needs_no_escape(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'.'))
 }
 
@@ -499,7 +499,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_word, json_str, rfc3339};
+    use super::{json_str, needs_no_escape, rfc3339};
     use crate::catalog::{Area, Catalog};
     use crate::decision::{Reason, Verdict};
     use crate::target::TargetError;
@@ -552,12 +552,14 @@ mod tests {
             words.extend(e.permissions);
         }
         for w in words {
-            assert!(is_word(w), "{w:?}");
+            assert!(needs_no_escape(w), "{w:?}");
         }
         for ms in [0, 1, 999, 1_764_547_200_123, u64::MAX / 2, u64::MAX] {
-            assert!(is_word(&rfc3339(ms)), "{}", rfc3339(ms));
+            assert!(needs_no_escape(&rfc3339(ms)), "{}", rfc3339(ms));
         }
-        assert!(!is_word("a\"b") && !is_word("a\\b") && !is_word("a\nb") && !is_word("a b"));
+        assert!(
+            !needs_no_escape("a\"b") && !needs_no_escape("a\\b") && !needs_no_escape("a\nb") && !needs_no_escape("a b")
+        );
     }
 
     /// The text kept for the last second is only ever used for that second: times in the same
