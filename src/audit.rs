@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::decision::{Decision, Reason, Verdict};
 use crate::sentence::{push_what, push_who, what, who};
-use crate::target::loggable_path;
+use crate::target::{loggable_path, redact_target};
 
 /// Every field of the interface's audit record; `None` serializes as null.
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -82,15 +82,26 @@ impl AuditRecord {
         }
     }
 
-    /// Takes `secret` out of every field the request target fills: the path (from `raw_target`,
-    /// escaped and cut again, so that no cut leaves a piece of it), the summary, the project and
-    /// the organization.
-    pub fn redact(&mut self, secret: &str, raw_target: &str) {
+    /// Takes each of `secrets` out of every field the request target fills: the path (from
+    /// `raw_target`, where a secret may be escaped in any of its bytes, then escaped and cut again,
+    /// so that no cut leaves a piece of it), the summary, the project and the organization.
+    pub fn redact(&mut self, secrets: &[&str], raw_target: &str) {
         const MARK: &str = "[redacted]";
-        self.path = loggable_path(&raw_target.replace(secret, MARK));
-        self.summary = self.summary.replace(secret, MARK);
-        for field in [&mut self.project, &mut self.organization].into_iter().flatten() {
-            *field = field.replace(secret, MARK);
+        let mut target = raw_target.to_string();
+        for secret in secrets {
+            target = redact_target(&target, secret, MARK);
+        }
+        let path = loggable_path(&target);
+        // The summary names the path as the record had it (escaped, perhaps cut inside a secret).
+        let old = std::mem::replace(&mut self.path, path);
+        if !old.is_empty() {
+            self.summary = self.summary.replace(&old, &self.path);
+        }
+        for secret in secrets {
+            self.summary = self.summary.replace(secret, MARK);
+            for field in [&mut self.project, &mut self.organization].into_iter().flatten() {
+                *field = field.replace(secret, MARK);
+            }
         }
     }
 

@@ -588,13 +588,50 @@ pub fn bearer_key<'a>(values: &[&'a str]) -> Result<&'a str, Reason> {
 /// an ordinary path by chance (the keys Bollard generates are 44 bytes).
 pub const MIN_KEY_IN_TARGET: usize = 16;
 
-/// The caller's key, when the request target (path or query) carries it as well.
-pub fn key_in_target<'a>(authorization: &[&'a str], target: &str) -> Option<&'a str> {
-    bearer_key(authorization).ok().filter(|k| key_is_in(k, target))
+/// The pieces of an `authorization` value that may be a key: the runs between spaces, tabs and
+/// commas of at least [`MIN_KEY_IN_TARGET`] bytes. Whatever the decision makes of the value (one
+/// bearer key, two, another scheme), none of them is let out anywhere else.
+pub fn credential_pieces(value: &str) -> CredentialPieces<'_> {
+    CredentialPieces { rest: value }
 }
 
+/// See [`credential_pieces`].
+pub struct CredentialPieces<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for CredentialPieces<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        // Key bytes are above `,`, so most are told apart by one comparison.
+        let apart = |b: u8| b <= b',' && matches!(b, b' ' | b'\t' | b',');
+        let bytes = self.rest.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            while i < bytes.len() && apart(bytes[i]) {
+                i += 1;
+            }
+            let start = i;
+            while i < bytes.len() && !apart(bytes[i]) {
+                i += 1;
+            }
+            if i - start >= MIN_KEY_IN_TARGET {
+                // The separators are ASCII: both ends are whole UTF-8.
+                let piece = self.rest.get(start..i);
+                self.rest = self.rest.get(i..).unwrap_or_default();
+                return piece;
+            }
+        }
+        self.rest = "";
+        None
+    }
+}
+
+/// Whether the request target (path or query, as sent or once its escapes are decoded) carries
+/// the key as well.
 fn key_is_in(key: &str, target: &str) -> bool {
-    key.len() >= MIN_KEY_IN_TARGET && target.contains(key)
+    key.len() >= MIN_KEY_IN_TARGET && crate::target::target_contains(target, key)
 }
 
 fn refuse<'p, 'a>(reason: Reason, agent: Option<&'p Agent>) -> Decision<'p, 'a> {

@@ -167,6 +167,69 @@ pub fn loggable_path(raw: &str) -> String {
     out
 }
 
+/// The target's bytes as a server decodes them once (`%XX` a byte; a `%` without two hex digits
+/// after it stays as it is), each with the offset in `raw` where it starts. `None` when `raw` has
+/// no escape, and then it reads as it is.
+fn decoded(raw: &str) -> Option<(Vec<u8>, Vec<usize>)> {
+    let bytes = raw.as_bytes();
+    // A plain loop: `contains` calls `memchr`, 7 more lines of code per request in V8 (profiled).
+    if bytes.iter().all(|&b| b != b'%') {
+        return None;
+    }
+    let (mut out, mut starts) = (Vec::with_capacity(bytes.len()), Vec::with_capacity(bytes.len()));
+    let mut i = 0;
+    while i < bytes.len() {
+        starts.push(i);
+        let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, ..) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some((out, starts))
+}
+
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    haystack.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|i| i + from)
+}
+
+/// Whether `needle` is in the target as sent, or once its escapes are decoded (what the server
+/// behind reads: `sbp%5F...` in a query is `sbp_...` to it).
+pub fn target_contains(raw: &str, needle: &str) -> bool {
+    raw.contains(needle) || decoded(raw).is_some_and(|(d, _)| find(&d, needle.as_bytes(), 0).is_some())
+}
+
+/// The target with every occurrence of `secret`, as sent or escaped in any of its bytes, replaced
+/// by `mark`; the rest as sent.
+pub fn redact_target(raw: &str, secret: &str, mark: &str) -> String {
+    // As sent first: an escape may eat a secret's first bytes (`%ab12...` decodes `ab` away).
+    let sent = raw.replace(secret, mark);
+    let raw = sent.as_str();
+    let Some((d, starts)) = decoded(raw) else {
+        return sent;
+    };
+    let (mut out, mut copied, mut from) = (Vec::with_capacity(raw.len()), 0, 0);
+    while let Some(at) = find(&d, secret.as_bytes(), from) {
+        let end = at + secret.len();
+        let (raw_at, raw_end) = (starts[at], starts.get(end).copied().unwrap_or(raw.len()));
+        out.extend_from_slice(&raw.as_bytes()[copied..raw_at]);
+        out.extend_from_slice(mark.as_bytes());
+        copied = raw_end;
+        from = end;
+    }
+    out.extend_from_slice(&raw.as_bytes()[copied..]);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Query parameter names that carry credentials in other APIs. Bollard takes its key only from
 /// `Authorization`, and Supabase's spec uses none of these, so a query naming one is refused.
 pub const CREDENTIAL_QUERY_NAMES: [&str; 7] =

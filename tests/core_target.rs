@@ -3,7 +3,9 @@
 // Tests may panic: that is how they fail.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use bollard::target::{check_param, credential_in_query, loggable_path, RequestTarget, TargetError};
+use bollard::target::{
+    check_param, credential_in_query, loggable_path, redact_target, target_contains, RequestTarget, TargetError,
+};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -160,5 +162,55 @@ fn every_short_target_is_judged_as_the_plain_rules_judge_it() {
     for raw in &inputs {
         let got = RequestTarget::parse(raw).map(|t| (t.path, t.query));
         assert_eq!(got, plain_parse(raw), "{raw:?}");
+    }
+}
+
+/// Every way of writing `secret` with some of its bytes escaped (upper or lower hex), for a
+/// secret of at most 8 bytes: 3^8 forms.
+fn spellings(secret: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for b in secret.bytes() {
+        out = out
+            .into_iter()
+            .flat_map(|p| [format!("{p}{}", b as char), format!("{p}%{b:02X}"), format!("{p}%{b:02x}")])
+            .collect();
+    }
+    out
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_secret_is_found_and_taken_out_of_a_target_however_it_is_escaped() {
+    let secret = "sbp_k1+Z";
+    let forms = spellings(secret);
+    assert_eq!(forms.len(), 3usize.pow(8));
+    for (i, form) in forms.iter().enumerate() {
+        // Around it: a bad escape, a lone `%`, another escape, and (for some) the secret again.
+        let again = if i % 7 == 0 { forms[forms.len() - 1 - i].as_str() } else { "" };
+        let target = format!("/v1/x%G1/{form}?q=%25{again}&r=%");
+        assert!(target_contains(&target, secret), "{target}");
+        let redacted = redact_target(&target, secret, "[redacted]");
+        assert!(!target_contains(&redacted, secret), "{target} -> {redacted}");
+        let expected = format!("/v1/x%G1/[redacted]?q=%25{}&r=%", if again.is_empty() { "" } else { "[redacted]" });
+        assert_eq!(redacted, expected, "{target}");
+    }
+    // Nothing to take out: the target as it was, escapes and all.
+    for target in ["/v1/projects?q=sbp%5Fk1%2BY", "/v1/p%", "/v1/%zz/sbp_k1", "/v1/%C3%A9?x=%FF"] {
+        assert!(!target_contains(target, secret), "{target}");
+        assert_eq!(redact_target(target, secret, "[redacted]"), target);
+    }
+    // `+` is not a space here: the key's own `+` is found as sent and escaped.
+    assert!(target_contains("/v1?q=sbp_k1%2BZ", secret) && target_contains("/v1?q=sbp_k1+Z", secret));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_secret_after_a_lone_percent_is_taken_out() {
+    for (secret, target) in [
+        ("ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34", "/v1/x%ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34"),
+        ("b12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34", "/v1/x%ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34"),
+        ("sbp_%41aaaaaaaaaaaaaaaaaaaa", "/v1/x/sbp_%41aaaaaaaaaaaaaaaaaaaa"),
+    ] {
+        assert!(target_contains(target, secret), "{target}");
+        let redacted = redact_target(target, secret, "[redacted]");
+        assert!(!target_contains(&redacted, secret), "{target} -> {redacted}");
     }
 }

@@ -6,7 +6,7 @@
 //! identity) never arrives. Headers that ask a server to change the method or the URL are not
 //! dropped but refused (400), so that an agent learns its request was not what it seemed.
 
-use crate::decision::{Request, METHOD_OVERRIDE_HEADERS, MIN_KEY_IN_TARGET};
+use crate::decision::{credential_pieces, Request, METHOD_OVERRIDE_HEADERS, MIN_KEY_IN_TARGET};
 
 /// Forwarded as they came: content negotiation, the body's framing and type, the client's name,
 /// the request id, and what Supabase's own clients send.
@@ -90,19 +90,26 @@ impl Head {
             }
         }
         // The caller's key goes nowhere but in `Authorization`: a forwarded header that carries
-        // it too stays behind (`user-agent: bot sbp_...` would hand it to Supabase).
+        // it too stays behind (`user-agent: bot sbp_...` would hand it to Supabase). Every piece
+        // of the credentials that may be a key is looked for, whatever the decision makes of them.
         if long.any() {
-            if let Some(key) = key_in_header(&h.authorization) {
-                for (i, &(name, value)) in headers.iter().enumerate() {
-                    // Past the first 64, any forwarded header is looked at: its name says which.
-                    let forwarded = i < 64 || FORWARDED.iter().any(|f| f.eq_ignore_ascii_case(name));
-                    if long.has(i) && forwarded && contains(value, key.as_bytes()) {
-                        // Nor is it echoed back, or written in the record, as the request's id.
-                        if name.eq_ignore_ascii_case("x-request-id") {
-                            h.request_id = None;
-                        }
-                        drop_once(&mut h.drop, name);
+            // Most requests present one piece (the key): found once, not again per header.
+            let mut pieces = h.authorization.iter().flat_map(|v| credential_pieces(v));
+            let (first, more) = (pieces.next(), pieces.next().is_some());
+            let carries = |value: &[u8]| {
+                first.is_some_and(|k| contains(value, k.as_bytes()))
+                    || more
+                        && h.authorization.iter().any(|v| credential_pieces(v).any(|k| contains(value, k.as_bytes())))
+            };
+            for (i, &(name, value)) in headers.iter().enumerate() {
+                // Past the first 64, any forwarded header is looked at: its name says which.
+                let forwarded = i < 64 || FORWARDED.iter().any(|f| f.eq_ignore_ascii_case(name));
+                if long.has(i) && forwarded && carries(value) {
+                    // Nor is it echoed back, or written in the record, as the request's id.
+                    if name.eq_ignore_ascii_case("x-request-id") {
+                        h.request_id = None;
                     }
+                    drop_once(&mut h.drop, name);
                 }
             }
         }
@@ -162,19 +169,6 @@ impl Head {
             }
         }
         false
-    }
-}
-
-/// The key the one `authorization` value presents (what follows its scheme), when it is long
-/// enough to be looked for elsewhere. A value that is not `<scheme> <key>` with a bearer key is
-/// refused by the decision, and then nothing goes upstream.
-fn key_in_header(authorization: &[String]) -> Option<&str> {
-    match authorization {
-        [one] => {
-            let space = one.bytes().position(|b| b == b' ')?;
-            one.get(space + 1..).filter(|k| k.len() >= MIN_KEY_IN_TARGET)
-        }
-        _ => None,
     }
 }
 
