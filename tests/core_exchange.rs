@@ -4,11 +4,13 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::collections::HashMap;
-
 use bollard::exchange::{Action, Event, Exchange, Flow, Forward, Gateway, Reply};
 use bollard::policy::key_sha256;
 use wasm_bindgen_test::wasm_bindgen_test;
+
+#[path = "support/shared_data.rs"]
+mod shared_data;
+use shared_data::SharedData;
 
 const KEY: &str = "sbp_1111111111111111111111111111111111111111";
 const TOKEN: &str = "sbp_real_upstream_token_0000000000000000";
@@ -47,7 +49,7 @@ struct Host<'g> {
     response: Vec<u8>,
     /// The host's clock when it reads the body.
     body_ms: u64,
-    counters: HashMap<String, (Vec<u8>, u32)>,
+    counters: SharedData,
     fail_lookups: bool,
     next_token: u32,
     seen: Seen,
@@ -60,7 +62,7 @@ impl<'g> Host<'g> {
             body: Vec::new(),
             response: Vec::new(),
             body_ms: 1_800_000_000_000,
-            counters: HashMap::new(),
+            counters: SharedData::default(),
             fail_lookups: false,
             next_token: 1,
             seen: Seen::default(),
@@ -95,15 +97,11 @@ impl<'g> Host<'g> {
                     Some(self.m.handle(Event::LookupSent { lookup: i, token }))
                 }
                 Action::ReadCounter(key) => {
-                    let (v, cas) = self.counters.get(&key).cloned().map_or((None, None), |(v, c)| (Some(v), Some(c)));
+                    let (v, cas) = self.counters.get(&key);
                     Some(self.m.handle(Event::Counter { value: v.as_deref(), cas }))
                 }
                 Action::WriteCounter { key, value, cas } => {
-                    let current = self.counters.get(&key).map(|(_, c)| *c);
-                    let ok = cas.is_none() && current.is_none() || cas == current;
-                    if ok {
-                        self.counters.insert(key, (value.to_vec(), current.unwrap_or(0) + 1));
-                    }
+                    let ok = self.counters.set(key, &value, cas);
                     Some(self.m.handle(Event::CounterWritten(ok)))
                 }
                 Action::Forward(f) => {
@@ -139,14 +137,17 @@ impl<'g> Host<'g> {
     }
 
     fn headers(&mut self, method: &str, path: &str, extra: &[(&str, &str)], end: bool) -> Flow {
-        let auth = format!("Bearer {KEY}");
-        let mut h: Vec<(&str, &[u8])> = vec![
-            (":method", method.as_bytes()),
-            (":path", path.as_bytes()),
-            (":authority", b"gw"),
-            ("authorization", auth.as_bytes()),
-            ("x-request-id", b"req-1"),
-        ];
+        self.headers_with(&[&format!("Bearer {KEY}")], method, path, extra, end)
+    }
+
+    /// The same with these `authorization` values (none, one or several).
+    fn headers_with(&mut self, auth: &[&str], method: &str, path: &str, extra: &[(&str, &str)], end: bool) -> Flow {
+        let mut h: Vec<(&str, &[u8])> =
+            vec![(":method", method.as_bytes()), (":path", path.as_bytes()), (":authority", b"gw")];
+        h.extend(auth.iter().map(|v| ("authorization", v.as_bytes())));
+        if !extra.iter().any(|(k, _)| *k == "x-request-id") {
+            h.push(("x-request-id", b"req-1"));
+        }
         h.extend(extra.iter().map(|(k, v)| (*k, v.as_bytes())));
         self.event(Event::RequestHeaders { headers: &h, end_of_stream: end, now_ms: 1_800_000_000_000 })
     }
@@ -487,14 +488,19 @@ fn a_request_id_that_carries_the_key_is_not_echoed() {
     );
     let gw = Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads");
     let auth = format!("Bearer {key}");
-    for refused in [false, true] {
-        let path = if refused { "/v1/projects/zyxwvutsrqponmlkjihg" } else { "/v1/projects/abcdefghijklmnopqrst" };
-        let headers: Vec<(&str, &[u8])> = vec![
-            (":method", b"GET"),
-            (":path", path.as_bytes()),
-            ("authorization", auth.as_bytes()),
-            ("x-request-id", key.as_bytes()),
-        ];
+    let joined = format!("Bearer {key}, Bearer {key}");
+    // Allowed; refused for its scope; refused for ambiguous credentials, two ways.
+    let cases: [(&str, Vec<&str>); 4] = [
+        ("/v1/projects/abcdefghijklmnopqrst", vec![&auth]),
+        ("/v1/projects/zyxwvutsrqponmlkjihg", vec![&auth]),
+        ("/v1/projects/abcdefghijklmnopqrst", vec![&auth, &auth]),
+        ("/v1/projects/abcdefghijklmnopqrst", vec![&joined]),
+    ];
+    for (i, (path, auths)) in cases.into_iter().enumerate() {
+        let refused = i > 0;
+        let mut headers: Vec<(&str, &[u8])> = vec![(":method", b"GET"), (":path", path.as_bytes())];
+        headers.extend(auths.iter().map(|a| ("authorization", a.as_bytes())));
+        headers.push(("x-request-id", key.as_bytes()));
         let mut h = Host::new(&gw);
         h.event(Event::RequestHeaders { headers: &headers, end_of_stream: true, now_ms: 1_800_000_000_000 });
         if let Some(f) = h.seen.forward.clone() {
@@ -603,7 +609,7 @@ fn a_guarded_response_is_rewritten_however_it_ends() {
 #[wasm_bindgen_test(unsupported = test)]
 fn rate_limits_count_in_shared_counters_and_refuse_past_the_limit() {
     let gw = gateway(r#""rate_limit":{"requests_per_minute":2},"#);
-    let mut counters = HashMap::new();
+    let mut counters = SharedData::default();
     let mut statuses = Vec::new();
     for _ in 0..3 {
         let mut h = Host::new(&gw);
@@ -876,6 +882,11 @@ fn a_target_that_carries_the_agents_key_is_refused_and_the_key_kept_out_of_the_r
         format!("/v1/{KEY}"),
         format!("/v1/projects/{P1}/functions?x={KEY}"),
         format!("/v1/projects/{P1}/functions%{KEY}"),
+        // Escaped: the server behind decodes it back to the key.
+        format!("/v1/projects/{P1}/types/typescript?included_schemas={}", KEY.replace('_', "%5F")),
+        format!("/v1/projects/{P1}/types/typescript?included_schemas=%73%62%70{}", &KEY[3..]),
+        format!("/v1/projects/{P1}/functions/{}", KEY.replace('1', "%31")),
+        format!("/v1/projects/{P1}/functions/{}{}", "a".repeat(200), KEY.replace('_', "%5f")),
         long,
     ] {
         let mut h = Host::new(&gw);
@@ -887,7 +898,68 @@ fn a_target_that_carries_the_agents_key_is_refused_and_the_key_kept_out_of_the_r
         let rec = h.record();
         assert_eq!(rec.reason, "key_in_target");
         let line = rec.to_json();
-        assert!(!line.contains(&KEY[..12]), "{line}");
+        assert!(!line.contains(&KEY[..12]) && !line.contains(&KEY[KEY.len() - 12..]), "{line}");
+        assert!(!line.contains("1%31%31") && !line.contains("sbp%5"), "{line}");
         assert!(target.contains('?') || target.len() > 256 || rec.path.contains("[redacted]"), "{}", rec.path);
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_key_in_a_target_stays_out_of_the_record_whatever_the_credentials_were() {
+    let gw = gateway("");
+    let one = format!("Bearer {KEY}");
+    let joined = format!("Bearer {KEY}, Bearer {KEY}");
+    let double = format!("Bearer Bearer {KEY}");
+    let unknown = "Bearer sbp_2222222222222222222222222222222222222222";
+    let cases: [(Vec<&str>, &str); 5] = [
+        (vec![&one, &one], KEY),
+        (vec![&joined], KEY),
+        (vec![&double], KEY),
+        (vec!["Token\tsbp_1111111111111111111111111111111111111111"], KEY),
+        (vec![unknown], &unknown[7..]),
+    ];
+    for (auth, key) in cases {
+        for target in [
+            format!("/v1/projects/{P1}/functions/{key}"),
+            format!("/v1/projects/{P1}/functions/{}", key.replace('_', "%5F")),
+            format!("/v1/projects/{P1}/functions/{}{key}", "a".repeat(200)),
+        ] {
+            let mut h = Host::new(&gw);
+            // The key in the request id as well: neither echoed back nor recorded.
+            h.headers_with(&auth, "GET", &target, &[("x-request-id", key)], true);
+            assert!(h.seen.forward.is_none(), "{auth:?} {target}");
+            let r = h.seen.reply.clone().expect("refused");
+            assert_eq!(r.status, 401, "{auth:?} {target}");
+            assert!(!r.body.contains(&key[..12]), "{}", r.body);
+            let rec = h.record();
+            let line = rec.to_json();
+            assert!(serde_json::from_str::<serde_json::Value>(&line).is_ok(), "{line}");
+            for piece in [&key[..12], &key[key.len() - 12..], &key.replace('_', "%5F")[..12]] {
+                assert!(!line.contains(piece), "{auth:?} {target}: {line}");
+            }
+            assert!(target.len() > 256 || rec.path.ends_with("/functions/[redacted]"), "{}", rec.path);
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_key_after_a_percent_in_the_path_stays_out_of_the_record() {
+    const HEXKEY: &str = "ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34";
+    let policy = format!(
+        r#"{{"upstream":{{"token_env":"T"}},"agents":[{{"id":"ops","name":"Ops","key_sha256":"{}",
+        "projects":["{P1}"],"access":{{"projects":"full"}}}}]}}"#,
+        key_sha256(HEXKEY)
+    );
+    let gw = Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads");
+    for target in
+        [format!("/v1/projects/{P1}/functions/x%{HEXKEY}"), format!("/v1/projects/{P1}/functions/x%a{}", &HEXKEY[1..])]
+    {
+        let mut h = Host::new(&gw);
+        h.headers_with(&[&format!("Bearer {HEXKEY}")], "GET", &target, &[], true);
+        assert!(h.seen.forward.is_none());
+        let rec = h.record();
+        assert_eq!(rec.reason, "key_in_target");
+        let line = rec.to_json();
+        assert!(!line.contains(&HEXKEY[2..14]), "the key is in the audit record: {line}");
     }
 }

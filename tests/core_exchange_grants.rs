@@ -4,8 +4,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::collections::HashMap;
-
 use bollard::approval::{approval_id, uses_key, Uses};
 use bollard::exchange::{Action, Event, Exchange, Gateway, Reply};
 use bollard::policy::key_sha256;
@@ -37,9 +35,9 @@ fn approval(uses: u32) -> String {
     )
 }
 
-/// Shared data as the host keeps it for every worker: value and compare-and-swap token.
-#[derive(Default)]
-struct Store(HashMap<String, (Vec<u8>, u32)>);
+#[path = "support/shared_data.rs"]
+mod shared_data;
+use shared_data::SharedData as Store;
 
 /// How one worker's request ended.
 #[derive(Debug, Default)]
@@ -53,15 +51,11 @@ fn step(m: &mut Exchange<&Gateway>, store: &mut Store, out: &mut Outcome) -> boo
     let Some(action) = m.next_action() else { return false };
     match action {
         Action::ReadCounter(key) => {
-            let (v, cas) = store.0.get(&key).cloned().map_or((None, None), |(v, c)| (Some(v), Some(c)));
+            let (v, cas) = store.get(&key);
             m.handle(Event::Counter { value: v.as_deref(), cas });
         }
         Action::WriteCounter { key, value, cas } => {
-            let current = store.0.get(&key).map(|(_, c)| *c);
-            let ok = cas == current;
-            if ok {
-                store.0.insert(key, (value.to_vec(), current.unwrap_or(0) + 1));
-            }
+            let ok = store.set(key, &value, cas);
             m.handle(Event::CounterWritten(ok));
         }
         Action::ReadBody => {
@@ -134,7 +128,7 @@ fn one_use_taken_by_two_interleaved_workers_passes_once() {
     );
     assert!(ra["summary"].as_str().unwrap().ends_with(", use 1 of 1)."), "{}", ra["summary"]);
     assert_eq!((rb["reason"].as_str(), rb["status"].as_u64()), (Some("approval_required"), Some(403)));
-    let stored = Uses::decode(&store.0[&uses_key("ops", "ok-1")].0).unwrap();
+    let stored = Uses::decode(&store.data[&uses_key("ops", "ok-1")].0).unwrap();
     assert_eq!(stored, Uses { not_after_ms: T, count: 1 });
 }
 
@@ -146,7 +140,7 @@ fn the_use_is_taken_after_the_rate_limit_so_a_429_keeps_it() {
     assert!(first.forwarded, "{record}");
     let (second, record) = run(&gw, &mut store, KEY, T - 120_000 + 1);
     assert_eq!(second.reply.as_ref().map(|r| r.status), Some(429), "{record}");
-    assert_eq!(Uses::decode(&store.0[&uses_key("ops", "ok-1")].0).unwrap().count, 1, "the 429 took no use");
+    assert_eq!(Uses::decode(&store.data[&uses_key("ops", "ok-1")].0).unwrap().count, 1, "the 429 took no use");
     // In the next minute the second use passes, and the third call is held.
     let (third, _) = run(&gw, &mut store, KEY, T - 1000);
     assert!(third.forwarded);
@@ -214,4 +208,30 @@ fn a_held_request_is_decided_when_its_body_has_arrived() {
         assert_eq!(out.forwarded, status.is_none(), "{key} at {body_ms}: {:?}", out.reply);
         assert_eq!(out.reply.as_ref().map(|r| r.status), status, "{key} at {body_ms}");
     }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_rate_limit_window_no_worker_has_opened_is_opened_once() {
+    // Two workers read the counter of a window nobody has written, then both write it: one
+    // creates it, the other's write fails and it counts again from what the first wrote.
+    let gw = gateway(r#","rate_limit":{"requests_per_minute":1}"#, "");
+    let mut store = Store::default();
+    let auth = format!("Bearer {KEY}");
+    let h: Vec<(&str, &[u8])> = vec![
+        (":method", b"GET"),
+        (":path", b"/v1/projects/abcdefghijklmnopqrst"),
+        (":authority", b"gw"),
+        ("authorization", auth.as_bytes()),
+    ];
+    let (mut a, mut b) = (Exchange::new(&gw), Exchange::new(&gw));
+    let (mut out_a, mut out_b) = (Outcome::default(), Outcome::default());
+    a.handle(Event::RequestHeaders { headers: &h, end_of_stream: true, now_ms: T - 60_000 });
+    b.handle(Event::RequestHeaders { headers: &h, end_of_stream: true, now_ms: T - 60_000 });
+    assert!(step(&mut a, &mut store, &mut out_a), "A reads the window");
+    assert!(step(&mut b, &mut store, &mut out_b), "B reads the window");
+    while step(&mut a, &mut store, &mut out_a) {}
+    while step(&mut b, &mut store, &mut out_b) {}
+    assert!(out_a.forwarded, "{:?}", out_a.reply);
+    assert!(!out_b.forwarded, "two calls passed a limit of one per minute");
+    assert_eq!(out_b.reply.as_ref().map(|r| r.status), Some(429));
 }

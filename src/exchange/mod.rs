@@ -43,7 +43,7 @@ use crate::approval::{self, UseCheck, UseTake, Uses};
 use crate::audit::{AuditRecord, Completion};
 use crate::branches::{self, BranchCache};
 use crate::catalog::{query, Catalog, ResponseRule};
-use crate::decision::{decide, identify, key_in_target, Decision, Verdict};
+use crate::decision::{credential_pieces, decide, identify, Decision, Verdict};
 use crate::discovery;
 use crate::guards::{lists, secrets};
 use crate::policy::{Mode, Policy, Scope};
@@ -51,6 +51,7 @@ use crate::project_organizations::{self, ProjectOrganizationCache};
 use crate::rate_limit::{self, Take, Window};
 use crate::refusal;
 use crate::secret::Secret;
+use crate::target::target_contains;
 
 /// The cluster the shipped Envoy configs name for Supabase, and the host it answers to.
 pub const UPSTREAM_CLUSTER: &str = "supabase";
@@ -156,6 +157,15 @@ pub struct Callout {
     pub cluster: &'static str,
     pub headers: Vec<(&'static str, String)>,
 }
+
+/// The compare-and-swap token a counter that does not exist yet is written with. Envoy's shared
+/// data (proxy-wasm-cpp-host) stores a write to an absent key whatever its token, and refuses a
+/// non-zero token that is not an existing key's current one (tokens count up from 1, and come
+/// back to this one only after 2^32 writes): so this one
+/// creates the counter, and fails when another worker created it between the read and the write
+/// (the write is then retried from a new read). No token, or 0, would overwrite that worker's
+/// count: two workers could each take the one use of an approval.
+pub const CREATE_ONLY: u32 = u32::MAX;
 
 /// What the driver does, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -476,15 +486,16 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.undecided("the request ended before it was decided")
             }
         };
-        // Only a single `authorization` value can carry a key: no copy of the values per request.
-        // A bearer key is what follows the first space, so the value is parsed only when that
-        // text is in the target.
-        if let [value] = self.head.authorization.as_slice() {
-            let after_space = value.bytes().position(|b| b == b' ').and_then(|i| value.get(i + 1..));
-            if after_space.is_some_and(|k| !k.is_empty() && self.head.target.contains(k)) {
-                if let Some(key) = key_in_target(&[value.as_str()], &self.head.target) {
-                    record.redact(key, &self.head.target);
-                }
+        // Whatever the credentials were (one key, two, ambiguous, unknown), a piece of them that
+        // the target carries too, as sent or escaped, is kept out of the record. A forwarded
+        // request had one bearer key, which its decision found nowhere in the target.
+        if self.state != State::Forwarded {
+            let mut carried = Vec::new();
+            for value in &self.head.authorization {
+                carried.extend(credential_pieces(value).filter(|p| target_contains(&self.head.target, p)));
+            }
+            if !carried.is_empty() {
+                record.redact(&carried, &self.head.target);
             }
         }
         let status_known = self.status.is_some() || record.status != 0;
@@ -803,6 +814,8 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     }
 
     fn counter_read(&mut self, value: Option<&[u8]>, cas: Option<u32>) -> Flow {
+        // A counter no worker has written yet is created only if none does first.
+        let cas = Some(cas.unwrap_or(CREATE_ONLY));
         let (key, limit) = match self.counting.checks.get(self.counting.at).cloned() {
             Some(Check::Rate(key, limit)) => (key, limit),
             Some(Check::Use(check)) => {
