@@ -59,10 +59,16 @@ impl ProjectOrganizationCache {
         if project.project_ref != project_ref {
             return None;
         }
-        let org = match (project.organization_slug, project.organization_id) {
-            (Some(slug), _) if !slug.is_empty() => slug,
-            (_, Some(id)) if !id.is_empty() => id,
-            _ => return None,
+        // The slug, or the deprecated id Supabase sets to the same slug; an answer whose two
+        // disagree places the project nowhere.
+        let org = match (
+            project.organization_slug.filter(|s| !s.is_empty()),
+            project.organization_id.filter(|s| !s.is_empty()),
+        ) {
+            (Some(slug), Some(id)) if slug != id => return None,
+            (Some(slug), _) => slug,
+            (None, Some(id)) => id,
+            (None, None) => return None,
         };
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.clear();
@@ -97,6 +103,8 @@ mod tests {
             (200, b"not json"),
             (200, other),
             (200, br#"{"ref": "abcdefghijklmnopqrst"}"#),
+            // Its two names for the organization disagree.
+            (200, br#"{"ref": "abcdefghijklmnopqrst", "organization_slug": "other", "organization_id": "acme"}"#),
         ] {
             assert_eq!(c.record(P, status, body, 0), None);
             assert_eq!(c.lookup(P, 0), Lookup::Ask);

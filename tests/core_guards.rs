@@ -185,3 +185,59 @@ fn whoami_and_explain_agree_with_decide() {
     let (status, _) = discovery::explain(&p, &c, agent, Some("method=GET"), 0);
     assert_eq!(status, 400);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_secret_field_is_redacted_in_any_case() {
+    let names = secrets::fields("list_api_keys").unwrap();
+    for body in [
+        r#"[{"name":"service_role","API_KEY":"CANARY"}]"#,
+        r#"[{"name":"service_role","Api_Key":"CANARY","api_key":"CANARY"}]"#,
+        r#"{"nested":[{"aPi_kEy":"CANARY"}]}"#,
+    ] {
+        let out = String::from_utf8(secrets::redact(body.as_bytes(), names).expect("JSON")).unwrap();
+        assert!(!out.contains("CANARY"), "{body} -> {out}");
+        assert!(out.contains("service_role") || body.contains("nested"), "{out}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_listed_item_whose_names_disagree_is_not_shown() {
+    let p = policy(r#""projects":["abcdefghijklmnopqrst"],"organizations":["acme"]"#);
+    let agent = p.agent("a").unwrap();
+    let out = |list, body: &str| String::from_utf8(lists::filter(list, agent, body.as_bytes()).expect("JSON")).unwrap();
+    // Either of a project's names out of scope hides it; both in scope, or one in scope alone, show it.
+    for (body, shown) in [
+        (r#"[{"id":"abcdefghijklmnopqrst","ref":"zyxwvutsrqponmlkjihg","name":"OTHER"}]"#, false),
+        (r#"[{"id":"zyxwvutsrqponmlkjihg","ref":"abcdefghijklmnopqrst","name":"OTHER"}]"#, false),
+        (r#"[{"id":7,"ref":"abcdefghijklmnopqrst","name":"OTHER"}]"#, false),
+        (r#"[{"name":"OTHER"}]"#, false),
+        (r#"[{"id":"abcdefghijklmnopqrst","ref":"abcdefghijklmnopqrst","name":"MINE"}]"#, true),
+        (r#"[{"ref":"abcdefghijklmnopqrst","name":"MINE"}]"#, true),
+        (r#"[{"id":"abcdefghijklmnopqrst","name":"MINE"}]"#, true),
+    ] {
+        let o = out(lists::ScopedList::Projects, body);
+        assert_eq!(o.contains("abcdefghijklmnopqrst"), shown, "{body} -> {o}");
+        assert!(!o.contains("zyxw") && !o.contains("OTHER"), "{body} -> {o}");
+    }
+    for (body, shown) in [
+        (r#"[{"id":"acme","slug":"other","name":"OTHER"}]"#, false),
+        (r#"[{"id":"other","slug":"acme","name":"OTHER"}]"#, false),
+        (r#"[{"id":"acme","slug":"acme","name":"MINE"}]"#, true),
+    ] {
+        let o = out(lists::ScopedList::Organizations, body);
+        assert_eq!(o.contains("acme"), shown, "{body} -> {o}");
+        assert!(!o.contains("other") && !o.contains("OTHER"), "{body} -> {o}");
+    }
+    // Projects by organization: both organization names must be the agent's.
+    let p = policy(r#""projects":{"organizations":["acme"]},"organizations":["acme"]"#);
+    let agent = p.agent("a").unwrap();
+    for (body, shown) in [
+        (r#"[{"ref":"zyxwvutsrqponmlkjihg","organization_slug":"other","organization_id":"acme"}]"#, false),
+        (r#"[{"ref":"zyxwvutsrqponmlkjihg","organization_slug":"acme","organization_id":"other"}]"#, false),
+        (r#"[{"ref":"zyxwvutsrqponmlkjihg","organization_slug":"acme","organization_id":"acme"}]"#, true),
+        (r#"[{"ref":"zyxwvutsrqponmlkjihg","organization_slug":"acme"}]"#, true),
+    ] {
+        let o = String::from_utf8(lists::filter(lists::ScopedList::Projects, agent, body.as_bytes()).unwrap()).unwrap();
+        assert_eq!(o.contains("zyxw"), shown, "{body} -> {o}");
+    }
+}

@@ -21,16 +21,22 @@ pub fn applies(list: ScopedList, agent: &Agent, organization: Option<&str>) -> b
     }
 }
 
+/// Whether an item names itself, in every one of `fields` it has (the field and its deprecated
+/// twin, which Supabase sets to the same value), and in at least one, only by names `in_scope`
+/// holds: an item whose fields disagree is not shown, whichever of them is in scope.
+fn named_within(item: &Value, fields: &[&str], in_scope: impl Fn(&str) -> bool) -> bool {
+    let mut present = fields.iter().filter_map(|f| item.get(*f)).peekable();
+    present.peek().is_some() && present.all(|v| v.as_str().is_some_and(&in_scope))
+}
+
 fn keep(item: &Value, scope: &Scope, fields: &[&str]) -> bool {
-    fields.iter().any(|f| item.get(*f).and_then(Value::as_str).is_some_and(|name| scope.contains(name)))
+    named_within(item, fields, |name| scope.contains(name))
 }
 
 /// A listed project of one of the agent's `projects.organizations` (by its organization slug,
-/// or the deprecated `organization_id`, which Supabase sets to the same slug).
+/// and the deprecated `organization_id`, which Supabase sets to the same slug).
 fn in_project_organizations(item: &Value, agent: &Agent) -> bool {
-    ["organization_slug", "organization_id"]
-        .iter()
-        .any(|f| item.get(*f).and_then(Value::as_str).is_some_and(|org| agent.project_organization_in_scope(org)))
+    named_within(item, &["organization_slug", "organization_id"], |org| agent.project_organization_in_scope(org))
 }
 
 /// Keeps only the items in the agent's scope. `None` when the body is not the expected JSON, in

@@ -54,7 +54,8 @@ fn walk(v: &mut Value, names: &[&str]) {
     match v {
         Value::Object(map) => {
             for (k, val) in map.iter_mut() {
-                if names.contains(&k.as_str()) && !val.is_null() {
+                // Any case: a key that differs only in case is the same field to a reader.
+                if names.iter().any(|n| n.eq_ignore_ascii_case(k)) && !val.is_null() {
                     *val = Value::String(MARKER.to_string());
                 } else {
                     walk(val, names);
