@@ -4,34 +4,19 @@
 
 use bollard::audit::{AuditRecord, Completion};
 use bollard::catalog::Catalog;
-use bollard::decision::{decide, Decision, Request};
+use bollard::decision::{decide, Request};
 use bollard::policy::{key_sha256, Policy};
 use bollard::refusal;
 use serde_json::Value;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-const P: &str = "abcdefghijklmnopqrst";
-const QUERY: &str = "/v1/projects/abcdefghijklmnopqrst/database/query";
+#[path = "support/sql_agents.rs"]
+mod sql_agents;
+use sql_agents::{decide_body, json, policy, P, QUERY};
+
 const READ_ONLY: &str = "/v1/projects/abcdefghijklmnopqrst/database/query/read-only";
 const MIGRATIONS: &str = "/v1/projects/abcdefghijklmnopqrst/database/migrations";
 const PATCH_MIGRATION: &str = "/v1/projects/abcdefghijklmnopqrst/database/migrations/20250101000000";
-
-/// One policy, several agents: each entry is (id, extra fields).
-fn policy(agents: &[(&str, &str)], mode: &str) -> Policy {
-    let list: Vec<String> = agents
-        .iter()
-        .enumerate()
-        .map(|(i, (id, fields))| {
-            format!(
-                r#"{{"id":"{id}","name":"{id}","key_sha256":"{}","projects":["{P}"]{}{fields}}}"#,
-                key_sha256(&format!("sbp_{i:0>40}")),
-                if fields.is_empty() { "" } else { "," }
-            )
-        })
-        .collect();
-    let text = format!(r#"{{"mode":"{mode}","upstream":{{"token_env":"T"}},"agents":[{}]}}"#, list.join(","));
-    Policy::from_json(&text).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn agents() -> Policy {
     policy(
@@ -51,25 +36,6 @@ fn agents() -> Policy {
         ],
         "enforce",
     )
-}
-
-fn decide_body<'p>(p: &'p Policy, agent: usize, method: &str, path: &str, body: &str) -> Decision<'p, 'static> {
-    let c = Catalog::new().unwrap();
-    let auth = format!("Bearer sbp_{agent:0>40}");
-    let auth: &'static str = Box::leak(auth.into_boxed_str());
-    let authorization: &'static [&'static str] = Box::leak(vec![auth].into_boxed_slice());
-    let method: &'static str = Box::leak(method.to_string().into_boxed_str());
-    let path: &'static str = Box::leak(path.to_string().into_boxed_str());
-    let mut d = decide(p, &c, &Request { method, target: path, authorization, method_override: false, now_ms: 0 });
-    assert!(!(d.body_check.is_some() && d.forward()), "a decision waiting for its body never forwards");
-    if d.body_check.is_some() {
-        d.apply_body(p, Some("application/json"), body.as_bytes());
-    }
-    d
-}
-
-fn json(s: &str) -> String {
-    serde_json::to_string(s).unwrap()
 }
 
 /// (agent index, method, path, body, status, code).

@@ -4,50 +4,28 @@
 //! --test sql_lean`.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use bollard::catalog::Catalog;
-use bollard::decision::{decide, Decision, Request};
-use bollard::policy::{key_sha256, Policy};
+use bollard::policy::Policy;
 use bollard::sql::{judge, ClassSet, SqlClass, SqlRefusal, SqlRules, GRAMMAR};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-const P: &str = "abcdefghijklmnopqrst";
-const QUERY: &str = "/v1/projects/abcdefghijklmnopqrst/database/query";
+#[path = "support/sql_agents.rs"]
+mod sql_agents;
+use sql_agents::{decide_body, QUERY};
+
 const MIGRATIONS: &str = "/v1/projects/abcdefghijklmnopqrst/database/migrations";
 const PATCH_MIGRATION: &str = "/v1/projects/abcdefghijklmnopqrst/database/migrations/20250101000000";
 const FUNCTIONS: &str = "/v1/projects/abcdefghijklmnopqrst/functions";
 
 /// reader: database read; full: database full; loose: full, read only, unparsed SQL let through.
 fn policy() -> Policy {
-    let agents = [
-        ("reader", r#""access":{"database":"read","edge_functions":"read"}"#),
-        ("full", r#""access":{"database":"full"}"#),
-        ("loose", r#""access":{"database":"full"},"sql":{"allow":["read","admin"],"allow_unparsed":true}"#),
-    ];
-    let list: Vec<String> = agents
-        .iter()
-        .enumerate()
-        .map(|(i, (id, fields))| {
-            format!(
-                r#"{{"id":"{id}","name":"{id}","key_sha256":"{}","projects":["{P}"],{fields}}}"#,
-                key_sha256(&format!("sbp_{i:0>40}"))
-            )
-        })
-        .collect();
-    let text = format!(r#"{{"mode":"enforce","upstream":{{"token_env":"T"}},"agents":[{}]}}"#, list.join(","));
-    Policy::from_json(&text).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn decide_body<'p>(p: &'p Policy, agent: usize, method: &str, path: &str, body: &str) -> Decision<'p, 'static> {
-    let c = Catalog::new().unwrap();
-    let auth: &'static str = Box::leak(format!("Bearer sbp_{agent:0>40}").into_boxed_str());
-    let authorization: &'static [&'static str] = Box::leak(vec![auth].into_boxed_slice());
-    let method: &'static str = Box::leak(method.to_string().into_boxed_str());
-    let path: &'static str = Box::leak(path.to_string().into_boxed_str());
-    let mut d = decide(p, &c, &Request { method, target: path, authorization, method_override: false, now_ms: 0 });
-    if d.body_check.is_some() {
-        d.apply_body(p, Some("application/json"), body.as_bytes());
-    }
-    d
+    sql_agents::policy(
+        &[
+            ("reader", r#""access":{"database":"read","edge_functions":"read"}"#),
+            ("full", r#""access":{"database":"full"}"#),
+            ("loose", r#""access":{"database":"full"},"sql":{"allow":["read","admin"],"allow_unparsed":true}"#),
+        ],
+        "enforce",
+    )
 }
 
 /// (agent, method, path, body, with the grammar (status, code)).

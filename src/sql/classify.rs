@@ -2,20 +2,21 @@
 //! syntax tree is walked whole (CTEs, subqueries, nested statements, every function call), and
 //! its tokens are scanned for schemas and calls (`scan`).
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    self, CopySource, CopyTarget, Expr, FunctionSecurity, ObjectName, ObjectType, Query, SchemaName, Select, Set,
-    SetExpr, TableFactor, Visit, Visitor,
+    self, AccessExpr, CopySource, CopyTarget, Expr, FunctionSecurity, ObjectName, ObjectType, Query, SchemaName,
+    Select, Set, SetExpr, TableFactor, Visit, Visitor,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use super::functions::runs_sql_strings;
+use super::functions::{known_schema, on_path, runs_sql_strings};
 use super::scan::{self, Scan};
-use super::{function_class, ClassSet, FunctionRef, SqlClass, Statement};
+use super::{function_class, ClassSet, FunctionRef, SqlClass, Statement, ANY_FUNCTION};
 
 /// How deep the grammar may nest (expressions, subqueries). Deeper SQL is refused as unparsed,
 /// so neither the parser nor the walk can exhaust the VM's stack.
@@ -29,10 +30,12 @@ pub fn statements(sql: &str) -> Vec<Statement> {
         Ok(t) => t,
         Err(error) => return vec![unparsed(1, &[], error)],
     };
-    match parse_all(&tokens) {
+    let mut list = match parse_all(&tokens) {
         Some(list) => list,
         None => chunks(&tokens),
-    }
+    };
+    follow_search_path(&mut list);
+    list
 }
 
 fn parser(tokens: Vec<TokenWithSpan>) -> Parser<'static> {
@@ -111,10 +114,14 @@ fn by_keyword(index: usize, tokens: &[TokenWithSpan], error: String) -> Statemen
         Some(class) => {
             let s = scan::scan(tokens, class == SqlClass::Procedural);
             let definer = s.has(Keyword::DEFINER) || scan::has_role_clause(tokens);
+            let routine = matches!(command.as_str(), "CREATE FUNCTION" | "CREATE PROCEDURE");
             let label = if lead == "DO" || lead == "TABLE" { lead } else { command };
             let mut st = base(index, label, s, class);
             if definer && class == SqlClass::Procedural {
                 st.classes.insert(SqlClass::Privilege);
+            }
+            if routine {
+                body_calls_anywhere(&mut st);
             }
             if class == SqlClass::Read {
                 st.objects = table_name(tokens).into_iter().collect();
@@ -173,7 +180,64 @@ fn base(index: usize, label: String, s: Scan, class: SqlClass) -> Statement {
         classes,
         schemas: s.schemas,
         functions: s.functions,
+        attribute_calls: s.attribute_calls,
+        search_path: s.search_path,
         parse_error: None,
+    }
+}
+
+/// Adds the calls `to` does not hold yet, each once (by hash: a statement may make thousands).
+fn add_calls(to: &mut Vec<FunctionRef>, calls: Vec<FunctionRef>) {
+    let mut seen: HashSet<FunctionRef> = to.iter().cloned().collect();
+    to.extend(calls.into_iter().filter(|f| seen.insert(f.clone())));
+}
+
+/// Once a statement sets `search_path`, a bare call in it or after it may be a known function of
+/// a schema it names (`SET search_path = cron; SELECT schedule(...)` is `cron.schedule`), or of
+/// any schema when the value was not read. Such a call adds that function's class; one that runs
+/// SQL from its strings may reach any schema and call any function (its strings were not read as
+/// code, its name being bare).
+fn follow_search_path(list: &mut [Statement]) {
+    // Only the schemas that known functions live in matter: the path stays a few names long.
+    let (mut path, mut any): (Vec<&'static str>, bool) = (Vec::new(), false);
+    for st in list {
+        for schema in &st.search_path {
+            any |= schema == scan::ANY_SCHEMA;
+            if let Some(known) = known_schema(schema) {
+                if !path.contains(&known) {
+                    path.push(known);
+                }
+            }
+        }
+        if path.is_empty() && !any {
+            continue;
+        }
+        bare_calls_on_path(st, &path, any);
+    }
+}
+
+/// A function's body runs when it is called, under whatever `search_path` the caller has: a bare
+/// call in it may be any schema's known function.
+fn body_calls_anywhere(st: &mut Statement) {
+    bare_calls_on_path(st, &[], true);
+}
+
+/// What the statement's bare calls may be where `search_path` leads to `path` (or anywhere):
+/// the known functions' classes, and for one that runs SQL from its strings (not read as code,
+/// its name being bare), any schema and any function.
+fn bare_calls_on_path(st: &mut Statement, path: &[&str], any: bool) {
+    let (mut classes, mut runs_sql) = (ClassSet::EMPTY, false);
+    for f in st.functions.iter().filter(|f| f.schema.is_none()) {
+        let (c, sql) = on_path(&f.name, path, any);
+        classes.extend(c);
+        runs_sql |= sql;
+    }
+    st.classes.extend(classes);
+    if runs_sql {
+        if !st.schemas.iter().any(|s| s == scan::ANY_SCHEMA) {
+            st.schemas.push(scan::ANY_SCHEMA.to_string());
+        }
+        add_calls(&mut st.functions, vec![FunctionRef { schema: None, name: ANY_FUNCTION.to_string() }]);
     }
 }
 
@@ -242,7 +306,7 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
     }
     // `UPDATE pg_settings` may set `search_path` to anything.
     if matches!(stmt, ast::Statement::Update(u) if updates_settings(&u.table)) {
-        s.reaches_any_schema();
+        s.path_reaches_any_schema();
     }
     let mut classes = walk.classes;
     // What only the statement's words show.
@@ -280,11 +344,7 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
         classes.insert(SqlClass::Privilege);
     }
     let mut functions = walk.functions;
-    for f in s.functions {
-        if !functions.contains(&f) {
-            functions.push(f);
-        }
-    }
+    add_calls(&mut functions, s.functions);
     for f in &functions {
         classes.extend(function_classes(f));
     }
@@ -295,7 +355,23 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
     if objects.is_empty() {
         objects = named_objects(stmt);
     }
-    Statement { index, label: label(stmt, tokens), objects, classes, schemas: s.schemas, functions, parse_error: None }
+    let mut attribute_calls = walk.attribute_calls;
+    add_calls(&mut attribute_calls, s.attribute_calls);
+    let mut st = Statement {
+        index,
+        label: label(stmt, tokens),
+        objects,
+        classes,
+        schemas: s.schemas,
+        functions,
+        attribute_calls,
+        search_path: s.search_path,
+        parse_error: None,
+    };
+    if bodies {
+        body_calls_anywhere(&mut st);
+    }
+    st
 }
 
 /// The objects a statement names outside its relations (what it drops, creates, comments on).
@@ -494,6 +570,10 @@ struct Walk {
     classes: ClassSet,
     objects: Vec<String>,
     functions: Vec<FunctionRef>,
+    /// `o.f`, `(o).f`: perhaps `f(o)`.
+    attribute_calls: Vec<FunctionRef>,
+    /// What the two lists hold (false: functions, true: attribute calls).
+    seen: HashSet<(bool, FunctionRef)>,
     /// Inside an EXPLAIN that does not run its statement.
     not_run: usize,
 }
@@ -504,8 +584,15 @@ impl Walk {
             name.0.iter().filter_map(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase()).collect();
         let Some((last, rest)) = parts.split_last() else { return };
         let f = FunctionRef { schema: rest.last().cloned(), name: last.clone() };
-        if !self.functions.contains(&f) {
+        if self.seen.insert((false, f.clone())) {
             self.functions.push(f);
+        }
+    }
+
+    fn attribute_call(&mut self, name: &str) {
+        let f = FunctionRef { schema: None, name: name.to_ascii_lowercase() };
+        if self.seen.insert((true, f.clone())) {
+            self.attribute_calls.push(f);
         }
     }
 
@@ -577,8 +664,33 @@ impl Visitor for Walk {
     }
 
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-        if let Expr::Function(f) = e {
-            self.function(&f.name);
+        match e {
+            Expr::Function(f) => self.function(&f.name),
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                if let Some(last) = parts.last() {
+                    self.attribute_call(&last.value);
+                }
+            }
+            // `(o).f`, `o.f[1]`, `(o).f.total`: every name after a dot, and the root's last.
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                if let Expr::CompoundIdentifier(parts) = root.as_ref() {
+                    if let Some(last) = parts.last().filter(|_| parts.len() >= 2) {
+                        self.attribute_call(&last.value);
+                    }
+                }
+                for access in access_chain {
+                    match access {
+                        AccessExpr::Dot(Expr::Identifier(i)) => self.attribute_call(&i.value),
+                        AccessExpr::Dot(Expr::CompoundIdentifier(parts)) => {
+                            for p in parts {
+                                self.attribute_call(&p.value);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
         }
         ControlFlow::Continue(())
     }

@@ -3,7 +3,7 @@
 //! statement (a `SELECT pg_terminate_backend(...)` needs `admin`). Any other function is judged
 //! by the statement that calls it; `deny_functions` refuses the ones an operator names.
 
-use super::{FunctionRef, SqlClass};
+use super::{ClassSet, FunctionRef, SqlClass};
 
 /// (name, class), lowercase. A bare name is matched whatever schema the call names; a
 /// `schema.name` entry (a name too common to match everywhere) only when the call names that
@@ -321,6 +321,29 @@ pub fn function_class(f: &FunctionRef) -> Option<SqlClass> {
         .map(|&(_, _, c)| c)
         .or_else(|| SQL_RUNNING_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Procedural))
         .or_else(|| ADMIN_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Admin))
+}
+
+/// The schema of some known entry (`cron`, `graphql`, `pgmq`, ...) this one (lowercase) is, if any.
+#[cfg_attr(not(feature = "sql"), allow(dead_code))]
+pub fn known_schema(schema: &str) -> Option<&'static str> {
+    FUNCTIONS.iter().find_map(|(entry, _)| entry.split_once('.').map(|(s, _)| s).filter(|s| *s == schema))
+}
+
+/// What a bare call of `name` (lowercase) may be where `search_path` leads to these schemas, or
+/// to any (`any`): the classes of the known entries of that name in them, and whether one of
+/// them runs SQL from its strings.
+#[cfg_attr(not(feature = "sql"), allow(dead_code))]
+pub fn on_path(name: &str, path: &[&str], any: bool) -> (ClassSet, bool) {
+    let index = by_name();
+    let start = index.partition_point(|&(n, _, _)| n < name);
+    let (mut classes, mut runs_sql) = (ClassSet::EMPTY, false);
+    for &(n, schema, c) in index[start..].iter().take_while(|&&(n, _, _)| n == name) {
+        if let Some(s) = schema.filter(|s| any || path.contains(s)) {
+            classes.insert(c);
+            runs_sql |= runs_sql_strings(&FunctionRef { schema: Some(s.to_string()), name: n.to_string() });
+        }
+    }
+    (classes, runs_sql)
 }
 
 /// Whether a call runs SQL given in its string arguments (or reads tables they name): those

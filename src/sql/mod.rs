@@ -171,6 +171,9 @@ impl SqlRules {
 
     #[cfg_attr(not(feature = "sql"), allow(dead_code))]
     fn denied_function(&self, f: &FunctionRef) -> Option<&str> {
+        if f.name == ANY_FUNCTION {
+            return self.deny_functions.first().map(String::as_str);
+        }
         self.deny_functions.iter().map(String::as_str).find(|entry| match entry.rsplit_once('.') {
             None => *entry == f.name,
             Some((schema, name)) => name == f.name && f.schema.as_deref().is_none_or(|s| s == schema),
@@ -178,8 +181,13 @@ impl SqlRules {
     }
 }
 
+/// Stands in a statement's functions for SQL built at run time (`EXECUTE 'select ' || f`,
+/// `query_to_xml(format(...))`): it may call any function, so every `deny_functions` entry
+/// applies. No function's name can hold a NUL (a body with one is unparsed).
+pub(crate) const ANY_FUNCTION: &str = "\0any function";
+
 /// A function a statement calls (lowercase).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FunctionRef {
     pub schema: Option<String>,
     pub name: String,
@@ -209,6 +217,12 @@ pub struct Statement {
     pub schemas: Vec<String>,
     /// Functions it calls.
     pub functions: Vec<FunctionRef>,
+    /// Functions it may call in attribute notation (`o.f` is `f(o)` for a function of one row):
+    /// for `deny_functions` only (no known function takes a row).
+    pub attribute_calls: Vec<FunctionRef>,
+    /// The schemas it sets `search_path` to: a bare call in it, or in a statement after it, may
+    /// be a function of one of them.
+    pub search_path: Vec<String>,
     /// Why the grammar could not parse it; its classes then come from its leading keyword.
     pub parse_error: Option<String>,
 }
@@ -325,6 +339,8 @@ pub fn analyze(_sql: &str) -> Vec<Statement> {
         classes: ClassSet::of(&[SqlClass::Admin]),
         schemas: Vec::new(),
         functions: Vec::new(),
+        attribute_calls: Vec::new(),
+        search_path: Vec::new(),
         parse_error: Some(NO_GRAMMAR.to_string()),
     }]
 }
@@ -353,7 +369,11 @@ pub fn judge(sql: &str, rules: &SqlRules) -> Judgement {
         } else if let Some(schema) = s.schemas.iter().find_map(|x| rules.denied_schema(x)) {
             Some(SqlRefusal::Schema(schema.clone()))
         } else {
-            s.functions.iter().find_map(|f| rules.denied_function(f)).map(|e| SqlRefusal::Function(e.to_string()))
+            s.functions
+                .iter()
+                .chain(&s.attribute_calls)
+                .find_map(|f| rules.denied_function(f))
+                .map(|e| SqlRefusal::Function(e.to_string()))
         };
         if found.is_some() {
             refusal = found;

@@ -3,11 +3,14 @@
 //! change its class. The tokens are the grammar's own (`sqlparser`'s PostgreSQL tokenizer), so
 //! strings, comments and dollar quoting are what PostgreSQL reads them as.
 
+use std::collections::HashSet;
+
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Word};
 
-use super::FunctionRef;
+use super::functions::runs_sql_strings;
+use super::{FunctionRef, ANY_FUNCTION};
 
 /// Tokens with their places, `U&"..."` identifiers decoded into plain quoted identifiers.
 /// What PostgreSQL would not read as the grammar does is an error: a NUL character (the protocol
@@ -188,6 +191,23 @@ fn unescape(s: &str, escape: char) -> Option<String> {
 /// is unparsed), so it names none.
 pub const ANY_SCHEMA: &str = "\0any schema";
 
+/// The functions that read every schema's tables: a call reaches any schema.
+const DATABASE_WIDE: &[&str] = &[
+    "database_to_xml",
+    "database_to_xmlschema",
+    "database_to_xml_and_xmlschema",
+    // The WAL and logical decoding: the rows every schema's changes wrote.
+    "pg_get_wal_records_info",
+    "pg_get_wal_records_info_till_end_of_wal",
+    "pg_get_wal_record_info",
+    "pg_get_wal_block_info",
+    "pg_get_wal_fpi_info",
+    "pg_logical_slot_get_changes",
+    "pg_logical_slot_peek_changes",
+    "pg_logical_slot_get_binary_changes",
+    "pg_logical_slot_peek_binary_changes",
+];
+
 /// The planner's statistics: values sampled from every table's columns, whatever its schema
 /// (`histogram_bounds`, `most_common_vals`).
 const STATISTICS: &[&str] =
@@ -202,29 +222,68 @@ pub struct Scan {
     pub keywords: Vec<Keyword>,
     /// `set_config('role', ...)` or `set_config('session_authorization', ...)`: a `SET ROLE`.
     pub sets_role: bool,
+    /// The schemas a `search_path` it sets names ([`ANY_SCHEMA`] for a value not read): a bare
+    /// call from here on may be a function of any of them.
+    pub search_path: Vec<String>,
+    /// `x.name` not followed by `(`: PostgreSQL's attribute notation may call `name(x)` (a
+    /// function of one row). Possible calls, for `deny_functions` only.
+    pub attribute_calls: Vec<FunctionRef>,
+    /// What the lists above hold, to add each once in constant time: a statement may name
+    /// thousands of things.
+    seen: HashSet<(u8, FunctionRef)>,
 }
 
 impl Scan {
+    /// Whether `f` is new to list `which` (0 schemas, 1 functions, 2 attribute calls, 3 path).
+    fn first(&mut self, which: u8, f: &FunctionRef) -> bool {
+        self.seen.insert((which, f.clone()))
+    }
+
     fn schema(&mut self, name: &str) {
         let name = name.trim().trim_matches('"').to_ascii_lowercase();
-        if !name.is_empty() && !self.schemas.contains(&name) {
+        if !name.is_empty() && self.first(0, &FunctionRef { schema: None, name: name.clone() }) {
             self.schemas.push(name);
         }
     }
 
     fn function(&mut self, schema: Option<&str>, name: &str) {
         let f = FunctionRef { schema: schema.map(str::to_ascii_lowercase), name: name.to_ascii_lowercase() };
-        if !self.functions.contains(&f) {
+        if self.first(1, &f) {
             self.functions.push(f);
+        }
+    }
+
+    fn attribute_call(&mut self, name: &str) {
+        let f = FunctionRef { schema: None, name: name.to_ascii_lowercase() };
+        if self.first(2, &f) {
+            self.attribute_calls.push(f);
         }
     }
 
     /// A `search_path` set to a value that is not one constant (`set_config('search_path',
     /// 'au' || 'th', false)`, `UPDATE pg_settings`), or the statistics read: any schema.
     pub fn reaches_any_schema(&mut self) {
-        if !self.schemas.iter().any(|s| s == ANY_SCHEMA) {
-            self.schemas.push(ANY_SCHEMA.to_string());
+        self.schema(ANY_SCHEMA);
+    }
+
+    /// A schema `search_path` is set to (named, so also a schema the statement refers to).
+    fn path_schema(&mut self, name: &str) {
+        self.schema(name);
+        let name = name.trim().trim_matches('"').to_ascii_lowercase();
+        if !name.is_empty() && self.first(3, &FunctionRef { schema: None, name: name.clone() }) {
+            self.search_path.push(name);
         }
+    }
+
+    /// `search_path` set to a value that is not read.
+    pub fn path_reaches_any_schema(&mut self) {
+        self.path_schema(ANY_SCHEMA);
+    }
+
+    /// SQL text built at run time: any schema, any function.
+    fn runs_built_sql(&mut self) {
+        self.reaches_any_schema();
+        self.function(None, ANY_FUNCTION);
     }
 
     pub fn has(&self, k: Keyword) -> bool {
@@ -247,9 +306,186 @@ pub fn scan(tokens: &[TokenWithSpan], bodies: bool) -> Scan {
     out
 }
 
+/// Known functions that take a schema, a table or another relation by name, as their first
+/// argument (a string, or a `regclass` written as one): the strings among their arguments name
+/// what they may (`a.b`: the schema `a`; a bare name: a schema), and a first argument that is not
+/// one constant may name any schema's relation.
+const NAME_TAKING: &[&str] = &[
+    "table_to_xml",
+    "table_to_xmlschema",
+    "table_to_xml_and_xmlschema",
+    "schema_to_xml",
+    "schema_to_xmlschema",
+    "schema_to_xml_and_xmlschema",
+    "get_raw_page",
+    "bt_page_items",
+    "pg_buffercache_evict_relation",
+    "pg_truncate_visibility_map",
+    "heap_force_freeze",
+    "heap_force_kill",
+    "dblink_build_sql_insert",
+    "dblink_build_sql_update",
+    "dblink_build_sql_delete",
+    "create_parent",
+    "partition_data_time",
+    "partition_data_id",
+    "undo_partition",
+    "drop_partition_time",
+    "drop_partition_id",
+    "create_hypertable",
+    "drop_chunks",
+    "compress_chunk",
+    "decompress_chunk",
+    "move_chunk",
+    "reorder_chunk",
+    "add_retention_policy",
+    "add_compression_policy",
+    "add_columnstore_policy",
+    "add_reorder_policy",
+    "add_continuous_aggregate_policy",
+    "addgeometrycolumn",
+    "updategeometrysrid",
+    "populate_geometry_columns",
+    "dropgeometrycolumn",
+    "dropgeometrytable",
+    "addrasterconstraints",
+    "droprasterconstraints",
+    "addtopogeometrycolumn",
+    "droptopogeometrycolumn",
+];
+
+/// What a string among a [`NAME_TAKING`] call's arguments may name.
+fn name_string(text: &str, out: &mut Scan) {
+    let name = text.trim();
+    if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '"')) {
+        out.schema(name);
+    }
+    qualified_name(name, out);
+}
+
+/// Whether the first argument of the call whose `(` is at `open` is one constant string,
+/// perhaps cast (`'auth.users'::regclass`).
+fn first_argument_constant(toks: &[&Token], open: usize) -> bool {
+    if toks.get(open + 1).is_none_or(|t| string_value(t).is_none()) {
+        return false;
+    }
+    let mut i = open + 2;
+    while toks.get(i) == Some(&&Token::DoubleColon) && matches!(toks.get(i + 1), Some(Token::Word(_))) {
+        i += 2;
+    }
+    matches!(toks.get(i), Some(Token::Comma | Token::RParen))
+}
+
+/// Whether the arguments of the call whose `(` is at `open` are all constants: strings, numbers,
+/// `true`, `false`, `null`, each perhaps cast (`'x'::text`). A column, a parameter, `||`, or a
+/// nested call (`format(...)`) makes the SQL a call runs known only when it runs.
+fn constant_arguments(toks: &[&Token], open: usize) -> bool {
+    let mut i = open + 1;
+    let mut expect_value = true;
+    while let Some(t) = toks.get(i) {
+        match t {
+            Token::RParen if !expect_value || i == open + 1 => return true,
+            Token::Comma if !expect_value => expect_value = true,
+            Token::DoubleColon if !expect_value => {
+                // The type's name, perhaps qualified or with a size: `::pg_catalog.varchar(10)`.
+                i += 1;
+                while let Some(Token::Word(_) | Token::Period) = toks.get(i + 1) {
+                    i += 1;
+                }
+                if toks.get(i + 1) == Some(&&Token::LParen) {
+                    while !matches!(toks.get(i), Some(Token::RParen) | None) {
+                        i += 1;
+                    }
+                }
+            }
+            Token::Number(..) if expect_value => expect_value = false,
+            // A named argument: `command := '...'`, `command => '...'`.
+            Token::Word(_) if expect_value && matches!(toks.get(i + 1), Some(Token::Assignment | Token::RArrow)) => {
+                i += 1;
+            }
+            Token::Word(w)
+                if expect_value
+                    && w.quote_style.is_none()
+                    && matches!(w.keyword, Keyword::TRUE | Keyword::FALSE | Keyword::NULL) =>
+            {
+                expect_value = false
+            }
+            t if expect_value && string_value(t).is_some() => expect_value = false,
+            _ => return false,
+        }
+        i += 1;
+    }
+    false
+}
+
+/// `FROM`, `JOIN`, `INTO`, `UPDATE`, `TABLE`, `ONLY` at `j`: the `a.b` after them is a relation
+/// (but not after `IS DISTINCT FROM`).
+fn names_relation(toks: &[&Token], j: usize) -> bool {
+    let keyword = |j: usize| match toks.get(j) {
+        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.keyword),
+        _ => None,
+    };
+    match keyword(j) {
+        Some(Keyword::FROM) => j.checked_sub(1).and_then(keyword) != Some(Keyword::DISTINCT),
+        Some(k) => matches!(k, Keyword::JOIN | Keyword::INTO | Keyword::UPDATE | Keyword::TABLE | Keyword::ONLY),
+        None => false,
+    }
+}
+
+/// In a body (a `DO` block, a function's): `EXECUTE` of anything but one constant string
+/// (`EXECUTE 'sql'`, then `;`, `USING` or `INTO`).
+fn executes_built_sql(toks: &[&Token], i: usize) -> bool {
+    // Not a command: `EXECUTE FUNCTION f()` in a trigger, `GRANT EXECUTE ON FUNCTION`.
+    let word = |t: Option<&&Token>, keys: &[Keyword]| matches!(t, Some(Token::Word(w)) if w.quote_style.is_none() && keys.contains(&w.keyword));
+    if word(toks.get(i + 1), &[Keyword::FUNCTION, Keyword::PROCEDURE, Keyword::ON])
+        || word(i.checked_sub(1).and_then(|j| toks.get(j)), &[Keyword::GRANT, Keyword::REVOKE])
+        || i.checked_sub(1).and_then(|j| toks.get(j)) == Some(&&Token::Comma)
+    {
+        return false;
+    }
+    let constant = toks.get(i + 1).is_some_and(|t| string_value(t).is_some());
+    let ends = match toks.get(i + 2) {
+        None | Some(Token::SemiColon | Token::EOF) => true,
+        Some(Token::Word(w)) => w.quote_style.is_none() && matches!(w.keyword, Keyword::USING | Keyword::INTO),
+        _ => false,
+    };
+    !(constant && ends)
+}
+
+/// The parentheses open around a token, and how many of them are a [`NAME_TAKING`] call's: one
+/// pass keeps them, so nested calls cost no more than flat ones.
+#[derive(Default)]
+struct Open {
+    calls: Vec<bool>,
+    naming: usize,
+    /// The word just read is such a call's name: its `(` comes next.
+    pending: bool,
+}
+
+impl Open {
+    fn see(&mut self, t: &Token) {
+        match t {
+            Token::LParen => {
+                self.calls.push(self.pending);
+                self.naming += usize::from(self.pending);
+            }
+            Token::RParen if self.calls.pop() == Some(true) => self.naming -= 1,
+            _ => {}
+        }
+        self.pending = false;
+    }
+}
+
 fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
+    let mut names = Open::default();
     for (i, t) in toks.iter().enumerate() {
         let next = toks.get(i + 1);
+        names.see(t);
+        if names.naming > 0 {
+            if let Some(text) = string_value(t) {
+                name_string(text, out);
+            }
+        }
         match t {
             Token::Word(w) => {
                 if w.quote_style.is_none()
@@ -271,6 +507,53 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                             _ => None,
                         };
                     out.function(qualifier, &w.value);
+                    let call = FunctionRef {
+                        schema: qualifier.map(str::to_ascii_lowercase),
+                        name: w.value.to_ascii_lowercase(),
+                    };
+                    if runs_sql_strings(&call) && !constant_arguments(toks, i + 1) {
+                        out.runs_built_sql();
+                    }
+                    if NAME_TAKING.contains(&call.name.as_str()) {
+                        names.pending = true;
+                        if !first_argument_constant(toks, i + 1) {
+                            out.reaches_any_schema();
+                        }
+                    }
+                    if DATABASE_WIDE.contains(&call.name.as_str()) {
+                        out.reaches_any_schema();
+                    }
+                } else if depth > 0
+                    && i > 0
+                    && toks.get(i - 1) == Some(&&Token::Period)
+                    && next != Some(&&Token::Period)
+                    && !i.checked_sub(3).is_some_and(|j| names_relation(toks, j))
+                {
+                    // In a body, `o.name`, `(o).name`: perhaps `name(o)` (a statement's own tree
+                    // shows these; a body's text is only tokens).
+                    out.attribute_call(&w.value);
+                }
+                // A body in a language other than SQL and PL/pgSQL (`LANGUAGE plv8`): its SQL is
+                // in strings this reading does not reach.
+                if bodies
+                    && depth == 0
+                    && w.quote_style.is_none()
+                    && w.keyword == Keyword::LANGUAGE
+                    && !matches!(i.checked_sub(1).and_then(|j| toks.get(j)), Some(Token::LParen | Token::Comma))
+                {
+                    let language = match next {
+                        Some(Token::Word(l)) => Some(l.value.as_str()),
+                        Some(t) => string_value(t),
+                        None => None,
+                    };
+                    if !language.is_some_and(|l| l.eq_ignore_ascii_case("sql") || l.eq_ignore_ascii_case("plpgsql")) {
+                        out.runs_built_sql();
+                    }
+                }
+                // `EXECUTE` in a body runs the SQL text that follows it.
+                if depth > 0 && w.quote_style.is_none() && w.keyword == Keyword::EXECUTE && executes_built_sql(toks, i)
+                {
+                    out.runs_built_sql();
                 }
                 // `sfunc = name`, `handler schema.name`: a function bound by name, called later.
                 if w.quote_style.is_none() && binds_function(&w.value, next.copied()) {
@@ -298,12 +581,12 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                             if name.eq_ignore_ascii_case("search_path")
                                 && !matches!(value, (Some(_), Some(Token::Comma)))
                             {
-                                out.reaches_any_schema();
+                                out.path_reaches_any_schema();
                             }
                         }
                         _ => {
                             out.sets_role = true;
-                            out.reaches_any_schema();
+                            out.path_reaches_any_schema();
                         }
                     }
                 }
@@ -322,7 +605,7 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
             {
                 if let Some(v) = toks.get(i + 2).and_then(|t| string_value(t)) {
                     for part in v.split(',') {
-                        out.schema(part);
+                        out.path_schema(part);
                     }
                 }
             }
@@ -331,6 +614,8 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                     body(text, depth, out)
                 }
             }
+            // Code nested deeper than is read: it may reach anything.
+            t if bodies && string_value(t).is_some() => out.runs_built_sql(),
             _ => {}
         }
     }
@@ -495,16 +780,21 @@ fn search_path(toks: &[&Token], out: &mut Scan) {
     for t in toks {
         match t {
             Token::Word(w) if expect_name => {
-                out.schema(&w.value);
+                out.path_schema(&w.value);
                 expect_name = false;
             }
             t if expect_name && string_value(t).is_some() => {
                 for part in string_value(t).unwrap_or_default().split(',') {
-                    out.schema(part);
+                    out.path_schema(part);
                 }
                 expect_name = false;
             }
             Token::Comma if !expect_name => expect_name = true,
+            // `'cr'` then `'on'` on the next line: PostgreSQL reads one constant, `'cron'`.
+            t if string_value(t).is_some() => {
+                out.path_reaches_any_schema();
+                break;
+            }
             _ => break,
         }
     }

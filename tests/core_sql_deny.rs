@@ -1,0 +1,444 @@
+//! Deny lists and classes against SQL that reaches a schema or a function in unusual ways: a
+//! schema or table named by a string to a known function, SQL text built at run time, attribute
+//! notation, a `search_path` set earlier in the body. Runs natively and as wasm32.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use bollard::policy::Policy;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[path = "support/sql_agents.rs"]
+mod sql_agents;
+use sql_agents::{decide_body, json, policy, QUERY};
+
+/// `guarded`: every class, auth and vault denied (the README's "may do anything but touch auth").
+fn guarded() -> Policy {
+    policy(
+        &[
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth","vault"]}"#),
+            (
+                "scripted",
+                r#""access":{"database":"full"},"sql":{"allow":["read","procedural"],"deny_schemas":["auth"],"deny_functions":["pg_terminate_backend","dblink"]}"#,
+            ),
+            (
+                "analyst",
+                r#""access":{"database":"full"},"sql":{"allow":["read"],"deny_functions":["public.expensive"]}"#,
+            ),
+        ],
+        "enforce",
+    )
+}
+
+fn refused(p: &Policy, agent: usize, sql: &str) -> (u16, &'static str) {
+    let body = format!(r#"{{"query":{}}}"#, json(sql));
+    let d = decide_body(p, agent, "POST", QUERY, &body);
+    (d.refusal_status().unwrap_or(200), d.reason.code())
+}
+
+/// Every body of the list refused with 403 sql_not_allowed; the failure lists all that were not.
+fn all_refused(p: &Policy, cases: &[(usize, &str)]) {
+    let passed: Vec<String> = cases
+        .iter()
+        .filter(|(agent, sql)| refused(p, *agent, sql) != (403, "sql_not_allowed"))
+        .map(|(agent, sql)| format!("agent {agent}: {sql} -> {:?}", refused(p, *agent, sql)))
+        .collect();
+    assert!(passed.is_empty(), "{} of {} allowed:\n{}", passed.len(), cases.len(), passed.join("\n"));
+}
+
+/// A schema named by a string to the xml functions that dump a whole schema (or every schema):
+/// `schema_to_xml('auth', ...)` returns every row of every table in auth.
+#[wasm_bindgen_test(unsupported = test)]
+fn schema_dumped_by_name_is_refused() {
+    let p = guarded();
+    // Control: the same read through the table's name is refused.
+    assert_eq!(refused(&p, 0, "select table_to_xml('auth.users', true, true, '')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select schema_to_xml('auth', true, true, '')"),
+            (0, "select schema_to_xml_and_xmlschema('auth', true, true, '')"),
+            (0, "select database_to_xml(true, true, '')"),
+        ],
+    );
+}
+
+/// A table in a denied schema named by a string to a known function that reads or changes it
+/// (README: "the strings of those calls (and of dblink) are read as code ... for denied schemas").
+#[wasm_bindgen_test(unsupported = test)]
+fn denied_table_named_by_a_string_is_refused() {
+    let p = guarded();
+    // Control: a string that dblink runs as SQL is read for schemas.
+    let remote = "select * from dblink('dbname=postgres', 'select email from auth.users') as t(email text)";
+    assert_eq!(refused(&p, 0, remote), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            // dblink: an INSERT holding the row's values, the row read locally by the table's name.
+            (0, "select dblink_build_sql_insert('auth.sessions', '1', 1, '{1}', '{1}')"),
+            // pageinspect: the table's raw pages (its rows), by the table's name.
+            (0, "select * from heap_page_items(get_raw_page('auth.users', 0))"),
+            // pg_partman, TimescaleDB, PostGIS: an auth table's partitions, chunks, columns dropped.
+            (0, "select partman.drop_partition_time('auth.events', '1 year')"),
+            (0, "select drop_chunks('auth.events', interval '1 day')"),
+            (0, "select DropGeometryColumn('auth', 'users', 'geom')"),
+        ],
+    );
+}
+
+/// SQL run from a string built at run time: the pieces name no denied schema or function, the
+/// string they make does. A `search_path` built the same way is refused ("a value that is not
+/// one constant"); the SQL text of a call that runs it is not.
+#[wasm_bindgen_test(unsupported = test)]
+fn sql_text_built_at_run_time_is_refused() {
+    let p = guarded();
+    // Controls: the same SQL as one constant is refused.
+    assert_eq!(
+        refused(&p, 1, "select query_to_xml('select * from auth.users', true, true, '')"),
+        (403, "sql_not_allowed")
+    );
+    assert_eq!(refused(&p, 1, "do $$ begin execute 'select * from auth.users'; end $$"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (1, "select query_to_xml('select * from au' || 'th.users', true, true, '')"),
+            (1, "select query_to_xml(format('select * from %I.users', 'auth'), true, true, '')"),
+            (1, "select query_to_xml('select pg_terminate_' || 'backend(pid) from pg_stat_activity', true, true, '')"),
+            (0, "do $$ begin execute 'create table public.copy as select * from au' || 'th.users'; end $$"),
+            (1, "do $$ begin execute format('create temp table c as select * from %I.users', 'auth'); end $$"),
+        ],
+    );
+}
+
+/// PostgreSQL calls a function of one composite argument written as a column: `o.expensive` is
+/// `expensive(o)` (Composite Types, "Using Composite Types in Queries").
+#[wasm_bindgen_test(unsupported = test)]
+fn denied_function_in_attribute_notation_is_refused() {
+    let p = guarded();
+    assert_eq!(refused(&p, 2, "select expensive(o) from orders o"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (2, "select o.expensive from orders o"),
+            (2, "select (o).expensive from orders o"),
+            (2, "select orders.expensive from public.orders"),
+        ],
+    );
+}
+
+/// `cron.schedule`, `graphql.resolve` and pgmq's calls are known only when the call names their
+/// schema (`functions.rs`: "a `schema.name` entry ... matches only calls that name that schema").
+/// A body that first puts that schema on its `search_path` then calls the name bare reaches the
+/// same function, and is judged `read` + `admin`: SQL scheduled to run later (a DROP) by an agent
+/// without `procedural` (or `destroy`).
+#[wasm_bindgen_test(unsupported = test)]
+fn known_function_reached_through_a_search_path_set_in_the_body_is_refused() {
+    let p = policy(&[("ops", r#""access":{"database":"full"},"sql":{"allow":["read","admin"]}"#)], "enforce");
+    // Control: the qualified call is refused (procedural).
+    assert_eq!(
+        refused(&p, 0, "select cron.schedule('wipe', '* * * * *', 'drop table public.orders')"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "set search_path = cron, public; select schedule('wipe', '* * * * *', 'drop table public.orders')"),
+            (0, "select set_config('search_path', 'cron', false); select schedule('wipe', '* * * * *', 'drop table public.orders')"),
+            (0, "set search_path = graphql; select resolve('mutation { deleteFromOrdersCollection(atMost: 1000) { affectedCount } }')"),
+        ],
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn ordinary_sql_beside_those_forms_still_passes() {
+    let p = policy(
+        &[
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth","vault"]}"#),
+            (
+                "scripted",
+                r#""access":{"database":"full"},"sql":{"allow":["read","procedural","admin"],"deny_schemas":["auth"],"deny_functions":["pg_terminate_backend","dblink"]}"#,
+            ),
+            (
+                "analyst",
+                r#""access":{"database":"full"},"sql":{"allow":["read"],"deny_functions":["public.expensive"]}"#,
+            ),
+            ("open", r#""access":{"database":"full"},"sql":{"allow":["read","procedural","admin"]}"#),
+            ("ops", r#""access":{"database":"full"},"sql":{"allow":["read","admin"]}"#),
+        ],
+        "enforce",
+    );
+    for (agent, sql) in [
+        // Columns through aliases and schemas: possible attribute calls of names nobody denied.
+        (2, "select o.id, o.total from public.orders o where o.status = 'open'"),
+        (2, "select (o).total from (select orders as o from public.orders) s"),
+        // A known function whose strings name nothing denied.
+        (0, "select pg_cancel_backend(pid) from pg_stat_activity where usename = 'bob' and query like 'select%'"),
+        (0, "select table_to_xml('public.orders', true, true, '')"),
+        // SQL that runs from one constant string, or a DO block that executes one.
+        (1, "select query_to_xml('select id from public.orders', true, true, '')"),
+        (1, "do $$ begin execute 'select 1'; end $$"),
+        (1, "do $$ declare n int; begin execute 'select count(*) from public.orders' into n; end $$"),
+        // SQL built at run time, for an agent with no deny list: its classes decide.
+        (3, "select query_to_xml('select ' || '1', true, true, '')"),
+        (3, "do $$ begin execute format('select %s', 1); end $$"),
+        // A search_path that leads nowhere denied, then bare calls of unknown functions.
+        (1, "set search_path = public; select lower('X'), count(*) from orders"),
+    ] {
+        assert_eq!(refused(&p, agent, sql), (200, "access_full"), "agent {agent}: {sql}");
+    }
+    // The search path makes a bare call the known function it may be, for classes too.
+    assert_eq!(
+        refused(&p, 3, "set search_path = cron; select schedule('j', '* * * * *', 'select 1')"),
+        (200, "access_full")
+    );
+    assert_eq!(refused(&p, 4, "set search_path = public; select schedule('j')"), (200, "access_full"));
+    assert_eq!(
+        refused(&p, 4, "set search_path = cron; select schedule('j', '* * * * *', 'select 1')"),
+        (403, "sql_not_allowed")
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn sql_scheduled_through_a_search_path_is_read_for_deny_lists() {
+    let p = policy(
+        &[(
+            "scripted",
+            r#""access":{"database":"full"},"sql":{"allow":["read","procedural","admin"],"deny_schemas":["auth"],"deny_functions":["pg_terminate_backend"]}"#,
+        )],
+        "enforce",
+    );
+    assert_eq!(
+        refused(&p, 0, "select cron.schedule('j', '* * * * *', 'insert into public.loot select * from auth.users')"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "set search_path = cron, public; select schedule('j', '* * * * *', 'insert into public.loot select * from auth.users')"),
+            (0, "set search_path = cron, public; select schedule('j', '* * * * *', 'select pg_terminate_backend(1)')"),
+            (0, "set search_path = cron, public; select schedule('j', '* * * * *', 'select * from au' || 'th.users')"),
+        ],
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn sql_nested_deeper_than_is_read_is_refused() {
+    let p = guarded();
+    let nest = |inner: &str, tag: &str| format!("select query_to_xml(${tag}${inner}${tag}$, true, true, '')");
+    let three = nest(&nest(&nest("select email from auth.users", "a"), "b"), "c");
+    assert_eq!(refused(&p, 1, &three), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (1, &nest(&three, "d")),
+            (1, "do $a$ begin execute $b$ do $c$ begin execute $d$ create table public.loot as select * from auth.users $d$; end $c$ $b$; end $a$"),
+        ],
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn strings_and_columns_beside_known_functions_that_name_nothing_pass() {
+    let p = policy(
+        &[
+            (
+                "writer",
+                r#""access":{"database":"full"},"sql":{"allow":["read","write"],"deny_schemas":["auth","storage"]}"#,
+            ),
+            ("ops", r#""access":{"database":"full"},"sql":{"allow":["read","admin"]}"#),
+            (
+                "analyst",
+                r#""access":{"database":"full"},"sql":{"allow":["read"],"deny_functions":["public.expensive"]}"#,
+            ),
+        ],
+        "enforce",
+    );
+    for (agent, sql) in [
+        (0, "insert into public.events (id, kind) values (nextval('public.events_id_seq'), 'auth')"),
+        (0, "insert into public.sites (id, host) values (nextval('public.sites_id_seq'), 'auth.acme.com')"),
+        (0, "select nextval('public.s'), settings->>'storage' from public.apps"),
+        (1, "set search_path = cron, public; select j.jobname, j.schedule from job j"),
+        (2, "select * from public.expensive"),
+        (2, "select e.id from public.expensive e join public.orders o on o.id = e.id"),
+    ] {
+        assert_eq!(refused(&p, agent, sql), (200, "access_full"), "agent {agent}: {sql}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_search_path_set_many_times_leads_where_its_last_values_do() {
+    // Ten thousand settings to a schema no known function lives in, then one to `cron`: only the
+    // statements after that one are read as reaching `cron.schedule`.
+    let body = "set search_path=a;".repeat(10_000) + "set search_path = cron; select schedule('j')";
+    let statements = bollard::sql::analyze(&body);
+    assert_eq!(statements.len(), 10_002);
+    assert!(statements.last().unwrap().classes.contains(bollard::sql::SqlClass::Procedural));
+    assert!(!statements[9_999].classes.contains(bollard::sql::SqlClass::Procedural));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn relation_named_by_a_value_built_at_run_time_is_refused() {
+    let p = guarded();
+    // Control: the constant name is refused.
+    assert_eq!(
+        refused(&p, 0, "select * from heap_page_items(get_raw_page('auth.users', 0))"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "select * from heap_page_items(get_raw_page('au' || 'th.users', 0))"),
+            (0, "select * from (values ('auth.users')) t(n), lateral heap_page_items(get_raw_page(n, 0))"),
+            (0, "select get_raw_page(c.oid::regclass::text, 0) from pg_class c where c.relnamespace = 'auth'::regnamespace"),
+            (0, "select dblink_build_sql_insert('au' || 'th.sessions', '1', 1, '{1}', '{1}')"),
+            (0, "select drop_chunks('au' || 'th.events', interval '1 day')"),
+            (0, "select partman.drop_partition_time('au' || 'th.events', '1 year')"),
+            (0, "select DropGeometryColumn('au' || 'th', 'users', 'geom')"),
+        ],
+    );
+}
+
+/// The WAL and logical decoding return rows of every schema's tables, as `database_to_xml` does
+/// (README: "any schema's rows, whatever the statement names").
+#[wasm_bindgen_test(unsupported = test)]
+fn every_schema_read_through_the_wal_is_refused() {
+    let p = guarded();
+    assert_eq!(refused(&p, 0, "select database_to_xml(true, true, '')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select block_data from pg_get_wal_block_info('0/0', 'FFFFFFFF/FFFFFFFF')"),
+            (0, "select data from pg_logical_slot_peek_changes('s', null, null)"),
+        ],
+    );
+}
+
+/// A bare call in a function body runs under the search path of the session that calls the
+/// function, not of the statement that creates it: here the path is set after the CREATE.
+#[wasm_bindgen_test(unsupported = test)]
+fn bare_call_in_a_function_body_run_under_a_path_set_later_is_refused() {
+    let p = policy(
+        &[(
+            "builder",
+            r#""access":{"database":"full"},"sql":{"allow":["read","procedural","admin"],"deny_schemas":["auth"]}"#,
+        )],
+        "enforce",
+    );
+    let create = "create function public.g() returns void language plpgsql as $$ begin perform schedule('w', '* * * * *', 'insert into public.loot select * from au' || 'th.users'); end $$";
+    // Control: the path set first, the same CREATE is refused.
+    assert_eq!(refused(&p, 0, &format!("set search_path = cron, public; {create}")), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, &format!("{create}; set search_path = cron, public; select public.g()")),
+            // The same in two requests: this one, then `set search_path = cron, public; select public.g()`.
+            (0, create),
+        ],
+    );
+}
+
+/// A DO block in another language: its strings are not SQL strings to the tokenizer (a
+/// JavaScript "..." is a quoted name), and plv8 runs SQL without an EXECUTE.
+#[wasm_bindgen_test(unsupported = test)]
+fn body_in_another_language_is_refused_for_deny_lists() {
+    let p = guarded();
+    assert_eq!(refused(&p, 1, "do $$ begin perform email from auth.users; end $$"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[(
+            1,
+            r#"do language plv8 $$ var plan = plv8.prepare("select email from auth.users"); var c = plan.cursor(); c.fetch(); $$"#,
+        )],
+    );
+}
+
+/// Attribute notation followed by a subscript or a field: `(o).expensive[1]` calls `expensive(o)`.
+#[wasm_bindgen_test(unsupported = test)]
+fn denied_function_in_attribute_notation_with_indirection_is_refused() {
+    let p = guarded();
+    assert_eq!(refused(&p, 2, "select (o.expensive).total from public.orders o"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (2, "select (o).expensive[1] from public.orders o"),
+            (2, "select o.expensive[1] from public.orders o"),
+            (2, "select (o).expensive.total from public.orders o"),
+        ],
+    );
+}
+
+/// In a body, `FROM` three tokens before `o.expensive` is not always a relation's: `IS DISTINCT FROM`.
+#[wasm_bindgen_test(unsupported = test)]
+fn denied_function_in_attribute_notation_after_distinct_from_in_a_body_is_refused() {
+    let q = policy(
+        &[(
+            "scripted",
+            r#""access":{"database":"full"},"sql":{"allow":["read","procedural"],"deny_functions":["public.expensive"]}"#,
+        )],
+        "enforce",
+    );
+    assert_eq!(
+        refused(&q, 0, "do $$ begin perform o.expensive from public.orders o; end $$"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(&q, &[(0, "do $$ begin perform 1 from public.orders o where 0 is distinct from o.expensive; end $$")]);
+}
+
+/// PostgreSQL joins string constants separated by a newline: `'cr'\n'on'` is `'cron'`.
+#[wasm_bindgen_test(unsupported = test)]
+fn search_path_split_across_lines_is_read_whole() {
+    let p = policy(
+        &[("ops", r#""access":{"database":"full"},"sql":{"allow":["read","admin"],"allow_unparsed":true}"#)],
+        "enforce",
+    );
+    assert_eq!(
+        refused(&p, 0, "set search_path = 'cron'; select schedule('wipe', '* * * * *', 'drop table public.orders')"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[(0, "set search_path = 'cr'\n'on'; select schedule('wipe', '* * * * *', 'drop table public.orders')")],
+    );
+}
+
+/// Ordinary SQL for an agent kept out of auth, storage and vault.
+#[wasm_bindgen_test(unsupported = test)]
+fn ordinary_supabase_sql_with_known_functions_passes() {
+    let p = policy(
+        &[("supa", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth","storage","vault"]}"#)],
+        "enforce",
+    );
+    let passed_wrongly: Vec<String> = [
+        // `EXECUTE FUNCTION` of a trigger, `GRANT EXECUTE`: no dynamic SQL.
+        "do $$ begin create trigger orders_touch before update on public.orders for each row execute function public.touch_updated_at(); exception when duplicate_object then null; end $$",
+        "do $$ begin grant execute on function public.get_stats() to authenticated; end $$",
+        "create or replace function public.setup() returns void language plpgsql as $$ begin create trigger t after insert on public.orders for each row execute procedure public.notify_order(); end $$",
+        // Strings to known functions that take no schema or table by name.
+        "select net.http_post(url := 'https://hooks.example.com/ingest', body := jsonb_build_object('event', 'storage.object.created'))",
+        "select net.http_post('https://hooks.example.com/ingest', jsonb_build_object('source', 'storage'))",
+        "select pg_notify('storage', 'bucket changed')",
+        // Named arguments, all constants.
+        "select graphql_public.graphql(query := '{ ordersCollection { edges { node { id } } } }')",
+        "select cron.schedule(job_name := 'cleanup', schedule := '0 3 * * *', command := 'delete from public.events')",
+    ]
+    .iter()
+    .filter(|sql| refused(&p, 0, sql) != (200, "access_full"))
+    .map(|sql| format!("{sql} -> {:?}", refused(&p, 0, sql)))
+    .collect();
+    assert!(passed_wrongly.is_empty(), "refused:\n{}", passed_wrongly.join("\n"));
+}
+
+/// Nested calls of a known function that the grammar cannot parse (past its depth) are still
+/// scanned: each call's arguments are read to the end of the body, O(n^2).
+#[wasm_bindgen_test(unsupported = test)]
+fn deeply_nested_and_very_wide_statements_are_judged() {
+    let p = guarded();
+    // Five thousand nested calls of a function that takes a name: past the grammar's depth, so
+    // unparsed (one pass keeps the open calls, so this costs what flat calls do).
+    let n = 5_000;
+    let nested = format!("select {}'a'{}", "get_raw_page(".repeat(n), ")".repeat(n));
+    assert_eq!(refused(&p, 0, &nested), (403, "sql_unparsed"));
+    // Twenty thousand distinct column names through an alias: possible attribute calls, each
+    // added once by hash, none denied.
+    let cols: Vec<String> = (0..20_000).map(|i| format!("t.c{i}")).collect();
+    assert_eq!(refused(&p, 2, &format!("select {} from public.t", cols.join(", "))), (200, "access_full"));
+    let names: Vec<String> = (0..20_000).map(|i| format!("'s{i}'")).collect();
+    assert_eq!(refused(&p, 0, &format!("select pg_notify({})", names.join(", "))), (200, "access_full"));
+}
