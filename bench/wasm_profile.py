@@ -10,7 +10,10 @@ function it prints, per request:
 - `lines`: the 64-byte lines of its code that run on every request. In Envoy, Envoy's own work
   between two requests evicts the first-level instruction cache, so each of them is a miss the
   next request pays again (docs/performance.md, "Counted inside Envoy"). `make bench-sim` counts
-  those misses in Envoy for the whole filter; this says which functions they come from.
+  those misses in Envoy for the whole filter; this says which functions they come from;
+- `bytes`: the machine code of the distinct instructions that run on every request. Over the
+  lines' 64 bytes each, it is how densely those lines are used: near 1, the lines hold little
+  but code that runs, and fewer lines take less code, not another layout of the same.
 
 The figures cover the wasm functions only (not the host, not V8's own code), do not vary from
 run to run, and need a filter built with its function names: `make bench-profile` builds one
@@ -56,6 +59,16 @@ def code_ranges(text):
     return sorted((s, e, n) for s, e, n in ranges)
 
 
+def instruction_sizes(text):
+    """{address: size in bytes} of every machine instruction in `--print-wasm-code`'s output."""
+    sizes = {}
+    for line in text.splitlines():
+        m = INSTRUCTION.match(line)
+        if m:
+            sizes[int(m.group(1), 16)] = len(m.group(2)) // 2
+    return sizes
+
+
 def instruction_counts(path):
     """{address: instructions run} from a callgrind dump made with --dump-instr=yes
     --dump-line=no. A call's inclusive cost (the line after `calls=`) is the callee's, counted
@@ -81,10 +94,11 @@ def instruction_counts(path):
     return counts
 
 
-def attribute(ranges, counts, requests):
-    """Per function: instructions per request, and the lines run on (nearly) every request."""
+def attribute(ranges, counts, requests, sizes):
+    """Per function: instructions per request, the lines run on (nearly) every request, and the
+    bytes of the distinct instructions run on (nearly) every request."""
     starts = [r[0] for r in ranges]
-    per = defaultdict(lambda: [0, set()])
+    per = defaultdict(lambda: [0, set(), 0])
     every = 0.9 * requests
     for at, n in counts.items():
         i = bisect.bisect_right(starts, at) - 1
@@ -94,8 +108,9 @@ def attribute(ranges, counts, requests):
         entry[0] += n
         if n >= every:
             entry[1].add(at // LINE)
-    rows = [{"function": name, "instructions": n / requests, "lines": len(lines)}
-            for name, (n, lines) in per.items()]
+            entry[2] += sizes.get(at, 0)
+    rows = [{"function": name, "instructions": n / requests, "lines": len(lines), "bytes": size}
+            for name, (n, lines, size) in per.items()]
     rows.sort(key=lambda r: (-r["lines"], -r["instructions"]))
     return rows
 
@@ -152,7 +167,8 @@ def profile(wasm, policy, path, requests, workdir):
     if result is None:
         raise SystemExit(f"bench/host.mjs printed no result: see {workdir}")
     # host.mjs sends `requests` to warm up, then `requests` more: every one runs compiled code.
-    return attribute(code_ranges(text), instruction_counts(dump), 2 * requests), json.loads(result)
+    return (attribute(code_ranges(text), instruction_counts(dump), 2 * requests, instruction_sizes(text)),
+            json.loads(result))
 
 
 def build_named():
@@ -187,15 +203,18 @@ def main():
         raise SystemExit(f"no wasm function ran: is {wasm} built with its names? (work dir {workdir})")
     total_i = sum(r["instructions"] for r in rows)
     total_l = sum(r["lines"] for r in rows)
+    total_b = sum(r["bytes"] for r in rows)
     print(f"{wasm}, GET {a.path}: {a.requests} requests after as many to warm up; work dir {workdir}")
     print(f"the filter's wasm code per request: {total_i:.0f} instructions, {total_l} lines of code run every request")
-    print(f"{'lines':>6s} {'instr':>7s}  function")
+    print(f"those lines hold {total_b} bytes of instructions that run every request: "
+          f"{100 * total_b / max(1, total_l * LINE):.0f}% of their {total_l * LINE} bytes")
+    print(f"{'lines':>6s} {'instr':>7s} {'bytes':>6s}  function")
     for r in rows[:a.top]:
-        print(f"{r['lines']:6d} {r['instructions']:7.0f}  {demangle(r['function'])[:110]}")
+        print(f"{r['lines']:6d} {r['instructions']:7.0f} {r['bytes']:6d}  {demangle(r['function'])[:110]}")
     os.makedirs(os.path.dirname(a.json), exist_ok=True)
     with open(a.json, "w") as f:
         json.dump({"wasm": wasm, "path": a.path, "requests": a.requests, "instructions": total_i,
-                   "lines": total_l, "host": host, "functions": rows}, f, indent=1)
+                   "lines": total_l, "bytes": total_b, "host": host, "functions": rows}, f, indent=1)
     print(f"wrote {a.json}")
 
 

@@ -59,13 +59,15 @@ def test_instructions_and_lines_are_counted_by_function(tmp_path):
     counts = P.instruction_counts(str(f))
     assert counts[0x1000] == 10 and counts[0x103e] == 10 and counts[0x1043] == 3
     assert sum(counts.values()) == 130  # the call's 5000 belong to its callee
-    rows = {P.demangle(r["function"]): r for r in P.attribute(ranges, counts, 10)}
+    sizes = P.instruction_sizes(CODE)
+    assert sizes == {0x1000: 1, 0x1001: 3, 0x103e: 5, 0x1043: 1, 0x1080: 1, 0x1081: 1}
+    rows = {P.demangle(r["function"]): r for r in P.attribute(ranges, counts, 10, sizes)}
     # 0x1000, 0x1001 and 0x103e run on every request, all in the line 0x1000..0x103f; 0x1043, in
-    # the next line, runs on three requests of ten, so that line is not counted.
+    # the next line, runs on three requests of ten, so that line is not counted, nor its byte.
     assert rows["bollard::audit::AuditRecord::to_json"] == {
         "function": "_ZN7bollard5audit11AuditRecord7to_json17ha4b58a736425e150E",
-        "instructions": 3.3, "lines": 1}
-    assert rows["proxy_on_log"]["instructions"] == 2 and rows["proxy_on_log"]["lines"] == 1
+        "instructions": 3.3, "lines": 1, "bytes": 9}
+    assert rows["proxy_on_log"] == {"function": "proxy_on_log", "instructions": 2, "lines": 1, "bytes": 2}
     assert len(rows) == 2  # code outside every listed function (0x9000) is no function's
     # Names as Rust's two manglings write them, read back without hashes.
     assert P.demangle("_ZN75_$LT$bollard..filter..Driver$u20$as$u20$proxy_wasm..traits..HttpContext$GT$"
@@ -91,5 +93,7 @@ def test_a_filter_run_under_callgrind_is_profiled_by_function(tmp_path):
     for entry in ("proxy_on_request_headers", "proxy_on_log", "proxy_on_delete"):
         assert names[entry]["lines"] >= 1, names[entry]
         assert 5 <= names[entry]["instructions"] < 1000, names[entry]
+        # The bytes of the code that runs fit in the lines it runs in, and fill some of them.
+        assert 0 < names[entry]["bytes"] <= 64 * names[entry]["lines"], names[entry]
     # What runs only while the filter starts is not counted as every request's.
     assert all(r["lines"] == 0 for n, r in names.items() if "on_configure" in n or n == "_initialize")
