@@ -442,3 +442,76 @@ fn deeply_nested_and_very_wide_statements_are_judged() {
     let names: Vec<String> = (0..20_000).map(|i| format!("'s{i}'")).collect();
     assert_eq!(refused(&p, 0, &format!("select pg_notify({})", names.join(", "))), (200, "access_full"));
 }
+
+/// PostgreSQL joins string constants separated by a newline, so a body given in two strings is
+/// one body: `do 'begin perform pg_term'` newline `'inate_backend(...); end'` calls
+/// `pg_terminate_backend`. The same for the names a known function takes (PostGIS's
+/// four-argument `DropGeometryColumn(catalog, schema, table, column)`).
+#[wasm_bindgen_test(unsupported = test)]
+fn body_split_across_lines_is_read_whole() {
+    let p = guarded();
+    assert_eq!(
+        refused(&p, 1, "do 'begin perform pg_terminate_backend(pg_backend_pid()); end'"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (1, "do 'begin perform pg_term'\n'inate_backend(pg_backend_pid()); end'"),
+            (1, "do 'begin perform email from au'\n'th.users; end'"),
+            (1, "create function public.f() returns void language plpgsql as 'begin perform pg_term'\n'inate_backend(1); end'"),
+            (1, "do $$ begin execute 'select email from au'\n'th.users'; end $$"),
+            (0, "select DropGeometryColumn('', 'au'\n'th', 'users', 'geom')"),
+        ],
+    );
+    // One string on its line, beside others on theirs, is read as it is.
+    assert_eq!(refused(&p, 1, "do $$ begin raise notice 'a'; raise notice 'b'; end $$"), (200, "access_full"));
+}
+
+/// `U&'...' UESCAPE '!'` is a string whose escapes start with `!`: `U&'pg_terminate!005fbackend'`
+/// is `'pg_terminate_backend'`. The grammar's tokenizer decodes `\` escapes only.
+#[wasm_bindgen_test(unsupported = test)]
+fn body_with_its_own_unicode_escape_character_is_refused() {
+    let p = guarded();
+    assert_eq!(
+        refused(&p, 1, r"do U&'begin perform pg_terminate\005fbackend(pg_backend_pid()); end'"),
+        (403, "sql_not_allowed")
+    );
+    // Unparsed where the statement is; in a body, a body that may call anything.
+    for sql in [
+        "do U&'begin perform pg_terminate!005fbackend(pg_backend_pid()); end' UESCAPE '!'",
+        "do U&'begin perform email from !0061uth.users; end' UESCAPE '!'",
+        "create function public.f() returns void language plpgsql as U&'begin perform pg_terminate!005fbackend(1); end' UESCAPE '!'",
+    ] {
+        assert_eq!(refused(&p, 1, sql), (403, "sql_unparsed"), "{sql}");
+    }
+    all_refused(
+        &p,
+        &[(
+            1,
+            "do $a$ begin execute $b$ do U&'begin perform pg_terminate!005fbackend(1); end' uescape '!' $b$; end $a$",
+        )],
+    );
+}
+
+/// A body the grammar's tokenizer cannot read, though PostgreSQL can: `#--` is an operator to the
+/// tokenizer, and the quote after it starts a string that never ends; PostgreSQL reads `#` and a
+/// comment, then the call.
+#[wasm_bindgen_test(unsupported = test)]
+fn body_the_tokenizer_cannot_read_is_refused_for_deny_lists() {
+    let p = guarded();
+    assert_eq!(
+        refused(&p, 1, "do $$ begin perform 1 # 2; perform pg_terminate_backend(pg_backend_pid()); end $$"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (1, "do $$ begin perform 1 #-- '\n 2; perform pg_terminate_backend(pg_backend_pid()); end $$"),
+            (1, "do $$ begin perform 1 #-- '\n 2; perform email from auth.users; end $$"),
+            (1, "do $$ begin execute 'select 1 #-- ''\n 2, pg_terminate_backend(1)'; end $$"),
+        ],
+    );
+    // A string in a body that is not code, and that the tokenizer cannot read as code, passes.
+    assert_eq!(refused(&p, 1, "do $$ begin raise notice 'it''s done'; end $$"), (200, "access_full"));
+}

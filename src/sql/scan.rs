@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Word};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace, Word};
 
 use super::functions::runs_sql_strings;
 use super::{FunctionRef, ANY_FUNCTION};
@@ -93,10 +93,67 @@ fn operator_holds_comment(token: &Token, run: &mut String) -> bool {
     run.contains("--") || run.contains("/*")
 }
 
-/// Tokens with their places, `U&"..."` identifiers decoded.
+/// Tokens with their places, `U&"..."` identifiers decoded, strings continued on the next line
+/// joined.
 fn read_tokens(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().map_err(|e| e.to_string())?;
-    decode_unicode_identifiers(tokens)
+    join_continued_strings(decode_unicode_identifiers(tokens)?)
+}
+
+/// PostgreSQL joins a string constant to the `'...'` that follows it across whitespace holding a
+/// line break (`'cr'`, a newline, `'on'` is `'cron'`); the tokenizer keeps the pieces apart, so a
+/// body or a name given in pieces would be read in pieces. Joined here. A piece after an
+/// `E'...'` or `U&'...'` string is read by PostgreSQL with that string's escapes (`\'` does not
+/// end it), which the tokenizer did not apply, and `U&'...' UESCAPE 'c'` has escapes that start
+/// with `c`, which the tokenizer read as `\`: both are errors.
+fn join_continued_strings(tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>, String> {
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        let last = out.iter().rposition(|o| !matches!(o.token, Token::Whitespace(_)));
+        let prior = last.and_then(|k| out.get(k)).map(|o| &o.token);
+        match &t.token {
+            Token::Word(w)
+                if w.quote_style.is_none()
+                    && w.keyword == Keyword::UESCAPE
+                    && matches!(prior, Some(Token::UnicodeStringLiteral(_))) =>
+            {
+                return Err("a U&'...' string with UESCAPE, whose escapes the tokenizer does not read".to_string());
+            }
+            Token::SingleQuotedString(piece) => {
+                let line_break = last.and_then(|k| out.get(k + 1..)).is_some_and(|between| {
+                    between.iter().any(|w| {
+                        matches!(w.token, Token::Whitespace(Whitespace::Newline | Whitespace::SingleLineComment { .. }))
+                    })
+                });
+                if let (true, Some(k)) = (line_break, last) {
+                    match out.get_mut(k) {
+                        Some(TokenWithSpan {
+                            token: Token::SingleQuotedString(s) | Token::NationalStringLiteral(s),
+                            span,
+                        }) => {
+                            s.push_str(piece);
+                            *span = span.union(&t.span);
+                            out.truncate(k + 1);
+                            continue;
+                        }
+                        Some(TokenWithSpan {
+                            token: Token::EscapedStringLiteral(_) | Token::UnicodeStringLiteral(_),
+                            ..
+                        }) => {
+                            return Err(
+                                "an E'...' or U&'...' string continued on the next line, whose escapes the tokenizer does not read there"
+                                    .to_string(),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.push(t);
+    }
+    Ok(out)
 }
 
 /// PostgreSQL's `U&"d\0061ta"` (optionally `UESCAPE '!'`) is the identifier `data`; the tokenizer
@@ -700,15 +757,31 @@ pub fn is_role_setting(name: &str) -> bool {
     name.eq_ignore_ascii_case("role") || name.eq_ignore_ascii_case("session_authorization")
 }
 
-/// A string that is code: scanned with the same rules (its own strings are code too).
+/// A string that is code: scanned with the same rules (its own strings are code too). One the
+/// tokenizer cannot read may still be code PostgreSQL reads (`#--` is an operator to the
+/// tokenizer, which then reads a quote in what PostgreSQL reads as a comment; a `UESCAPE`): a
+/// body's own text, or a string in it that spans lines or holds `--`, `/*` or `UESCAPE`, may then
+/// be anything. Other strings in a body are often not code (`raise notice 'it''s done'`).
 fn body(text: &str, depth: usize, out: &mut Scan) {
-    if let Ok(tokens) = read_tokens(text) {
-        let toks = significant(&tokens);
-        let before = out.keywords.len();
-        scan_into(&toks, true, depth + 1, out);
-        // Keywords inside a body describe the body, not the statement that holds it.
-        out.keywords.truncate(before);
+    match read_tokens(text) {
+        Ok(tokens) => {
+            let toks = significant(&tokens);
+            let before = out.keywords.len();
+            scan_into(&toks, true, depth + 1, out);
+            // Keywords inside a body describe the body, not the statement that holds it.
+            out.keywords.truncate(before);
+        }
+        Err(_) if depth == 0 || may_be_read_otherwise(text) => out.runs_built_sql(),
+        Err(_) => {}
     }
+}
+
+/// Whether PostgreSQL may read this text otherwise than the tokenizer does.
+fn may_be_read_otherwise(text: &str) -> bool {
+    text.contains("--")
+        || text.contains("/*")
+        || text.contains(['\n', '\r'])
+        || text.to_ascii_lowercase().contains("uescape")
 }
 
 /// `SCHEMA [IF [NOT] EXISTS] a, b` and `SCHEMA 'a'`.
