@@ -515,3 +515,32 @@ fn body_the_tokenizer_cannot_read_is_refused_for_deny_lists() {
     // A string in a body that is not code, and that the tokenizer cannot read as code, passes.
     assert_eq!(refused(&p, 1, "do $$ begin raise notice 'it''s done'; end $$"), (200, "access_full"));
 }
+
+/// SQL the tokenizer cannot split into statements (PostgreSQL would read a comment where it reads
+/// an operator, a NUL, lines after `COPY ... FROM STDIN`) may be any statements: with
+/// `allow_unparsed` it needs every class, and it may reach any schema and call any function.
+#[wasm_bindgen_test(unsupported = test)]
+fn unsplittable_sql_with_allow_unparsed_needs_every_class() {
+    let p = policy(
+        &[
+            ("loose", r#""access":{"database":"full"},"sql":{"allow":["read","admin"],"allow_unparsed":true}"#),
+            (
+                "loose-guarded",
+                r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl","destroy","privilege","procedural","admin"],"allow_unparsed":true,"deny_schemas":["auth"]}"#,
+            ),
+            ("loose-all", r#""access":{"database":"full"},"sql":{"allow_unparsed":true}"#),
+        ],
+        "enforce",
+    );
+    // Control: split where it can be, the DROP needs destroy.
+    assert_eq!(refused(&p, 0, "select 1 END; drop table public.orders"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select 1 #--\n 2; drop table public.orders"),
+            (0, "copy public.orders from stdin;\ndrop table public.orders;"),
+            (1, "select 1 #--\n 2; select email from auth.users"),
+        ],
+    );
+    assert_eq!(refused(&p, 2, "select 1 #--\n 2; drop table public.orders"), (200, "access_full"));
+}

@@ -28,7 +28,7 @@ const MAX_OBJECTS: usize = 3;
 pub fn statements(sql: &str) -> Vec<Statement> {
     let tokens = match scan::tokenize(sql) {
         Ok(t) => t,
-        Err(error) => return vec![unparsed(1, &[], error)],
+        Err(error) => return vec![unsplit(error)],
     };
     let mut list = match parse_all(&tokens) {
         Some(list) => list,
@@ -239,6 +239,17 @@ fn bare_calls_on_path(st: &mut Statement, path: &[&str], any: bool) {
         }
         add_calls(&mut st.functions, vec![FunctionRef { schema: None, name: ANY_FUNCTION.to_string() }]);
     }
+}
+
+/// SQL the tokenizer cannot read, or reads otherwise than PostgreSQL: where its statements start
+/// and end is not known, so with `allow_unparsed` it needs every class, and it may reach any schema
+/// and call any function.
+fn unsplit(error: String) -> Statement {
+    let mut st = unparsed(1, &[], error);
+    st.classes = ClassSet::ALL;
+    st.schemas = vec![scan::ANY_SCHEMA.to_string()];
+    st.functions = vec![FunctionRef { schema: None, name: ANY_FUNCTION.to_string() }];
+    st
 }
 
 /// SQL the grammar cannot parse. With `allow_unparsed` it still needs the classes its words
