@@ -544,3 +544,22 @@ fn unsplittable_sql_with_allow_unparsed_needs_every_class() {
     );
     assert_eq!(refused(&p, 2, "select 1 #--\n 2; drop table public.orders"), (200, "access_full"));
 }
+
+/// With `allow_unparsed`, a statement the grammar cannot parse has no tree to show its attribute
+/// calls: `o.expensive` among its words is `expensive(o)` all the same.
+#[wasm_bindgen_test(unsupported = test)]
+fn denied_function_in_attribute_notation_in_unparsed_sql_is_refused() {
+    let p = policy(
+        &[(
+            "loose",
+            r#""access":{"database":"full"},"sql":{"allow":["read"],"allow_unparsed":true,"deny_functions":["public.expensive"]}"#,
+        )],
+        "enforce",
+    );
+    assert_eq!(refused(&p, 0, "select expensive(o) from public.orders o END"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[(0, "select o.expensive from public.orders o END"), (0, "select (o).expensive from public.orders o END")],
+    );
+    assert_eq!(refused(&p, 0, "select o.id from public.orders o END"), (200, "access_full"));
+}

@@ -112,7 +112,7 @@ fn by_keyword(index: usize, tokens: &[TokenWithSpan], error: String) -> Statemen
     });
     match known {
         Some(class) => {
-            let s = scan::scan(tokens, class == SqlClass::Procedural);
+            let s = scan::scan_unparsed(tokens, class == SqlClass::Procedural);
             let definer = s.has(Keyword::DEFINER) || scan::has_role_clause(tokens);
             let routine = matches!(command.as_str(), "CREATE FUNCTION" | "CREATE PROCEDURE");
             let label = if lead == "DO" || lead == "TABLE" { lead } else { command };
@@ -265,7 +265,7 @@ fn unparsed(index: usize, tokens: &[TokenWithSpan], error: String) -> Statement 
         "DO" | "CALL" | "EXECUTE" | "PREPARE" => SqlClass::Procedural,
         _ => SqlClass::Admin,
     };
-    let s = scan::scan(tokens, true);
+    let s = scan::scan_unparsed(tokens, true);
     let mut classes = ClassSet::of(&[class]);
     for k in &s.keywords {
         match k {

@@ -288,6 +288,8 @@ pub struct Scan {
     /// What the lists above hold, to add each once in constant time: a statement may name
     /// thousands of things.
     seen: HashSet<(u8, FunctionRef)>,
+    /// The statement has no syntax tree (unparsed): its own `o.name` are read from its tokens.
+    no_tree: bool,
 }
 
 impl Scan {
@@ -359,6 +361,14 @@ const MAX_BODY_DEPTH: usize = 3;
 /// body) and are scanned too.
 pub fn scan(tokens: &[TokenWithSpan], bodies: bool) -> Scan {
     let mut out = Scan::default();
+    scan_into(&significant(tokens), bodies, 0, &mut out);
+    out
+}
+
+/// Scans a statement the grammar did not parse: no tree shows its own `o.name`, so they are read
+/// from its tokens as possible calls, as a body's are.
+pub fn scan_unparsed(tokens: &[TokenWithSpan], bodies: bool) -> Scan {
+    let mut out = Scan { no_tree: true, ..Scan::default() };
     scan_into(&significant(tokens), bodies, 0, &mut out);
     out
 }
@@ -580,7 +590,7 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                     if DATABASE_WIDE.contains(&call.name.as_str()) {
                         out.reaches_any_schema();
                     }
-                } else if depth > 0
+                } else if (depth > 0 || out.no_tree)
                     && i > 0
                     && toks.get(i - 1) == Some(&&Token::Period)
                     && next != Some(&&Token::Period)
