@@ -563,3 +563,21 @@ fn denied_function_in_attribute_notation_in_unparsed_sql_is_refused() {
     );
     assert_eq!(refused(&p, 0, "select o.id from public.orders o END"), (200, "access_full"));
 }
+
+/// `SET SCHEMA 'cron'` is PostgreSQL's other spelling of `SET search_path TO 'cron'` (unparsed by
+/// the grammar): a bare call after it may be cron's.
+#[wasm_bindgen_test(unsupported = test)]
+fn search_path_set_as_schema_is_followed() {
+    let p = policy(
+        &[("ops", r#""access":{"database":"full"},"sql":{"allow":["read","admin"],"allow_unparsed":true}"#)],
+        "enforce",
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "set schema 'cron'; select schedule('wipe', '* * * * *', 'drop table public.orders')"),
+            (0, "set local schema 'cron'; select schedule('wipe', '* * * * *', 'drop table public.orders')"),
+        ],
+    );
+    assert_eq!(refused(&p, 0, "set schema 'public'; select schedule('j')"), (200, "access_full"));
+}

@@ -627,7 +627,11 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                     bound_function(toks.get(i + 1..).unwrap_or_default(), out);
                 }
                 if w.quote_style.is_none() && matches!(w.keyword, Keyword::SCHEMA | Keyword::SCHEMAS) {
-                    schema_list(toks.get(i + 1..).unwrap_or_default(), out);
+                    if sets_schema(toks, i) {
+                        search_path(toks.get(i + 1..).unwrap_or_default(), out);
+                    } else {
+                        schema_list(toks.get(i + 1..).unwrap_or_default(), out);
+                    }
                 }
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
@@ -792,6 +796,15 @@ fn may_be_read_otherwise(text: &str) -> bool {
         || text.contains("/*")
         || text.contains(['\n', '\r'])
         || text.to_ascii_lowercase().contains("uescape")
+}
+
+/// `SET [LOCAL | SESSION] SCHEMA 'a'` (`SCHEMA` at `i`): PostgreSQL's `SET search_path TO 'a'`
+/// (`ALTER TABLE t SET SCHEMA a` takes a name, not a string).
+fn sets_schema(toks: &[&Token], i: usize) -> bool {
+    let word = |j: Option<usize>, keys: &[Keyword]| matches!(j.and_then(|j| toks.get(j)), Some(Token::Word(w)) if w.quote_style.is_none() && keys.contains(&w.keyword));
+    let set = word(i.checked_sub(1), &[Keyword::SET])
+        || (word(i.checked_sub(1), &[Keyword::LOCAL, Keyword::SESSION]) && word(i.checked_sub(2), &[Keyword::SET]));
+    set && toks.get(i + 1).is_some_and(|t| string_value(t).is_some())
 }
 
 /// `SCHEMA [IF [NOT] EXISTS] a, b` and `SCHEMA 'a'`.
