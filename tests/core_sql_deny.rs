@@ -441,6 +441,12 @@ fn deeply_nested_and_very_wide_statements_are_judged() {
     assert_eq!(refused(&p, 2, &format!("select {} from public.t", cols.join(", "))), (200, "access_full"));
     let names: Vec<String> = (0..20_000).map(|i| format!("'s{i}'")).collect();
     assert_eq!(refused(&p, 0, &format!("select pg_notify({})", names.join(", "))), (200, "access_full"));
+    // Strings continued across a hundred thousand line breaks, and as many pieces: each joined
+    // once.
+    let gaps = format!("select 'a'{}'b'", "\n".repeat(100_000));
+    assert_eq!(refused(&p, 0, &gaps), (200, "access_full"));
+    let pieces = format!("select 'a'{}", "\n'b'".repeat(20_000));
+    assert_eq!(refused(&p, 0, &pieces), (200, "access_full"));
 }
 
 /// PostgreSQL joins string constants separated by a newline, so a body given in two strings is

@@ -108,8 +108,10 @@ fn read_tokens(sql: &str) -> Result<Vec<TokenWithSpan>, String> {
 /// with `c`, which the tokenizer read as `\`: both are errors.
 fn join_continued_strings(tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>, String> {
     let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    // Where the last token that is not whitespace stands in `out`: kept, not searched for, so
+    // that long runs of whitespace cost what they are long.
+    let mut last: Option<usize> = None;
     for t in tokens {
-        let last = out.iter().rposition(|o| !matches!(o.token, Token::Whitespace(_)));
         let prior = last.and_then(|k| out.get(k)).map(|o| &o.token);
         match &t.token {
             Token::Word(w)
@@ -150,6 +152,9 @@ fn join_continued_strings(tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpa
                 }
             }
             _ => {}
+        }
+        if !matches!(t.token, Token::Whitespace(_)) {
+            last = Some(out.len());
         }
         out.push(t);
     }
