@@ -887,6 +887,20 @@ pub fn decide_for<'p, 'a>(
             }
         }
     }
+    // The read-only form needs its read permission (`database_read`): a `deny` entry that names
+    // it refuses the call, an `approve` entry holds it for a person, as for an endpoint that
+    // needs that permission.
+    let read_form = match (&reason, body_rule) {
+        (Some(Reason::ReadOnlySql), Some(BodyRule::ReadOnlyForm { read_permission })) => Some(read_permission),
+        _ => None,
+    };
+    if read_form.is_some_and(|p| agent.deny_entry_for(p).is_some()) {
+        d.reason = Reason::DeniedByPolicy;
+        d.branch_lookup = None;
+        d.organization_lookup = None;
+        d.grant = None;
+        return d;
+    }
     match reason {
         Some(r) => {
             if r == Reason::ReadOnlySql {
@@ -903,7 +917,9 @@ pub fn decide_for<'p, 'a>(
                 d.body_check = Some(BodyCheck::Sql);
             }
             // 9. A person's approval: its id binds the body, so it is resolved with the body.
-            if agent.needs_approval.contains(matched.index) {
+            if agent.needs_approval.contains(matched.index)
+                || read_form.is_some_and(|p| agent.approve_entry_for(p).is_some())
+            {
                 d.approval = Some(Approval::default());
                 d.body_check.get_or_insert(BodyCheck::Approval);
             }

@@ -1,6 +1,6 @@
 //! Plain-English pieces shared by refusal messages and audit summaries.
 
-use crate::catalog::Endpoint;
+use crate::catalog::{BodyRule, Endpoint};
 use crate::decision::{Decision, Location, Reason};
 use crate::policy::Level;
 use crate::sql::{Judgement, SqlRefusal};
@@ -143,7 +143,11 @@ pub fn why(d: &Decision) -> String {
         ),
         (Reason::ApprovalRequired, Some(e), Some(a)) => {
             let id = d.approval.as_ref().and_then(|x| x.id.as_deref()).unwrap_or("(unknown)");
-            let entry = d.endpoint_index().and_then(|i| a.approve_entry(i)).unwrap_or(e.id);
+            let entry = d
+                .endpoint_index()
+                .and_then(|i| a.approve_entry(i))
+                .or_else(|| read_form_permission(d).and_then(|p| a.approve_entry_for(p)))
+                .unwrap_or(e.id);
             let used = match d.approval.as_ref() {
                 Some(x) if x.used_up => format!(
                     "its approval {id} (grant {}, by {}) has been used all {} time(s) it allows on this gateway, so it needs a new one; ",
@@ -186,7 +190,11 @@ pub fn why(d: &Decision) -> String {
             "it is not an operation of the Supabase Management API that this gateway knows, and such requests are always refused (see docs/catalog.md)".to_string()
         }
         (Reason::DeniedByPolicy, Some(e), Some(a)) => {
-            let entry = d.endpoint_index().and_then(|i| a.deny_entry(i)).unwrap_or(e.id);
+            let entry = d
+                .endpoint_index()
+                .and_then(|i| a.deny_entry(i))
+                .or_else(|| read_form_permission(d).and_then(|p| a.deny_entry_for(p)))
+                .unwrap_or(e.id);
             format!("its deny list names {entry}, and a deny entry overrides every grant; only removing it from the policy would allow this")
         }
         (Reason::ProjectOutOfScope, Some(_), Some(a))
@@ -251,6 +259,14 @@ pub fn why(d: &Decision) -> String {
 }
 
 /// Until when an agent told to get an approval should retry: the decision's time and the window.
+/// The permission an endpoint's read-only form needs (`run_sql`: `database_read`), if it has one.
+fn read_form_permission(d: &Decision) -> Option<&'static str> {
+    match d.behaviour.body {
+        Some(BodyRule::ReadOnlyForm { read_permission }) => Some(read_permission),
+        _ => None,
+    }
+}
+
 pub fn retry_before(d: &Decision) -> String {
     crate::time::rfc3339_secs(d.now_ms.saturating_add(crate::approval::RETRY_WINDOW_MS))
 }

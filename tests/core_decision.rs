@@ -326,6 +326,36 @@ fn run_sql_read_only_form() {
     }
 }
 
+/// The read-only form of `run_sql` needs `database_read` (the contract's table): a `deny` or an
+/// `approve` entry that names that permission, or the `read` kind, holds it as it holds
+/// `run_read_only_sql`.
+#[wasm_bindgen_test(unsupported = test)]
+fn run_sql_read_only_form_needs_its_read_permission() {
+    let q = "/v1/projects/abcdefghijklmnopqrst/database/query";
+    let ro = br#"{"query":"select 1","read_only":true}"#;
+    let cases: [(&str, &str); 5] = [
+        (r#""access":{"database":"read"},"deny":["database_read"]"#, "denied_by_policy"),
+        (r#""access":{"database":"read"},"deny":["read"]"#, "denied_by_policy"),
+        (r#""allow":["database_read"],"deny":["database_read"]"#, "denied_by_policy"),
+        (r#""access":{"database":"read"},"approve":["database_read"]"#, "approval_required"),
+        (r#""access":{"database":"read"},"approve":["read"]"#, "approval_required"),
+    ];
+    for (fields, reason) in cases {
+        let p = policy("enforce", &format!("{SCOPE},{fields}"));
+        for path in [q, "/v1/projects/abcdefghijklmnopqrst/database/query/read-only"] {
+            let d = req(&p, "POST", path, AUTH, ro);
+            assert_eq!(d.reason.code(), reason, "{fields} {path}");
+            assert!(!d.forward(), "{fields} {path}");
+            let message = refusal(&d, "POST")["message"].as_str().unwrap_or_default().to_string();
+            let entry = if fields.contains(r#"["read"]"#) { "read" } else { "database_read" };
+            assert!(
+                message.contains(&format!("names {entry}")) || message.contains(&format!("holds {entry}")),
+                "{message}"
+            );
+        }
+    }
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn scope_in_and_out() {
     let p = policy(

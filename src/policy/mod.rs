@@ -148,6 +148,12 @@ fn compile_rate_limit(culprit: &str, r: &file::RateLimitFile) -> Result<RateLimi
 /// `write` (every endpoint that is not a read), `delete` (every DELETE), `read` (every read).
 pub const DENY_CLASSES: [&str; 3] = ["read", "write", "delete"];
 
+/// Whether a `deny` or `approve` entry names this permission, or the kind of call it is (a
+/// permission ending in `_read` is a read).
+fn names_permission(entry: &str, permission: &str) -> bool {
+    entry == permission || (entry == "read" && permission.ends_with("_read"))
+}
+
 fn in_deny_class(class: &str, e: &crate::catalog::Endpoint) -> bool {
     match class {
         "read" => e.class() == Class::Read,
@@ -206,7 +212,7 @@ impl Agent {
     /// The `approve` entry that holds this endpoint for a person's approval, for messages.
     pub fn approve_entry(&self, index: usize) -> Option<&str> {
         let e = Catalog::endpoints().get(index)?;
-        self.approve.iter().map(String::as_str).find(|d| *d == e.id || e.permissions.contains(d))
+        self.approve.iter().map(String::as_str).find(|d| *d == e.id || e.permissions.contains(d) || in_deny_class(d, e))
     }
 
     /// The grants in force at `now_ms`.
@@ -218,6 +224,17 @@ impl Agent {
     pub fn deny_entry(&self, index: usize) -> Option<&str> {
         let e = Catalog::endpoints().get(index)?;
         self.deny.iter().map(String::as_str).find(|d| *d == e.id || e.permissions.contains(d) || in_deny_class(d, e))
+    }
+
+    /// The `deny` entry that names a permission a call needs in one of its forms (`run_sql`'s
+    /// read-only form needs `database_read`): the permission, or the kind of call it is.
+    pub fn deny_entry_for(&self, permission: &str) -> Option<&str> {
+        self.deny.iter().map(String::as_str).find(|d| names_permission(d, permission))
+    }
+
+    /// The `approve` entry that names a permission a call needs in one of its forms.
+    pub fn approve_entry_for(&self, permission: &str) -> Option<&str> {
+        self.approve.iter().map(String::as_str).find(|d| names_permission(d, permission))
     }
 
     /// The agent's projects, for sentences: `all`, `none`, the refs, or `the projects of
