@@ -356,6 +356,35 @@ fn run_sql_read_only_form_needs_its_read_permission() {
     }
 }
 
+/// Branch endpoints accept a production or a development permission (the spec lists both; the
+/// catalog names the development one): a `deny` or `approve` entry that names the production one
+/// holds them too, and one naming a development permission leaves an endpoint that needs only
+/// the production one alone.
+#[wasm_bindgen_test(unsupported = test)]
+fn alternative_permissions_in_deny_and_approve() {
+    let merge = format!("/v1/branches/{BRANCH_UUID}/merge");
+    let branch = format!("/v1/branches/{BRANCH_UUID}");
+    let branches = format!("/v1/projects/{P1}/branches");
+    let cases: [(&str, &str, &str, &str); 6] = [
+        (r#""deny":["branching_production_write"]"#, "POST", &merge, "denied_by_policy"),
+        (r#""deny":["branching_production_delete"]"#, "DELETE", &branch, "denied_by_policy"),
+        (r#""deny":["branching_production_read"]"#, "GET", &branches, "denied_by_policy"),
+        (r#""deny":["branching_production_create"]"#, "POST", &branches, "denied_by_policy"),
+        (r#""approve":["branching_production_write"]"#, "POST", &merge, "approval_required"),
+        (r#""deny":["branching_development_delete"]"#, "DELETE", &branches, "access_full"),
+    ];
+    for (fields, method, path, reason) in cases {
+        let p = policy("enforce", &format!(r#""projects":["*"],"access":{{"branches":"full"}},{fields}"#));
+        let d = req(&p, method, path, AUTH, b"{}");
+        assert_eq!(d.reason.code(), reason, "{fields} {method} {path}");
+        if reason != "access_full" {
+            let message = refusal(&d, method)["message"].as_str().unwrap_or_default().to_string();
+            let entry = fields.split('"').nth(3).unwrap_or_default();
+            assert!(message.contains(entry), "{message}");
+        }
+    }
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn scope_in_and_out() {
     let p = policy(

@@ -20,6 +20,15 @@ use matchit::Router;
 const ALTERNATIVE_PERMISSIONS: [&str; 3] =
     ["branching_production_read", "branching_production_write", "branching_production_create"];
 
+/// (alternative, the permission a catalog row names): the spec lets a call of each branch
+/// endpoint pass with either, and the row names the development one.
+const ALTERNATIVES: [(&str, &str); 4] = [
+    ("branching_production_read", "branching_development_read"),
+    ("branching_production_write", "branching_development_write"),
+    ("branching_production_create", "branching_development_create"),
+    ("branching_production_delete", "branching_development_delete"),
+];
+
 /// The compiled catalog: a router per method, from path template to the endpoint. Per method,
 /// as HTTP routers match: a static segment wins over a parameter only among the routes of the
 /// request's method (`GET /functions/deploy` is `get_function`, `POST` of it `deploy_function`).
@@ -129,6 +138,14 @@ impl Catalog {
     /// The endpoint with this id.
     pub fn by_id(id: &str) -> Option<(usize, &'static Endpoint)> {
         Catalog::endpoints().iter().enumerate().find(|(_, e)| e.id == id)
+    }
+
+    /// Whether a call of `e` may pass on `name` at Supabase: one of the permissions its row names,
+    /// or the alternative the spec offers to one of them. A `deny` or `approve` entry naming
+    /// either holds the endpoint.
+    pub fn accepts_permission(e: &Endpoint, name: &str) -> bool {
+        e.permissions.contains(&name)
+            || ALTERNATIVES.iter().any(|&(alt, row)| alt == name && e.permissions.contains(&row))
     }
 
     /// Whether `name` is one of Supabase's permission names the catalog knows.

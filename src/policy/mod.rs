@@ -212,7 +212,10 @@ impl Agent {
     /// The `approve` entry that holds this endpoint for a person's approval, for messages.
     pub fn approve_entry(&self, index: usize) -> Option<&str> {
         let e = Catalog::endpoints().get(index)?;
-        self.approve.iter().map(String::as_str).find(|d| *d == e.id || e.permissions.contains(d) || in_deny_class(d, e))
+        self.approve
+            .iter()
+            .map(String::as_str)
+            .find(|d| *d == e.id || Catalog::accepts_permission(e, d) || in_deny_class(d, e))
     }
 
     /// The grants in force at `now_ms`.
@@ -223,7 +226,10 @@ impl Agent {
     /// The `deny` entry that removes this endpoint, for refusal messages.
     pub fn deny_entry(&self, index: usize) -> Option<&str> {
         let e = Catalog::endpoints().get(index)?;
-        self.deny.iter().map(String::as_str).find(|d| *d == e.id || e.permissions.contains(d) || in_deny_class(d, e))
+        self.deny
+            .iter()
+            .map(String::as_str)
+            .find(|d| *d == e.id || Catalog::accepts_permission(e, d) || in_deny_class(d, e))
     }
 
     /// The `deny` entry that names a permission a call needs in one of its forms (`run_sql`'s
@@ -446,7 +452,7 @@ pub(crate) fn compile_entries(
         } else if Catalog::is_permission(entry) {
             for (i, e) in Catalog::endpoints().iter().enumerate() {
                 let hit = if any_permission {
-                    e.permissions.contains(&entry.as_str())
+                    Catalog::accepts_permission(e, entry)
                 } else {
                     !e.permissions.is_empty() && e.permissions.iter().all(|p| entries.iter().any(|x| x == p))
                 };
