@@ -16,7 +16,8 @@
 //!    the agent's projects; an account-level call that would reach every project (no
 //!    `project_ref`) or a project its request never names (`get_snippet`) needs
 //!    `projects: ["*"]`; the `{slug}` is one of its organizations, and a branch endpoint needs
-//!    `projects: ["*"]` or the branch ref among its projects. For
+//!    `projects: ["*"]`, the branch ref among its projects, or its parent project among them
+//!    (always the parent for a call that reaches it: `merge_branch`, `diff_branch`). For
 //!    `projects: {"organizations": [...]}` the `{ref}`'s organization is learned from Supabase
 //!    (`organization_lookup`, finished by `apply_project_organization`); unknown is refused.
 //! 7. `allow`: an endpoint the allow list names (by id, or all its permissions) is allowed.
@@ -851,7 +852,10 @@ pub fn decide_for<'p, 'a>(
         Location::Project(_) => Err((Reason::ProjectOutOfScope, None)),
         Location::Organization(s) if agent.organizations.contains(s) => Ok(()),
         Location::Organization(_) => Err((Reason::OrganizationOutOfScope, None)),
-        Location::Branch(b) if agent.projects.contains(b) => Ok(()),
+        // A branch among the agent's projects is in scope itself; a call that reaches its parent
+        // (a merge) needs the parent, learned upstream as for a branch id.
+        Location::Branch(_) if agent.projects == Scope::All => Ok(()),
+        Location::Branch(b) if agent.projects.contains(b) && !d.behaviour.parent_project => Ok(()),
         Location::Branch(b) if has_projects => Err((Reason::BranchOutOfScope, Some(b))),
         Location::Branch(_) => Err((Reason::BranchOutOfScope, None)),
     };

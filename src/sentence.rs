@@ -223,6 +223,9 @@ pub fn why(d: &Decision) -> String {
             "that organization is not among its organizations ({}); the policy would have to add it to the agent's organizations",
             a.organizations.describe()
         ),
+        (Reason::BranchOutOfScope, ..) if d.behaviour.parent_project => {
+            "this call reaches the branch's parent project, which is not one of the agent's projects (or could not be learned), so it needs projects [\"*\"] or the parent project listed in the agent's projects".to_string()
+        }
         (Reason::BranchOutOfScope, ..) => {
             "the branch's parent project is not in the path, so branch endpoints need projects [\"*\"] or the branch ref listed in the agent's projects".to_string()
         }

@@ -385,6 +385,52 @@ fn alternative_permissions_in_deny_and_approve() {
     }
 }
 
+/// Merging a branch writes its parent project, and diffing it reads the parent's schema: an agent
+/// whose projects name the branch's own ref, and not its parent, may act on the branch, not
+/// merge or diff it. The parent is learned as for a branch id.
+#[wasm_bindgen_test(unsupported = test)]
+fn merging_or_diffing_a_branch_needs_its_parent_project() {
+    const BR: &str = "brnchaaaaaaaaaaaaaaa";
+    let catalog = Catalog::new().expect("catalog");
+    let decide_at = |p: &Policy, method: &'static str, target: &str| {
+        let target: &'static str = Box::leak(target.to_string().into_boxed_str());
+        decide(p, &catalog, &Request { method, target, authorization: AUTH, method_override: false, now_ms: 0 })
+            .reason
+            .code()
+    };
+    let only_branch = policy("enforce", &format!(r#""projects":["{BR}"],"access":{{"branches":"full"}}"#));
+    let both = policy("enforce", &format!(r#""projects":["{P1}","{BR}"],"access":{{"branches":"full"}}"#));
+    for (method, suffix) in [("POST", "/merge"), ("GET", "/diff")] {
+        let target = format!("/v1/branches/{BR}{suffix}");
+        // The branch is one of the agent's projects; its parent must be learned.
+        let mut d = req(&only_branch, method, &target, AUTH, b"{}");
+        assert_eq!((d.reason.code(), d.forward()), ("branch_out_of_scope", false), "{method} {target}");
+        let pending = decide(
+            &only_branch,
+            &catalog,
+            &Request { method, target: &target, authorization: AUTH, method_override: false, now_ms: 0 },
+        );
+        assert!(pending.branch_lookup.is_some() && !pending.forward(), "{method} {target} waits for the parent");
+        d.apply_branch_parent(&only_branch, Some(P2));
+        assert!(!d.forward());
+        let message = refusal(&d, method)["message"].as_str().unwrap_or_default().to_string();
+        assert!(message.contains("parent project listed"), "{message}");
+        // A parent among the agent's projects passes.
+        let mut d = decide(
+            &both,
+            &catalog,
+            &Request { method, target: &target, authorization: AUTH, method_override: false, now_ms: 0 },
+        );
+        d.apply_branch_parent(&both, Some(P1));
+        assert!(d.forward() && d.verdict == Verdict::Allow, "{method} {target}");
+    }
+    // Acting on the branch itself needs the branch only; every project reaches any.
+    assert_eq!(decide_at(&only_branch, "DELETE", &format!("/v1/branches/{BR}")), "access_full");
+    assert_eq!(decide_at(&only_branch, "POST", &format!("/v1/branches/{BR}/reset")), "access_full");
+    let all = policy("enforce", r#""projects":["*"],"access":{"branches":"full"}"#);
+    assert_eq!(decide_at(&all, "POST", &format!("/v1/branches/{BR}/merge")), "access_full");
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn scope_in_and_out() {
     let p = policy(

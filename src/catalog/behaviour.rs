@@ -57,6 +57,9 @@ pub struct Behaviour {
     pub unnamed_project: bool,
     /// Where its body carries SQL, judged statement by statement (`crate::sql`).
     pub sql: Option<SqlBody>,
+    /// A branch endpoint that reaches the branch's parent project too (`merge_branch` writes it,
+    /// `diff_branch` reads its schema): in scope only when the parent is.
+    pub parent_project: bool,
 }
 
 const AUTH_CONFIG: &[&str] = &[
@@ -155,6 +158,9 @@ const LISTS: &[(&str, ListKind)] = &[
 /// Endpoint ids whose call reaches a project that the request does not name.
 const UNNAMED_PROJECT: &[&str] = &["get_snippet"];
 
+/// Branch endpoint ids whose call reaches the branch's parent project.
+const PARENT_PROJECT: &[&str] = &["merge_branch", "diff_branch"];
+
 /// The query parameter that reveals secrets, on every endpoint that declares it.
 const REVEAL_PARAM: &str = "reveal";
 
@@ -189,6 +195,11 @@ pub(super) fn compile(ids: &[&'static str], declares: impl Fn(usize, &str) -> bo
     for &id in UNNAMED_PROJECT {
         if let Some(b) = out.get_mut(index(id)?) {
             b.unnamed_project = true;
+        }
+    }
+    for &id in PARENT_PROJECT {
+        if let Some(b) = out.get_mut(index(id)?) {
+            b.parent_project = true;
         }
     }
     for (i, b) in out.iter_mut().enumerate() {
