@@ -261,7 +261,6 @@ pub fn why(d: &Decision) -> String {
     }
 }
 
-/// Until when an agent told to get an approval should retry: the decision's time and the window.
 /// The permission an endpoint's read-only form needs (`run_sql`: `database_read`), if it has one.
 fn read_form_permission(d: &Decision) -> Option<&'static str> {
     match d.behaviour.body {
@@ -270,6 +269,7 @@ fn read_form_permission(d: &Decision) -> Option<&'static str> {
     }
 }
 
+/// Until when an agent told to get an approval should retry: the decision's time and the window.
 pub fn retry_before(d: &Decision) -> String {
     crate::time::rfc3339_secs(d.now_ms.saturating_add(crate::approval::RETRY_WINDOW_MS))
 }
