@@ -587,3 +587,36 @@ fn search_path_set_as_schema_is_followed() {
     );
     assert_eq!(refused(&p, 0, "set schema 'public'; select schedule('j')"), (200, "access_full"));
 }
+
+/// With `standard_conforming_strings` off, PostgreSQL reads a backslash in a '...' string as an
+/// escape: `'x\' , '` is one string, and what follows is SQL (the tokenizer reads two strings, as
+/// PostgreSQL does by default). A statement that turns it off, for the session or for every later
+/// session of a role or database, lets a later body hide any statement in what seem strings.
+#[wasm_bindgen_test(unsupported = test)]
+fn setting_that_changes_how_strings_are_read_is_refused() {
+    let p = policy(
+        &[
+            ("ops", r#""access":{"database":"full"},"sql":{"allow":["read","admin"]}"#),
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth"],"allow_unparsed":true}"#),
+        ],
+        "enforce",
+    );
+    // What a later body would hide: a DROP for `ops`, a read of auth for `guarded`.
+    assert_eq!(refused(&p, 0, r"select 'x\' , ' ; drop table public.orders; --'"), (200, "access_full"));
+    all_refused(
+        &p,
+        &[
+            (0, "set standard_conforming_strings = off"),
+            (0, "set session standard_conforming_strings to off"),
+            (0, "select set_config('standard_conforming_strings', 'off', false)"),
+            (0, "select set_config(name, 'off', false) from (values ('standard_conforming_strings')) v(name)"),
+            (1, "alter role current_user set standard_conforming_strings = off"),
+            (1, "alter database postgres set standard_conforming_strings to off"),
+            (1, "update pg_settings set setting = 'off' where name = 'standard_conforming_strings'"),
+            (1, "create function public.f() returns void language sql set standard_conforming_strings = off as 'select 1'"),
+        ],
+    );
+    // Read, not set.
+    assert_eq!(refused(&p, 0, "show standard_conforming_strings"), (200, "access_full"));
+    assert_eq!(refused(&p, 0, "select current_setting('standard_conforming_strings')"), (200, "access_full"));
+}

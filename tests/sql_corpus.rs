@@ -267,7 +267,9 @@ const CORPUS: &[(&str, &str)] = &[
     ("select set_config($$role$$, 'postgres', false)", "read,privilege,admin"),
     ("select set_config(U&'rol\\0065', 'postgres', false)", "read,privilege,admin"),
     ("select set_config(setting_name => 'role', new_value => 'postgres', is_local => false)", "read,privilege,admin"),
-    ("select set_config('ro' || 'le', 'postgres', false)", "read,privilege,admin"),
+    // A name not read may be any setting's: `standard_conforming_strings` changes how later SQL
+    // is read (every class).
+    ("select set_config('ro' || 'le', 'postgres', false)", "read,write,ddl,destroy,privilege,procedural,admin"),
     ("select set_config('statement_timeout', '5s', false)", "read,admin"),
     ("update pg_settings set setting = '0' where name = 'statement_timeout'", "write,admin"),
     ("select pg_stat_reset_slru()", "read,admin"),

@@ -173,7 +173,8 @@ fn base(index: usize, label: String, s: Scan, class: SqlClass) -> Statement {
     for f in &s.functions {
         classes.extend(function_classes(f));
     }
-    Statement {
+    let rereads = s.rereads_strings;
+    let mut st = Statement {
         index,
         label,
         objects: Vec::new(),
@@ -183,7 +184,23 @@ fn base(index: usize, label: String, s: Scan, class: SqlClass) -> Statement {
         attribute_calls: s.attribute_calls,
         search_path: s.search_path,
         parse_error: None,
+    };
+    if rereads {
+        strings_read_otherwise(&mut st);
     }
+    st
+}
+
+/// A statement that sets `standard_conforming_strings`: turned off, PostgreSQL reads the strings
+/// of SQL sent later (in the session, or in every session of a role or database) otherwise than
+/// the tokenizer, which may then miss any statement in them. It needs every class, and may reach
+/// any schema and call any function.
+fn strings_read_otherwise(st: &mut Statement) {
+    st.classes = ClassSet::ALL;
+    if !st.schemas.iter().any(|s| s == scan::ANY_SCHEMA) {
+        st.schemas.push(scan::ANY_SCHEMA.to_string());
+    }
+    add_calls(&mut st.functions, vec![FunctionRef { schema: None, name: ANY_FUNCTION.to_string() }]);
 }
 
 /// Adds the calls `to` does not hold yet, each once (by hash: a statement may make thousands).
@@ -315,9 +332,13 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
     if !bodies && walk.functions.iter().chain(&s.functions).any(runs_sql_strings) {
         s = scan::scan(tokens, true);
     }
-    // `UPDATE pg_settings` may set `search_path` to anything.
-    if matches!(stmt, ast::Statement::Update(u) if updates_settings(&u.table)) {
-        s.path_reaches_any_schema();
+    // `UPDATE pg_settings` may set `search_path` to anything, and `standard_conforming_strings`
+    // unless its WHERE names one other setting.
+    if let ast::Statement::Update(u) = stmt {
+        if updates_settings(&u.table) {
+            s.path_reaches_any_schema();
+            s.rereads_strings |= !u.selection.as_ref().is_some_and(names_other_setting);
+        }
     }
     let mut classes = walk.classes;
     // What only the statement's words show.
@@ -368,6 +389,7 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
     }
     let mut attribute_calls = walk.attribute_calls;
     add_calls(&mut attribute_calls, s.attribute_calls);
+    let rereads = s.rereads_strings;
     let mut st = Statement {
         index,
         label: label(stmt, tokens),
@@ -381,6 +403,9 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
     };
     if bodies {
         body_calls_anywhere(&mut st);
+    }
+    if rereads {
+        strings_read_otherwise(&mut st);
     }
     st
 }
@@ -569,6 +594,14 @@ fn own_class(stmt: &ast::Statement) -> ClassSet {
 fn updates_settings(t: &ast::TableWithJoins) -> bool {
     let TableFactor::Table { name, .. } = &t.relation else { return false };
     name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case("pg_settings"))
+}
+
+/// `name = 'statement_timeout'`: one setting, not `standard_conforming_strings`.
+fn names_other_setting(e: &Expr) -> bool {
+    let Expr::BinaryOp { left, op: ast::BinaryOperator::Eq, right } = e else { return false };
+    let (Expr::Identifier(column), Expr::Value(v)) = (left.as_ref(), right.as_ref()) else { return false };
+    let ast::Value::SingleQuotedString(setting) = &v.value else { return false };
+    column.value.eq_ignore_ascii_case("name") && !setting.eq_ignore_ascii_case(scan::STRINGS_SETTING)
 }
 
 fn names_role(name: &ObjectName) -> bool {

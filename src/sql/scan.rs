@@ -284,6 +284,10 @@ pub struct Scan {
     pub keywords: Vec<Keyword>,
     /// `set_config('role', ...)` or `set_config('session_authorization', ...)`: a `SET ROLE`.
     pub sets_role: bool,
+    /// `standard_conforming_strings` set (`SET`, `set_config`, a role's or a function's `SET`):
+    /// turned off, PostgreSQL reads a backslash in a `'...'` string as an escape (`'x\' , '` is
+    /// one string), so SQL sent later may hold statements where the tokenizer reads strings.
+    pub rereads_strings: bool,
     /// The schemas a `search_path` it sets names ([`ANY_SCHEMA`] for a value not read): a bare
     /// call from here on may be a function of any of them.
     pub search_path: Vec<String>,
@@ -641,6 +645,12 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
                 }
+                // `SET [LOCAL | SESSION] standard_conforming_strings`, in any statement.
+                if w.value.eq_ignore_ascii_case(STRINGS_SETTING)
+                    && matches!(i.checked_sub(1).and_then(|j| toks.get(j)), Some(Token::Word(s)) if s.quote_style.is_none() && matches!(s.keyword, Keyword::SET | Keyword::LOCAL | Keyword::SESSION))
+                {
+                    out.rereads_strings = true;
+                }
                 // `nextval('auth.s')`: the sequence is named by a string, read when it runs.
                 if next == Some(&&Token::LParen) && SEQUENCE_FUNCTIONS.iter().any(|f| w.value.eq_ignore_ascii_case(f)) {
                     sequence_argument(toks.get(i + 2..).unwrap_or_default(), out);
@@ -650,10 +660,20 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 }
                 // The setting's name, unless it is one constant: anything else may name `role`.
                 if w.value.eq_ignore_ascii_case("set_config") && next == Some(&&Token::LParen) {
-                    match (toks.get(i + 2).and_then(|t| string_value(t)), toks.get(i + 3)) {
+                    // `setting_name => 'role'`: the name given by its parameter's name.
+                    let a = match (toks.get(i + 2), toks.get(i + 3)) {
+                        (Some(Token::Word(p)), Some(Token::RArrow | Token::Assignment))
+                            if p.value.eq_ignore_ascii_case("setting_name") =>
+                        {
+                            i + 4
+                        }
+                        _ => i + 2,
+                    };
+                    match (toks.get(a).and_then(|t| string_value(t)), toks.get(a + 1)) {
                         (Some(name), Some(Token::Comma)) => {
                             out.sets_role |= is_role_setting(name);
-                            let value = (toks.get(i + 4).and_then(|t| string_value(t)), toks.get(i + 5));
+                            out.rereads_strings |= name.eq_ignore_ascii_case(STRINGS_SETTING);
+                            let value = (toks.get(a + 2).and_then(|t| string_value(t)), toks.get(a + 3));
                             if name.eq_ignore_ascii_case("search_path")
                                 && !matches!(value, (Some(_), Some(Token::Comma)))
                             {
@@ -662,6 +682,7 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                         }
                         _ => {
                             out.sets_role = true;
+                            out.rereads_strings = true;
                             out.path_reaches_any_schema();
                         }
                     }
@@ -770,6 +791,9 @@ pub fn has_role_clause(tokens: &[TokenWithSpan]) -> bool {
         _ => false,
     })
 }
+
+/// The setting that decides whether a backslash in a `'...'` string is an escape.
+pub const STRINGS_SETTING: &str = "standard_conforming_strings";
 
 /// The settings that change who the session is: setting them is `SET ROLE`.
 pub fn is_role_setting(name: &str) -> bool {
