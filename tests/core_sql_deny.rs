@@ -620,3 +620,34 @@ fn setting_that_changes_how_strings_are_read_is_refused() {
     assert_eq!(refused(&p, 0, "show standard_conforming_strings"), (200, "access_full"));
     assert_eq!(refused(&p, 0, "select current_setting('standard_conforming_strings')"), (200, "access_full"));
 }
+
+/// postgres_fdw reads a foreign table from the schema its `schema_name` option names: through a
+/// server that leads back to this database, a table in public is auth.users.
+#[wasm_bindgen_test(unsupported = test)]
+fn foreign_table_over_a_denied_schema_is_refused() {
+    let p = policy(
+        &[(
+            "builder",
+            r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl"],"deny_schemas":["auth"]}"#,
+        )],
+        "enforce",
+    );
+    // Control: the table itself is refused.
+    assert_eq!(refused(&p, 0, "select email from auth.users"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "create foreign table public.u (email text) server loop options (schema_name 'auth', table_name 'users')"),
+            (0, "alter foreign table public.u options (set schema_name 'auth')"),
+            (0, "create foreign table public.u (email text) server loop options (table_name 'users', \"schema_name\" 'auth')"),
+        ],
+    );
+    assert_eq!(
+        refused(
+            &p,
+            0,
+            "create foreign table public.u (id int) server loop options (schema_name 'public', table_name 'orders')"
+        ),
+        (200, "access_full")
+    );
+}

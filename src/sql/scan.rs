@@ -645,6 +645,13 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
                 }
+                // postgres_fdw's `schema_name 'auth'` option: a foreign table read from that schema
+                // (of this database, through a server that leads back to it).
+                if w.value.eq_ignore_ascii_case("schema_name") {
+                    if let Some(schema) = next.and_then(|t| string_value(t)) {
+                        out.schema(schema);
+                    }
+                }
                 // `SET [LOCAL | SESSION] standard_conforming_strings`, in any statement.
                 if w.value.eq_ignore_ascii_case(STRINGS_SETTING)
                     && matches!(i.checked_sub(1).and_then(|j| toks.get(j)), Some(Token::Word(s)) if s.quote_style.is_none() && matches!(s.keyword, Keyword::SET | Keyword::LOCAL | Keyword::SESSION))
