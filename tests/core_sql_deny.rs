@@ -651,3 +651,33 @@ fn foreign_table_over_a_denied_schema_is_refused() {
         (200, "access_full")
     );
 }
+
+/// `ALTER ROLE ... SET search_path` (or a database's, or a function's) outlives the request: a
+/// bare `schedule(...)` sent later is `cron.schedule`, with no `SET` in its body to show it. The
+/// statement that sets such a path needs the classes of the known functions it leads to.
+#[wasm_bindgen_test(unsupported = test)]
+fn search_path_that_outlives_the_request_needs_the_classes_it_leads_to() {
+    let p = policy(
+        &[
+            ("keeper", r#""access":{"database":"full"},"sql":{"allow":["read","privilege"]}"#),
+            ("loose", r#""access":{"database":"full"},"sql":{"allow":["read","ddl","admin"],"allow_unparsed":true}"#),
+        ],
+        "enforce",
+    );
+    // What a later request sends: a bare call, judged read.
+    assert_eq!(
+        refused(&p, 0, "select schedule('wipe', '* * * * *', 'drop table public.orders')"),
+        (200, "access_full")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "alter role postgres set search_path = cron, public"),
+            (0, "alter role current_user in database postgres set search_path to 'cron'"),
+            (1, "alter database postgres set search_path = cron, public"),
+            (1, "alter function public.f() set search_path = cron"),
+        ],
+    );
+    assert_eq!(refused(&p, 0, "alter role postgres set search_path = public, extensions"), (200, "access_full"));
+    assert_eq!(refused(&p, 1, "alter function public.f() set search_path = ''"), (200, "access_full"));
+}

@@ -14,7 +14,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use super::functions::{known_schema, on_path, runs_sql_strings};
+use super::functions::{in_schemas, known_schema, on_path, runs_sql_strings};
 use super::scan::{self, Scan};
 use super::{function_class, ClassSet, FunctionRef, SqlClass, Statement, ANY_FUNCTION};
 
@@ -197,10 +197,7 @@ fn base(index: usize, label: String, s: Scan, class: SqlClass) -> Statement {
 /// any schema and call any function.
 fn strings_read_otherwise(st: &mut Statement) {
     st.classes = ClassSet::ALL;
-    if !st.schemas.iter().any(|s| s == scan::ANY_SCHEMA) {
-        st.schemas.push(scan::ANY_SCHEMA.to_string());
-    }
-    add_calls(&mut st.functions, vec![FunctionRef { schema: None, name: ANY_FUNCTION.to_string() }]);
+    may_reach_anything(st);
 }
 
 /// Adds the calls `to` does not hold yet, each once (by hash: a statement may make thousands).
@@ -218,6 +215,16 @@ fn follow_search_path(list: &mut [Statement]) {
     // Only the schemas that known functions live in matter: the path stays a few names long.
     let (mut path, mut any): (Vec<&'static str>, bool) = (Vec::new(), false);
     for st in list {
+        // A path a role, a database or a function keeps (`ALTER ROLE r SET search_path = cron`):
+        // a bare call sent later, in a body that sets no path, may be any known function of it.
+        if st.label.starts_with("ALTER") && !st.search_path.is_empty() {
+            let kept: Vec<&str> = st.search_path.iter().filter_map(|s| known_schema(s)).collect();
+            let (classes, runs_sql) = in_schemas(&kept, st.search_path.iter().any(|s| s == scan::ANY_SCHEMA));
+            st.classes.extend(classes);
+            if runs_sql {
+                may_reach_anything(st);
+            }
+        }
         for schema in &st.search_path {
             any |= schema == scan::ANY_SCHEMA;
             if let Some(known) = known_schema(schema) {
@@ -251,11 +258,16 @@ fn bare_calls_on_path(st: &mut Statement, path: &[&str], any: bool) {
     }
     st.classes.extend(classes);
     if runs_sql {
-        if !st.schemas.iter().any(|s| s == scan::ANY_SCHEMA) {
-            st.schemas.push(scan::ANY_SCHEMA.to_string());
-        }
-        add_calls(&mut st.functions, vec![FunctionRef { schema: None, name: ANY_FUNCTION.to_string() }]);
+        may_reach_anything(st);
     }
+}
+
+/// The statement may reach any schema and call any function.
+fn may_reach_anything(st: &mut Statement) {
+    if !st.schemas.iter().any(|s| s == scan::ANY_SCHEMA) {
+        st.schemas.push(scan::ANY_SCHEMA.to_string());
+    }
+    add_calls(&mut st.functions, vec![FunctionRef { schema: None, name: ANY_FUNCTION.to_string() }]);
 }
 
 /// SQL the tokenizer cannot read, or reads otherwise than PostgreSQL: where its statements start

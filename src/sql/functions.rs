@@ -346,6 +346,21 @@ pub fn on_path(name: &str, path: &[&str], any: bool) -> (ClassSet, bool) {
     (classes, runs_sql)
 }
 
+/// What a bare call may be where a kept `search_path` leads to these schemas, or to any (`any`),
+/// whatever its name: the classes of every known entry in them, and whether one of them runs SQL
+/// from its strings.
+#[cfg_attr(not(feature = "sql"), allow(dead_code))]
+pub fn in_schemas(path: &[&str], any: bool) -> (ClassSet, bool) {
+    let (mut classes, mut runs_sql) = (ClassSet::EMPTY, false);
+    for &(entry, c) in FUNCTIONS {
+        if let Some((schema, name)) = entry.split_once('.').filter(|(s, _)| any || path.contains(s)) {
+            classes.insert(c);
+            runs_sql |= runs_sql_strings(&FunctionRef { schema: Some(schema.to_string()), name: name.to_string() });
+        }
+    }
+    (classes, runs_sql)
+}
+
 /// Whether a call runs SQL given in its string arguments (or reads tables they name): those
 /// strings are then read as code, like a `DO` block's body, for schemas and calls.
 #[cfg_attr(not(feature = "sql"), allow(dead_code))]
