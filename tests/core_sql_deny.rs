@@ -681,3 +681,31 @@ fn search_path_that_outlives_the_request_needs_the_classes_it_leads_to() {
     assert_eq!(refused(&p, 0, "alter role postgres set search_path = public, extensions"), (200, "access_full"));
     assert_eq!(refused(&p, 1, "alter function public.f() set search_path = ''"), (200, "access_full"));
 }
+
+/// `CREATE CAST ... WITH FUNCTION name` may name the function without its argument types: every
+/// cast of that type then calls it (unparsed by the grammar, so with `allow_unparsed`).
+#[wasm_bindgen_test(unsupported = test)]
+fn denied_function_bound_to_a_cast_without_its_arguments_is_refused() {
+    let p = policy(
+        &[(
+            "loose",
+            r#""access":{"database":"full"},"sql":{"allow":["read","ddl","procedural"],"allow_unparsed":true,"deny_functions":["public.expensive"]}"#,
+        )],
+        "enforce",
+    );
+    assert_eq!(
+        refused(&p, 0, "create cast (public.order_row as int) with function public.expensive(public.order_row)"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "create cast (public.order_row as int) with function public.expensive as implicit"),
+            (0, "create cast (public.order_row as int) with function expensive"),
+        ],
+    );
+    assert_eq!(
+        refused(&p, 0, "create cast (public.order_row as int) with function public.order_total as implicit"),
+        (200, "access_full")
+    );
+}

@@ -631,8 +631,12 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 {
                     out.runs_built_sql();
                 }
-                // `sfunc = name`, `handler schema.name`: a function bound by name, called later.
-                if w.quote_style.is_none() && binds_function(&w.value, next.copied()) {
+                // `sfunc = name`, `handler schema.name`: a function bound by name, called later;
+                // `WITH FUNCTION name` (a cast's, a transform's): its argument types may be left out.
+                let with_function = w.quote_style.is_none()
+                    && w.keyword == Keyword::FUNCTION
+                    && matches!(i.checked_sub(1).and_then(|j| toks.get(j)), Some(Token::Word(p)) if p.quote_style.is_none() && p.keyword == Keyword::WITH);
+                if with_function || (w.quote_style.is_none() && binds_function(&w.value, next.copied())) {
                     bound_function(toks.get(i + 1..).unwrap_or_default(), out);
                 }
                 if w.quote_style.is_none() && matches!(w.keyword, Keyword::SCHEMA | Keyword::SCHEMAS) {
