@@ -356,3 +356,90 @@ fn console_refuses_what_it_cannot_serve() {
     assert_eq!(code(&o), 1);
     assert!(err(&o).contains("value: |"), "{}", err(&o));
 }
+
+/// A `bollard console` on a free loopback port, stopped when dropped.
+struct Console {
+    child: std::process::Child,
+    /// Its address, `127.0.0.1:PORT`.
+    addr: String,
+    token: String,
+    // Kept open: the console writes to its standard output after the URL.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Console {
+    fn start(test: &str, extra: &[&str]) -> Console {
+        use std::io::BufRead;
+        let policy = temp_file(&format!("{test}-policy.json"), include_str!("../examples/demo-policy.json"));
+        let audit = policy.with_file_name(format!("{test}-audit.jsonl"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bollard"))
+            .args(["console", s(&policy), "--audit", s(&audit), "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run bollard console");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        while !line.starts_with("open: ") {
+            line.clear();
+            assert!(stdout.read_line(&mut line).expect("console output") > 0, "the console printed no URL");
+        }
+        let url = line.trim().trim_start_matches("open: http://");
+        let (addr, token) = url.split_once("/?token=").expect("a URL with a token");
+        Console { addr: addr.to_string(), token: token.to_string(), child, _stdout: stdout }
+    }
+
+    /// Sends `request` as written on a new connection and returns the answer (empty if none
+    /// came within five seconds).
+    fn raw(&self, request: &str) -> String {
+        use std::io::Read;
+        let mut c = std::net::TcpStream::connect(&self.addr).expect("connect to the console");
+        c.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
+        c.write_all(request.as_bytes()).expect("send");
+        let mut answer = Vec::new();
+        let _ = c.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    fn get(&self, path: &str, cookie: Option<&str>) -> String {
+        let cookie = cookie.map(|c| format!("Cookie: bollard_console={c}\r\n")).unwrap_or_default();
+        self.raw(&format!("GET {path} HTTP/1.1\r\nHost: {}\r\n{cookie}Connection: close\r\n\r\n", self.addr))
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().expect("console status").is_none()
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn console_is_not_held_or_stopped_by_a_body_it_never_gets() {
+    let mut console = Console::start("console-body", &[]);
+    assert!(console.get("/", None).starts_with("HTTP/1.1 401"));
+    // A declared body far beyond memory, of which three bytes come, then the connection ends.
+    let mut huge = std::net::TcpStream::connect(&console.addr).expect("connect");
+    let head =
+        format!("POST /api/save HTTP/1.1\r\nHost: {}\r\nContent-Length: 999999999999999\r\n\r\nabc", console.addr);
+    huge.write_all(head.as_bytes()).expect("send");
+    drop(huge);
+    // A declared body that never comes, on a connection left open.
+    let mut stalled = std::net::TcpStream::connect(&console.addr).expect("connect");
+    let head = format!("POST /api/save HTTP/1.1\r\nHost: {}\r\nContent-Length: 100000\r\n\r\nabc", console.addr);
+    stalled.write_all(head.as_bytes()).expect("send");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The console still answers, and answers the operator.
+    assert!(console.get("/", None).starts_with("HTTP/1.1 401"), "the console no longer answers");
+    assert!(console.running(), "the console stopped");
+    let token = console.token.clone();
+    let page = console.get("/", Some(&token));
+    assert!(page.starts_with("HTTP/1.1 200") && page.contains("bollard-csrf"), "{page}");
+    drop(stalled);
+}

@@ -106,12 +106,21 @@ fn error(status: u16, message: impl Into<String>) -> Answer {
 
 impl Console {
     fn handle(&self, mut req: Request) {
+        let declared = req.body_length().unwrap_or(0);
+        if declared as u64 > MAX_BODY {
+            // Never answered: dropping a request whose body is unread, tiny_http allocates the
+            // unread rest of its declared length in one piece, and a length beyond memory
+            // aborts the process. The page never sends so much.
+            std::mem::forget(req);
+            return;
+        }
         let header_value = |name: &'static str| {
             req.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().to_string())
         };
         let (host, cookie, csrf, origin) =
             (header_value("Host"), header_value("Cookie"), header_value(auth::CSRF_HEADER), header_value("Origin"));
         let url = req.url().to_string();
+        let mut taken = 0;
         let changes = !matches!(req.method(), Method::Get | Method::Head);
         // Beyond loopback any host name is served, and a change's Origin must match the one used.
         let hosts: Vec<String> = match (&self.hosts, &host) {
@@ -140,11 +149,12 @@ impl Console {
                 Answer::Redirect(url.split('?').next().unwrap_or("/").to_string())
             }
             Gate::Pass => {
-                let mut body = String::new();
-                let read = req.as_reader().take(MAX_BODY).read_to_string(&mut body);
-                match read {
-                    Ok(_) => self.route(req.method(), &url, &body),
-                    Err(_) => error(400, "the request body is not UTF-8 text"),
+                let mut body = Vec::new();
+                let read = req.as_reader().take(MAX_BODY).read_to_end(&mut body);
+                taken = body.len();
+                match read.ok().and_then(|_| String::from_utf8(body).ok()) {
+                    Some(body) => self.route(req.method(), &url, &body),
+                    None => error(400, "the request body is not UTF-8 text"),
                 }
             }
         };
@@ -173,7 +183,16 @@ impl Console {
                 response.add_header(h);
             }
         }
-        let _ = req.respond(response);
+        // The answer leaves from a thread of its own once the rest of the declared body has come
+        // and been dropped: a client that sends it slowly, or never, holds that thread only,
+        // never the console.
+        let sent = std::thread::Builder::new().spawn(move || {
+            drain(req.as_reader(), declared.saturating_sub(taken));
+            let _ = req.respond(response);
+        });
+        if sent.is_err() {
+            eprintln!("warning: no thread to answer a request");
+        }
     }
 
     fn route(&self, method: &Method, url: &str, body: &str) -> Answer {
@@ -377,6 +396,19 @@ impl Console {
             &summary,
         )?;
         Ok(json!({"ok": true}))
+    }
+}
+
+/// Reads and drops up to `left` bytes of a request body, in small pieces.
+fn drain(body: &mut dyn Read, mut left: usize) {
+    let mut buf = [0u8; 8192];
+    while left > 0 {
+        match body.read(&mut buf[..left.min(8192)]) {
+            Ok(0) => break,
+            Ok(n) => left = left.saturating_sub(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
     }
 }
 
