@@ -351,6 +351,14 @@ fn console_refuses_what_it_cannot_serve() {
     let o = bollard(&["console", s(&demo), "--listen", "localhost"]);
     assert_eq!(code(&o), 1);
     assert!(err(&o).contains("--listen \"localhost\""), "{}", err(&o));
+    // Beyond loopback only when asked for by name: the token and the cookie cross the network in
+    // clear, and any host name is answered.
+    for addr in ["0.0.0.0:0", "[::]:0"] {
+        let o = bollard(&["console", s(&demo), "--listen", addr]);
+        assert_eq!(code(&o), 1, "{addr}");
+        assert!(err(&o).contains("--allow-remote"), "{addr}: {}", err(&o));
+        assert!(!out(&o).contains("token="), "{addr}: {}", out(&o));
+    }
     let not_ecds = temp_file("console-not-ecds.yaml", "version_info: \"1\"\n");
     let o = bollard(&["console", s(&demo), "--ecds", s(&not_ecds), "--listen", "127.0.0.1:0"]);
     assert_eq!(code(&o), 1);
@@ -373,7 +381,8 @@ impl Console {
         let policy = temp_file(&format!("{test}-policy.json"), include_str!("../examples/demo-policy.json"));
         let audit = policy.with_file_name(format!("{test}-audit.jsonl"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_bollard"))
-            .args(["console", s(&policy), "--audit", s(&audit), "--listen", "127.0.0.1:0"])
+            .args(["console", s(&policy), "--audit", s(&audit)])
+            .args(if extra.contains(&"--listen") { &[][..] } else { &["--listen", "127.0.0.1:0"][..] })
             .args(extra)
             .current_dir(root())
             .stdout(Stdio::piped())
@@ -442,4 +451,18 @@ fn console_is_not_held_or_stopped_by_a_body_it_never_gets() {
     let page = console.get("/", Some(&token));
     assert!(page.starts_with("HTTP/1.1 200") && page.contains("bollard-csrf"), "{page}");
     drop(stalled);
+}
+
+#[test]
+fn console_answers_to_the_loopback_address_it_was_given() {
+    let mut console = Console::start("console-loopback", &["--listen", "127.0.0.2:0"]);
+    assert!(console.addr.starts_with("127.0.0.2:"), "{}", console.addr);
+    let token = console.token.clone();
+    let page = console.get("/", Some(&token));
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let other = console.raw(&format!(
+        "GET / HTTP/1.1\r\nHost: attacker.example\r\nCookie: bollard_console={token}\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(other.starts_with("HTTP/1.1 421"), "{other}");
+    assert!(console.running());
 }

@@ -32,18 +32,21 @@ const STYLE_CSS: &str = include_str!("assets/style.css");
 /// The largest request body the console reads.
 const MAX_BODY: u64 = 1 << 20;
 
-pub const HELP: &str = "usage: bollard console POLICY [--audit FILE] [--ecds FILE] [--listen ADDR]\n\n\
+pub const HELP: &str =
+    "usage: bollard console POLICY [--audit FILE] [--ecds FILE] [--listen ADDR [--allow-remote]]\n\n\
 Serves a web console for POLICY: each agent's access area by area (Off / Read / Full) with the\n\
 change spelled out before it is saved, the audit trail, approvals and explanations. Changes are\n\
 validated as the filter validates them, written atomically, and recorded in the audit file.\n\n\
   --audit FILE   the audit trail to read and to record changes in (default /tmp/bollard-audit.jsonl)\n\
   --ecds FILE    also write each saved policy into this ECDS file (envoy/ecds/bollard-filter.yaml),\n\
                  which a running Envoy watches: changes apply without a restart\n\
-  --listen ADDR  where to serve (default 127.0.0.1:8780; port 0 picks a free one)\n\n\
+  --listen ADDR  where to serve (default 127.0.0.1:8780; port 0 picks a free one)\n\
+  --allow-remote let --listen be an address beyond loopback: the access token and the cookie\n\
+                 then cross the network in clear, and any host name is answered\n\n\
 It prints a URL with a random access token; only that URL opens the console.";
 
 pub fn run(raw: &[String]) -> Result<ExitCode, String> {
-    let a = Args::parse(raw, &["--audit", "--ecds", "--listen"], &[])?;
+    let a = Args::parse(raw, &["--audit", "--ecds", "--listen"], &["--allow-remote"])?;
     let [policy_path] = a.positional.as_slice() else {
         return Err("expected one POLICY file (see --help)".into());
     };
@@ -61,13 +64,23 @@ pub fn run(raw: &[String]) -> Result<ExitCode, String> {
     let addr: std::net::SocketAddr = listen
         .parse()
         .map_err(|_| format!("--listen {listen:?}: expected an address and port, such as 127.0.0.1:8780"))?;
+    if !addr.ip().is_loopback() && !a.has("--allow-remote") {
+        return Err(format!(
+            "--listen {listen}: not a loopback address; whoever reaches it with the token can change the policy, and the token crosses the network in clear (add --allow-remote to serve it anyway)"
+        ));
+    }
     let server = Server::http(addr).map_err(|e| format!("--listen {listen}: {e}"))?;
     let bound = server.server_addr().to_ip().ok_or("the server has no IP address")?;
     let secrets = Secrets::generate()?;
     // Host names the console answers to; on loopback only its own (against DNS rebinding).
     let hosts: Option<Vec<String>> = bound.ip().is_loopback().then(|| {
         let port = bound.port();
-        vec![format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")]
+        let mut hosts = vec![format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")];
+        // The address it printed, when another of 127.0.0.0/8.
+        if !hosts.contains(&bound.to_string()) {
+            hosts.push(bound.to_string());
+        }
+        hosts
     });
     if !bound.ip().is_loopback() {
         eprintln!("warning: the console listens on {bound}, beyond this machine; anyone with the URL below can change the policy");
