@@ -94,17 +94,27 @@ impl Store {
     }
 }
 
-/// Writes `text` to a new file in the same directory, then renames it over `path`.
+/// Writes `text` to a new file in the same directory, then renames it over `path`. The new
+/// file has a random name and is created only if nothing has that name (never through a link
+/// someone left there), with the permissions of the file it replaces from the start.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("policy");
-    let tmp = dir.join(format!(".{name}.console-{}", std::process::id()));
+    let tmp = dir.join(format!(".{name}.console-{}", super::auth::random_hex(8)?));
+    let old = std::fs::metadata(path).ok().map(|m| m.permissions());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(old.as_ref().map_or(0o666, |p| p.mode() & 0o777));
+    }
+    let mut f = options.open(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(&tmp, meta.permissions())?;
+        if let Some(permissions) = old {
+            std::fs::set_permissions(&tmp, permissions)?;
         }
         std::fs::rename(&tmp, path)
     })();
@@ -292,6 +302,34 @@ mod tests {
         assert!(text.contains(&key_sha256(&key)));
         assert!(grants::validate(&d).is_ok());
         assert!(add_agent(&doc(), "Bad Id", "").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saving_writes_through_no_file_left_beside_the_policy() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("bollard-console-link-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("policy.json");
+        std::fs::write(&path, doc().pretty()).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // Links at the names a save would once have used, to a file of the operator's.
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        for pid in [std::process::id(), 1] {
+            std::os::unix::fs::symlink(&victim, dir.join(format!(".policy.json.console-{pid}"))).unwrap();
+        }
+        let store = Store { policy: path.clone(), audit: dir.join("audit.jsonl"), ecds: None };
+        let loaded = store.load().unwrap();
+        let mut good = loaded.doc.clone();
+        good.set("mode", Doc::String("monitor".into()));
+        store.save(&loaded.version, &good).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.file_type().is_file());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert!(std::fs::read_to_string(&path).unwrap().contains("\"mode\": \"monitor\""));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
