@@ -54,11 +54,16 @@ pub fn keygen(raw: &[String]) -> Outcome {
 
 /// `sbp_` + 40 lowercase hex from the operating system's randomness, the shape of a Supabase
 /// personal access token.
-fn new_key() -> Result<String, String> {
-    let mut bytes = [0u8; 20];
+pub fn new_key() -> Result<String, String> {
+    Ok(format!("sbp_{}", random_hex(20)?))
+}
+
+/// `n` bytes of the operating system's randomness, in lowercase hex.
+pub fn random_hex(n: usize) -> Result<String, String> {
+    let mut bytes = vec![0u8; n];
     let mut urandom = std::fs::File::open("/dev/urandom").map_err(|e| format!("/dev/urandom: {e}"))?;
     urandom.read_exact(&mut bytes).map_err(|e| format!("/dev/urandom: {e}"))?;
-    Ok(std::iter::once("sbp_".to_string()).chain(bytes.iter().map(|b| format!("{b:02x}"))).collect())
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// `bollard hash`: the key on stdin (one line; its line ending is not part of it) → key_sha256.

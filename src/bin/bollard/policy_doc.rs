@@ -4,6 +4,7 @@
 //! ever reads half a file.
 
 use std::fmt::{self, Write as _};
+use std::io::Write as _;
 use std::path::Path;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -273,20 +274,35 @@ pub fn write(path: &str, doc: &Doc) -> Result<(), String> {
     let text = if yaml { serde_yaml_ng::to_string(doc).map_err(|e| format!("{path}: {e}"))? } else { json.clone() };
     bollard::policy::Policy::from_json(&json)
         .map_err(|e| format!("{path}: the change would make the policy invalid: {e}"))?;
-    let target = Path::new(path);
-    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("policy");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    write_atomic(Path::new(path), &text)
+}
+
+/// Writes `text` to a new file in the same directory, then renames it over `path`. The new
+/// file has a random name and is created only if nothing has that name (never through a link
+/// someone left there), with the permissions of the file it replaces from the start.
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("policy");
+    let tmp = dir.join(format!(".{name}.{}.tmp", crate::keys::random_hex(8)?));
+    let old = std::fs::metadata(path).ok().map(|m| m.permissions());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(old.as_ref().map_or(0o666, |p| p.mode() & 0o777));
+    }
+    let mut f = options.open(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let result = (|| {
-        std::fs::write(&tmp, text.as_bytes())?;
-        if let Ok(meta) = std::fs::metadata(target) {
-            std::fs::set_permissions(&tmp, meta.permissions())?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        if let Some(permissions) = old {
+            std::fs::set_permissions(&tmp, permissions)?;
         }
-        std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, target)
+        std::fs::rename(&tmp, path)
     })();
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        format!("{path}: {e}")
+        format!("{}: {e}", path.display())
     })
 }

@@ -3,8 +3,6 @@
 //! every change also needs the CSRF token the page itself received, and a request for another
 //! host name (DNS rebinding) is refused.
 
-use std::io::Read;
-
 /// The cookie that carries the access token after the first visit.
 pub const COOKIE: &str = "bollard_console";
 /// The header every change must carry, holding the page's CSRF token.
@@ -24,12 +22,7 @@ impl Secrets {
 }
 
 /// `n` random bytes as lowercase hex.
-pub fn random_hex(n: usize) -> Result<String, String> {
-    let mut bytes = vec![0u8; n];
-    let mut urandom = std::fs::File::open("/dev/urandom").map_err(|e| format!("/dev/urandom: {e}"))?;
-    urandom.read_exact(&mut bytes).map_err(|e| format!("/dev/urandom: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
+pub use crate::keys::random_hex;
 
 /// Equal, in a time that does not depend on where the first difference is.
 pub fn same(a: &str, b: &str) -> bool {

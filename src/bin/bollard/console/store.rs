@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bollard::catalog::Area;
 use bollard::policy::{key_sha256, Policy};
@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::doc::Doc;
 use super::grants;
+use crate::policy_doc::write_atomic;
 
 pub struct Store {
     pub policy: PathBuf,
@@ -94,36 +95,6 @@ impl Store {
     }
 }
 
-/// Writes `text` to a new file in the same directory, then renames it over `path`. The new
-/// file has a random name and is created only if nothing has that name (never through a link
-/// someone left there), with the permissions of the file it replaces from the start.
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("policy");
-    let tmp = dir.join(format!(".{name}.console-{}", super::auth::random_hex(8)?));
-    let old = std::fs::metadata(path).ok().map(|m| m.permissions());
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(old.as_ref().map_or(0o666, |p| p.mode() & 0o777));
-    }
-    let mut f = options.open(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    let result = (|| {
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        if let Some(permissions) = old {
-            std::fs::set_permissions(&tmp, permissions)?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("{}: {e}", path.display())
-    })
-}
-
 /// Applies an edit to agent `id` of the policy document.
 pub fn apply_edit(doc: &Doc, id: &str, edit: &AgentEdit) -> Result<Doc, String> {
     let mut doc = doc.clone();
@@ -179,7 +150,7 @@ pub fn add_agent(doc: &Doc, id: &str, name: &str) -> Result<(Doc, String), Strin
     if !bollard::policy::valid_agent_id(id) {
         return Err(format!("the id {id:?} must be 1 to 64 of a-z, 0-9, _ and -"));
     }
-    let key = format!("sbp_{}", super::auth::random_hex(20)?);
+    let key = crate::keys::new_key()?;
     let mut entry = Doc::Object(vec![("id".into(), Doc::String(id.into()))]);
     if !name.trim().is_empty() {
         entry.set("name", Doc::String(name.trim().into()));
@@ -317,7 +288,9 @@ mod tests {
         let victim = dir.join("victim");
         std::fs::write(&victim, "untouched").unwrap();
         for pid in [std::process::id(), 1] {
-            std::os::unix::fs::symlink(&victim, dir.join(format!(".policy.json.console-{pid}"))).unwrap();
+            for name in [format!(".policy.json.console-{pid}"), format!(".policy.json.{pid}.tmp")] {
+                std::os::unix::fs::symlink(&victim, dir.join(name)).unwrap();
+            }
         }
         let store = Store { policy: path.clone(), audit: dir.join("audit.jsonl"), ecds: None };
         let loaded = store.load().unwrap();
