@@ -50,11 +50,13 @@ pub fn may_call_at(agent: &Agent, index: usize, now_ms: Option<u64>) -> bool {
         allowed
             || match level {
                 Level::Full => true,
+                // A read-only form needs its read permission, which a deny entry may name.
                 Level::Read => {
                     e.class() == Class::Read
                         || matches!(
                             Catalog::behaviour_of(index).body,
-                            Some(crate::catalog::BodyRule::ReadOnlyForm { .. })
+                            Some(crate::catalog::BodyRule::ReadOnlyForm { read_permission })
+                                if agent.deny_entry_for(read_permission).is_none()
                         )
                 }
                 Level::Off => false,
@@ -114,12 +116,18 @@ pub fn whoami(policy: &Policy, agent: &Agent, now_ms: u64) -> String {
             if let Some(name) = Catalog::behaviour_of(i).project_param.filter(|_| !every_project) {
                 v["only_when"] = json!(format!("the query names one of its projects ({name}=<ref>)"));
             }
-            let read_form =
-                matches!(Catalog::behaviour_of(i).body, Some(crate::catalog::BodyRule::ReadOnlyForm { .. }));
-            if read_form && agent.level(e.area) == Level::Read && !agent.allowed.contains(i) {
+            let read_form = match Catalog::behaviour_of(i).body {
+                Some(crate::catalog::BodyRule::ReadOnlyForm { read_permission })
+                    if agent.level(e.area) == Level::Read && !agent.allowed.contains(i) =>
+                {
+                    Some(read_permission)
+                }
+                _ => None,
+            };
+            if read_form.is_some() {
                 v["only_when"] = json!("the JSON body has \"read_only\": true");
             }
-            if agent.needs_approval.contains(i) {
+            if agent.needs_approval.contains(i) || read_form.is_some_and(|p| agent.approve_entry_for(p).is_some()) {
                 v["needs_approval"] = json!(true);
             }
             if crate::catalog::sql_body(e.id).is_some() {

@@ -518,3 +518,26 @@ fn whoami_lists_the_grants_in_force_and_what_they_open() {
     assert_eq!(after["grants"], serde_json::json!([]));
     assert!(!ids(&after).contains(&"pause_project".to_string()));
 }
+
+/// `run_sql`'s read-only form needs `database_read`: whoami leaves it out where a deny entry
+/// names that permission, and marks it as needing approval where an approve entry does, as the
+/// decision refuses or holds it.
+#[wasm_bindgen_test(unsupported = test)]
+fn whoami_follows_the_read_only_form_of_run_sql() {
+    let scope = r#""projects":["abcdefghijklmnopqrst"],"access":{"database":"read"}"#;
+    let run_sql = |fields: &str| -> Option<serde_json::Value> {
+        let p = policy("enforce", &format!(r#"{{"id":"ops","key_sha256":"{}",{scope}{fields}}}"#, key_sha256(NEW)), "");
+        let me: serde_json::Value =
+            serde_json::from_str(&bollard::discovery::whoami(&p, p.agent("ops").unwrap(), T)).unwrap();
+        me["endpoints"].as_array().unwrap().iter().find(|e| e["id"] == "run_sql").cloned()
+    };
+    let plain = run_sql("").expect("run_sql in reach at read");
+    assert_eq!(plain["only_when"], "the JSON body has \"read_only\": true");
+    assert!(plain.get("needs_approval").is_none());
+    for deny in [r#","deny":["database_read"]"#, r#","deny":["read"]"#] {
+        assert!(run_sql(deny).is_none(), "{deny}");
+    }
+    for approve in [r#","approve":["database_read"]"#, r#","approve":["read"]"#] {
+        assert_eq!(run_sql(approve).expect("run_sql in reach")["needs_approval"], true, "{approve}");
+    }
+}
