@@ -648,13 +648,50 @@ def spread(xs):
     return (max(xs) - min(xs)) / m if xs and m else float("nan")
 
 
+def cpu_details(cpuinfo, cache_sizes):
+    """The CPU's family and model, and its per-core first-level instruction and second-level
+    cache sizes: a model name such as "AMD EPYC" covers generations whose front ends differ, and
+    Bollard's cost in Envoy is mostly instruction fetch (docs/performance.md)."""
+    fields = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    parts = []
+    if "cpu family" in fields and "model" in fields:
+        parts.append(f"family {fields['cpu family']} model {fields['model']}")
+    parts += [f"{name} {size}" for name, size in cache_sizes if size]
+    return "; ".join(parts)
+
+
+def cache_sizes():
+    """(L1i, L2) sizes of cpu0's caches from sysfs, as the kernel writes them ("32K")."""
+    found = {}
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for index in sorted(os.listdir(base)):
+            d = os.path.join(base, index)
+            read = lambda name: open(os.path.join(d, name)).read().strip()
+            level, kind, size = read("level"), read("type"), read("size")
+            if level == "1" and kind == "Instruction":
+                found["L1i"] = size
+            elif level == "2":
+                found["L2"] = size
+    except OSError:
+        pass
+    return [("L1i", found.get("L1i")), ("L2", found.get("L2"))]
+
+
 def machine():
-    model = "unknown CPU"
+    model, details = "unknown CPU", ""
     try:
         with open("/proc/cpuinfo") as f:
-            model = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+            text = f.read()
+        model = next(l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith("model name"))
+        details = cpu_details(text, cache_sizes())
     except (OSError, StopIteration):
         pass
+    if details:
+        model = f"{model} ({details})"
     try:
         out = subprocess.run([ENVOY, "--version"], capture_output=True, text=True, timeout=60).stdout
         envoy = re.search(r"/(\d+\.\d+\.\d+)/", out).group(1)
