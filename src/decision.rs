@@ -15,8 +15,9 @@
 //! 6. Scope: the `{ref}` (or, on an account-level path, the project its query names) is one of
 //!    the agent's projects; an account-level call that would reach every project (no
 //!    `project_ref`) or a project its request never names (`get_snippet`) needs
-//!    `projects: ["*"]`; the `{slug}` is one of its organizations, and a branch endpoint needs
-//!    `projects: ["*"]`, the branch ref among its projects, or its parent project among them
+//!    `projects: ["*"]`; the `{slug}` (or the organization its query names) is one of its
+//!    organizations, and a branch endpoint needs `projects: ["*"]`, the branch ref among its
+//!    projects, or its parent project among them
 //!    (always the parent for a call that reaches it: `merge_branch`, `diff_branch`). For
 //!    `projects: {"organizations": [...]}` the `{ref}`'s organization is learned from Supabase
 //!    (`organization_lookup`, finished by `apply_project_organization`); unknown is refused.
@@ -821,6 +822,12 @@ pub fn decide_for<'p, 'a>(
     if let (Location::Account, Some(name), Some(q)) = (&d.location, d.behaviour.project_param, target.query) {
         if let Some(r) = query::raw_value(q, name) {
             d.location = Location::Project(r);
+        }
+    }
+    // So is an organization it names (`get_available_regions?organization_slug=`).
+    if let (Location::Account, Some(name), Some(q)) = (&d.location, d.behaviour.organization_param, target.query) {
+        if let Some(s) = query::raw_value(q, name) {
+            d.location = Location::Organization(s);
         }
     }
     // 5. Deny beats everything.

@@ -500,6 +500,39 @@ fn a_project_named_in_the_query_is_scoped_like_one_in_the_path() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn an_organization_named_in_the_query_is_scoped_like_one_in_the_path() {
+    // `get_available_regions` answers for the organization its `organization_slug` names.
+    let p = policy("enforce", &format!(r#"{SCOPE},"access":{{"projects":"read","oauth":"read"}}"#));
+    for (target, reason, organization) in [
+        ("/v1/projects/available-regions?organization_slug=acme", "access_read", Some("acme")),
+        ("/v1/projects/available-regions?organization_slug=other", "organization_out_of_scope", Some("other")),
+        (
+            "/v1/projects/available-regions?continent=EU&organization_slug=other",
+            "organization_out_of_scope",
+            Some("other"),
+        ),
+        // Escaped, it is not the slug the policy names.
+        ("/v1/projects/available-regions?organization_slug=%61cme", "organization_out_of_scope", None),
+    ] {
+        let d = run(&p, "GET", target, AUTH);
+        assert_eq!(d.reason.code(), reason, "{target}");
+        assert_eq!(d.forward(), reason == "access_read", "{target}");
+        if let Some(o) = organization {
+            assert_eq!(d.organization(), Some(o), "{target}");
+        }
+    }
+    let d = run(&p, "GET", "/v1/projects/available-regions?organization_slug=other", AUTH);
+    let m = refusal(&d, "GET")["message"].as_str().unwrap_or_default().to_string();
+    assert!(m.contains("acme"), "the refusal names the agent's organizations: {m}");
+    // Every organization reaches any; monitor mode decides the same and forwards it.
+    let every = policy("enforce", r#""organizations":["*"],"access":{"projects":"read"}"#);
+    assert!(run(&every, "GET", "/v1/projects/available-regions?organization_slug=other", AUTH).forward());
+    let monitor = policy("monitor", &format!(r#"{SCOPE},"access":{{"projects":"read"}}"#));
+    let d = run(&monitor, "GET", "/v1/projects/available-regions?organization_slug=other", AUTH);
+    assert_eq!(d.reason.code(), "organization_out_of_scope");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn a_call_that_reaches_a_project_it_does_not_name_needs_every_project() {
     // A snippet by id may belong to any project: its path and query name none.
     let snippet = "/v1/snippets/0b0f3c5e-8f1a-4c55-9d55-2d8f1f7e7a10";

@@ -52,6 +52,10 @@ pub struct Behaviour {
     /// A query parameter that names the project the call acts on (`list_snippets`'
     /// `project_ref`): when given, it is scoped like a `{ref}` in the path.
     pub project_param: Option<&'static str>,
+    /// A query parameter that names the organization the call acts on
+    /// (`get_available_regions`' `organization_slug`): when given, it is scoped like a `{slug}`
+    /// in the path.
+    pub organization_param: Option<&'static str>,
     /// The call reaches one project's data though neither its path nor its query names the
     /// project (`get_snippet`: a snippet by id): only an agent with every project may make it.
     pub unnamed_project: bool,
@@ -167,6 +171,9 @@ const REVEAL_PARAM: &str = "reveal";
 /// The query parameter that names a project, on every endpoint that declares it.
 const PROJECT_PARAM: &str = "project_ref";
 
+/// The query parameter that names an organization, on every endpoint that declares it.
+const ORGANIZATION_PARAM: &str = "organization_slug";
+
 /// Every endpoint's behaviour, in catalog order. The error names an id the tables above hold
 /// that the catalog does not.
 pub(super) fn compile(ids: &[&'static str], declares: impl Fn(usize, &str) -> bool) -> Result<Vec<Behaviour>, String> {
@@ -208,6 +215,9 @@ pub(super) fn compile(ids: &[&'static str], declares: impl Fn(usize, &str) -> bo
         }
         if declares(i, PROJECT_PARAM) {
             b.project_param = Some(PROJECT_PARAM);
+        }
+        if declares(i, ORGANIZATION_PARAM) {
+            b.organization_param = Some(ORGANIZATION_PARAM);
         }
     }
     Ok(out)
