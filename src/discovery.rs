@@ -116,6 +116,10 @@ pub fn whoami(policy: &Policy, agent: &Agent, now_ms: u64) -> String {
             if let Some(name) = Catalog::behaviour_of(i).project_param.filter(|_| !every_project) {
                 v["only_when"] = json!(format!("the query names one of its projects ({name}=<ref>)"));
             }
+            let every_organization = matches!(agent.organizations, crate::policy::Scope::All);
+            if let Some(name) = Catalog::behaviour_of(i).organization_param.filter(|_| !every_organization) {
+                v["only_when"] = json!(format!("the query names one of its organizations ({name}=<slug>)"));
+            }
             let read_form = match Catalog::behaviour_of(i).body {
                 Some(crate::catalog::BodyRule::ReadOnlyForm { read_permission })
                     if agent.level(e.area) == Level::Read && !agent.allowed.contains(i) =>

@@ -160,6 +160,14 @@ fn whoami_and_explain_agree_with_decide() {
     assert!(!ids.contains(&"get_snippet"));
     let snippets = me["endpoints"].as_array().unwrap().iter().find(|e| e["id"] == "list_snippets").unwrap();
     assert_eq!(snippets["only_when"], "the query names one of its projects (project_ref=<ref>)");
+    // Regions are asked for one organization, named in the query: one of the agent's.
+    let regions = me["endpoints"].as_array().unwrap().iter().find(|e| e["id"] == "get_available_regions").unwrap();
+    assert_eq!(regions["only_when"], "the query names one of its organizations (organization_slug=<slug>)");
+    let every_org = policy(r#""organizations":["*"],"access":{"projects":"read"}"#);
+    let me_orgs: Value =
+        serde_json::from_str(&discovery::whoami(&every_org, every_org.agent("a").unwrap(), 0)).unwrap();
+    let regions = me_orgs["endpoints"].as_array().unwrap().iter().find(|e| e["id"] == "get_available_regions").unwrap();
+    assert!(regions.get("only_when").is_none(), "{regions}");
     let every = policy(r#""projects":["*"],"access":{"database":"read"}"#);
     let me_all: Value = serde_json::from_str(&discovery::whoami(&every, every.agent("a").unwrap(), 0)).unwrap();
     let all: Vec<&Value> = me_all["endpoints"].as_array().unwrap().iter().collect();
