@@ -197,12 +197,18 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("install_extension", SqlClass::Procedural),
     ("install_update_path", SqlClass::Procedural),
     ("uninstall_extension", SqlClass::Destroy),
-    // pg_partman and TimescaleDB: partitions and chunks made, moved and dropped.
+    // pg_partman and TimescaleDB: partitions and chunks made, moved and dropped; pg_partman's
+    // `reapply_privileges` grants a parent's privileges to its partitions again.
     ("create_parent", SqlClass::Ddl),
     ("run_maintenance", SqlClass::Ddl),
     ("create_hypertable", SqlClass::Ddl),
     ("partition_data_time", SqlClass::Write),
     ("partition_data_id", SqlClass::Write),
+    ("create_partition_time", SqlClass::Ddl),
+    ("create_partition_id", SqlClass::Ddl),
+    ("create_sub_parent", SqlClass::Ddl),
+    ("partition_gap_fill", SqlClass::Ddl),
+    ("reapply_privileges", SqlClass::Privilege),
     ("undo_partition", SqlClass::Destroy),
     ("drop_partition_time", SqlClass::Destroy),
     ("drop_partition_id", SqlClass::Destroy),
@@ -235,6 +241,9 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pgsodium.create_key", SqlClass::Write),
     ("pgsodium.update_mask", SqlClass::Ddl),
     ("pgsodium.update_masks", SqlClass::Ddl),
+    ("pgsodium.create_mask_view", SqlClass::Ddl),
+    // pgsodium's `mask_role` (SECURITY DEFINER) grants a role `pgsodium_keyholder`: every key.
+    ("pgsodium.mask_role", SqlClass::Privilege),
     // Workers, statistics and an index engine's own commands: pg_net, pg_prewarm,
     // pg_stat_monitor, PGroonga.
     ("net.worker_restart", SqlClass::Admin),
@@ -269,6 +278,25 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pgmq.create_unlogged", SqlClass::Ddl),
     ("pgmq.create_partitioned", SqlClass::Ddl),
     ("pgmq.detach_archive", SqlClass::Ddl),
+    ("pgmq.create_non_partitioned", SqlClass::Ddl),
+    ("pgmq.convert_archive_partitioned", SqlClass::Ddl),
+    ("pgmq.enable_notify_insert", SqlClass::Ddl),
+    ("pgmq.attach_all", SqlClass::Ddl),
+    ("pgmq.detach_all", SqlClass::Ddl),
+    ("pgmq.create_fifo_index", SqlClass::Ddl),
+    ("pgmq.create_fifo_indexes_all", SqlClass::Ddl),
+    ("pgmq.disable_notify_insert", SqlClass::Destroy),
+    ("pgmq.acquire_queue_lock", SqlClass::Admin),
+    ("pgmq.read_grouped", SqlClass::Write),
+    ("pgmq.read_grouped_with_poll", SqlClass::Write),
+    ("pgmq.read_grouped_rr", SqlClass::Write),
+    ("pgmq.read_grouped_rr_with_poll", SqlClass::Write),
+    ("pgmq.read_grouped_head", SqlClass::Write),
+    ("pgmq.read_grouped_head_with_poll", SqlClass::Write),
+    ("pgmq.send_topic", SqlClass::Write),
+    ("pgmq.send_batch_topic", SqlClass::Write),
+    ("pgmq.bind_topic", SqlClass::Write),
+    ("pgmq.unbind_topic", SqlClass::Write),
     ("pgmq.purge_queue", SqlClass::Destroy),
     ("pgmq.drop_queue", SqlClass::Destroy),
     ("pgmq_public.send", SqlClass::Write),
@@ -277,6 +305,17 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pgmq_public.pop", SqlClass::Write),
     ("pgmq_public.delete", SqlClass::Write),
     ("pgmq_public.archive", SqlClass::Write),
+    // Supabase Storage's prefix rows, written and deleted by SECURITY DEFINER functions, and the
+    // advisory locks its triggers take; Supabase Realtime's broadcasts (a row of
+    // realtime.messages, sent to every subscriber of its topic) and the changes of a replication
+    // slot, consumed as `pg_logical_slot_get_changes` does.
+    ("storage.add_prefixes", SqlClass::Write),
+    ("storage.delete_prefix", SqlClass::Write),
+    ("storage.delete_leaf_prefixes", SqlClass::Write),
+    ("storage.lock_top_prefixes", SqlClass::Admin),
+    ("realtime.send", SqlClass::Write),
+    ("realtime.broadcast_changes", SqlClass::Write),
+    ("realtime.list_changes", SqlClass::Admin),
 ];
 
 /// Functions of the class above whose string arguments are SQL they run elsewhere (another
