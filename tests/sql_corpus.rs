@@ -272,6 +272,9 @@ const CORPUS: &[(&str, &str)] = &[
     ("select set_config('ro' || 'le', 'postgres', false)", "read,write,ddl,destroy,privilege,procedural,admin"),
     ("select set_config('statement_timeout', '5s', false)", "read,admin"),
     ("update pg_settings set setting = '0' where name = 'statement_timeout'", "write,admin"),
+    // `role` set through the view is SET ROLE.
+    ("update pg_settings set setting = 'postgres' where name = 'role'", "write,privilege,admin"),
+    ("update pg_catalog.pg_settings set setting = 'postgres' where name = 'session_authorization'", "write,privilege,admin"),
     ("select pg_stat_reset_slru()", "read,admin"),
     ("select pg_stat_reset_single_function_counters('public.f'::regproc)", "read,admin"),
     ("select pg_logical_slot_peek_changes('s', null, null)", "read,admin"),
