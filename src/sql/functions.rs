@@ -233,7 +233,8 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("add_columnstore_policy", SqlClass::Ddl),
     ("add_reorder_policy", SqlClass::Ddl),
     ("add_continuous_aggregate_policy", SqlClass::Ddl),
-    // PostGIS functions that alter or drop the table (or topology schema) they are given.
+    // PostGIS functions that alter or drop the table (or topology schema) they are given, copy a
+    // topology, or write its nodes, edges and faces.
     ("addgeometrycolumn", SqlClass::Ddl),
     ("updategeometrysrid", SqlClass::Ddl),
     ("populate_geometry_columns", SqlClass::Ddl),
@@ -245,6 +246,21 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("addtopogeometrycolumn", SqlClass::Ddl),
     ("droptopology", SqlClass::Destroy),
     ("droptopogeometrycolumn", SqlClass::Destroy),
+    ("copytopology", SqlClass::Ddl),
+    ("renametopology", SqlClass::Ddl),
+    ("totopogeom", SqlClass::Write),
+    ("topogeo_addpoint", SqlClass::Write),
+    ("topogeo_addlinestring", SqlClass::Write),
+    ("topogeo_addpolygon", SqlClass::Write),
+    // PostGIS's long transactions: a table, a view and a table's triggers made or dropped, rows
+    // locked by a row written; and its upgrade (ALTER EXTENSION ... UPDATE).
+    ("enablelongtransactions", SqlClass::Ddl),
+    ("disablelongtransactions", SqlClass::Destroy),
+    ("checkauth", SqlClass::Ddl),
+    ("lockrow", SqlClass::Write),
+    ("unlockrows", SqlClass::Write),
+    ("addauth", SqlClass::Write),
+    ("postgis_extensions_upgrade", SqlClass::Ddl),
     // pgsodium's keys (a row written) and masking views (made again).
     ("pgsodium.create_key", SqlClass::Write),
     ("pgsodium.update_mask", SqlClass::Ddl),
