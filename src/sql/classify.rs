@@ -513,9 +513,14 @@ fn own_class(stmt: &ast::Statement) -> ClassSet {
         S::Commit { .. } | S::Rollback { .. } | S::Savepoint { .. } | S::ReleaseSavepoint { .. } => one(Admin),
         S::Declare { .. } | S::Fetch { .. } | S::Close { .. } => one(Admin),
         S::Insert(_) | S::Merge(_) => one(Write),
-        // `UPDATE pg_settings` runs `set_config` for each row: a SET.
+        // `UPDATE pg_settings` runs `set_config` for each row: a SET, and a SET ROLE unless its
+        // WHERE names one setting other than the role's.
         S::Update(u) if updates_settings(&u.table) => {
-            ClassSet::of(&[if u.selection.is_none() { Destroy } else { Write }, Admin])
+            let mut c = ClassSet::of(&[if u.selection.is_none() { Destroy } else { Write }, Admin]);
+            if !u.selection.as_ref().and_then(named_setting).is_some_and(|s| !scan::is_role_setting(s)) {
+                c.insert(Privilege);
+            }
+            c
         }
         S::Update(u) if u.selection.is_none() => one(Destroy),
         S::Update(_) => one(Write),
@@ -610,10 +615,15 @@ fn updates_settings(t: &ast::TableWithJoins) -> bool {
 
 /// `name = 'statement_timeout'`: one setting, not `standard_conforming_strings`.
 fn names_other_setting(e: &Expr) -> bool {
-    let Expr::BinaryOp { left, op: ast::BinaryOperator::Eq, right } = e else { return false };
-    let (Expr::Identifier(column), Expr::Value(v)) = (left.as_ref(), right.as_ref()) else { return false };
-    let ast::Value::SingleQuotedString(setting) = &v.value else { return false };
-    column.value.eq_ignore_ascii_case("name") && !setting.eq_ignore_ascii_case(scan::STRINGS_SETTING)
+    named_setting(e).is_some_and(|s| !s.eq_ignore_ascii_case(scan::STRINGS_SETTING))
+}
+
+/// The one setting a WHERE of `name = '...'` names.
+fn named_setting(e: &Expr) -> Option<&str> {
+    let Expr::BinaryOp { left, op: ast::BinaryOperator::Eq, right } = e else { return None };
+    let (Expr::Identifier(column), Expr::Value(v)) = (left.as_ref(), right.as_ref()) else { return None };
+    let ast::Value::SingleQuotedString(setting) = &v.value else { return None };
+    column.value.eq_ignore_ascii_case("name").then_some(setting.as_str())
 }
 
 fn names_role(name: &ObjectName) -> bool {

@@ -196,13 +196,27 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     // pg_tle: an extension's SQL, given as a string, runs when it is created.
     ("install_extension", SqlClass::Procedural),
     ("install_update_path", SqlClass::Procedural),
+    ("install_extension_version_sql", SqlClass::Procedural),
     ("uninstall_extension", SqlClass::Destroy),
-    // pg_partman and TimescaleDB: partitions and chunks made, moved and dropped.
+    ("uninstall_extension_if_exists", SqlClass::Destroy),
+    // pg_tle's features: a function run at every login (`clientauth`) or password change
+    // (`passcheck`), for every role.
+    ("pgtle.register_feature", SqlClass::Admin),
+    ("pgtle.register_feature_if_not_exists", SqlClass::Admin),
+    ("pgtle.unregister_feature", SqlClass::Admin),
+    ("pgtle.unregister_feature_if_exists", SqlClass::Admin),
+    // pg_partman and TimescaleDB: partitions and chunks made, moved and dropped; pg_partman's
+    // `reapply_privileges` grants a parent's privileges to its partitions again.
     ("create_parent", SqlClass::Ddl),
     ("run_maintenance", SqlClass::Ddl),
     ("create_hypertable", SqlClass::Ddl),
     ("partition_data_time", SqlClass::Write),
     ("partition_data_id", SqlClass::Write),
+    ("create_partition_time", SqlClass::Ddl),
+    ("create_partition_id", SqlClass::Ddl),
+    ("create_sub_parent", SqlClass::Ddl),
+    ("partition_gap_fill", SqlClass::Ddl),
+    ("reapply_privileges", SqlClass::Privilege),
     ("undo_partition", SqlClass::Destroy),
     ("drop_partition_time", SqlClass::Destroy),
     ("drop_partition_id", SqlClass::Destroy),
@@ -219,7 +233,8 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("add_columnstore_policy", SqlClass::Ddl),
     ("add_reorder_policy", SqlClass::Ddl),
     ("add_continuous_aggregate_policy", SqlClass::Ddl),
-    // PostGIS functions that alter or drop the table (or topology schema) they are given.
+    // PostGIS functions that alter or drop the table (or topology schema) they are given, copy a
+    // topology, or write its nodes, edges and faces.
     ("addgeometrycolumn", SqlClass::Ddl),
     ("updategeometrysrid", SqlClass::Ddl),
     ("populate_geometry_columns", SqlClass::Ddl),
@@ -231,10 +246,28 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("addtopogeometrycolumn", SqlClass::Ddl),
     ("droptopology", SqlClass::Destroy),
     ("droptopogeometrycolumn", SqlClass::Destroy),
+    ("copytopology", SqlClass::Ddl),
+    ("renametopology", SqlClass::Ddl),
+    ("totopogeom", SqlClass::Write),
+    ("topogeo_addpoint", SqlClass::Write),
+    ("topogeo_addlinestring", SqlClass::Write),
+    ("topogeo_addpolygon", SqlClass::Write),
+    // PostGIS's long transactions: a table, a view and a table's triggers made or dropped, rows
+    // locked by a row written; and its upgrade (ALTER EXTENSION ... UPDATE).
+    ("enablelongtransactions", SqlClass::Ddl),
+    ("disablelongtransactions", SqlClass::Destroy),
+    ("checkauth", SqlClass::Ddl),
+    ("lockrow", SqlClass::Write),
+    ("unlockrows", SqlClass::Write),
+    ("addauth", SqlClass::Write),
+    ("postgis_extensions_upgrade", SqlClass::Ddl),
     // pgsodium's keys (a row written) and masking views (made again).
     ("pgsodium.create_key", SqlClass::Write),
     ("pgsodium.update_mask", SqlClass::Ddl),
     ("pgsodium.update_masks", SqlClass::Ddl),
+    ("pgsodium.create_mask_view", SqlClass::Ddl),
+    // pgsodium's `mask_role` (SECURITY DEFINER) grants a role `pgsodium_keyholder`: every key.
+    ("pgsodium.mask_role", SqlClass::Privilege),
     // Workers, statistics and an index engine's own commands: pg_net, pg_prewarm,
     // pg_stat_monitor, PGroonga.
     ("net.worker_restart", SqlClass::Admin),
@@ -269,6 +302,25 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pgmq.create_unlogged", SqlClass::Ddl),
     ("pgmq.create_partitioned", SqlClass::Ddl),
     ("pgmq.detach_archive", SqlClass::Ddl),
+    ("pgmq.create_non_partitioned", SqlClass::Ddl),
+    ("pgmq.convert_archive_partitioned", SqlClass::Ddl),
+    ("pgmq.enable_notify_insert", SqlClass::Ddl),
+    ("pgmq.attach_all", SqlClass::Ddl),
+    ("pgmq.detach_all", SqlClass::Ddl),
+    ("pgmq.create_fifo_index", SqlClass::Ddl),
+    ("pgmq.create_fifo_indexes_all", SqlClass::Ddl),
+    ("pgmq.disable_notify_insert", SqlClass::Destroy),
+    ("pgmq.acquire_queue_lock", SqlClass::Admin),
+    ("pgmq.read_grouped", SqlClass::Write),
+    ("pgmq.read_grouped_with_poll", SqlClass::Write),
+    ("pgmq.read_grouped_rr", SqlClass::Write),
+    ("pgmq.read_grouped_rr_with_poll", SqlClass::Write),
+    ("pgmq.read_grouped_head", SqlClass::Write),
+    ("pgmq.read_grouped_head_with_poll", SqlClass::Write),
+    ("pgmq.send_topic", SqlClass::Write),
+    ("pgmq.send_batch_topic", SqlClass::Write),
+    ("pgmq.bind_topic", SqlClass::Write),
+    ("pgmq.unbind_topic", SqlClass::Write),
     ("pgmq.purge_queue", SqlClass::Destroy),
     ("pgmq.drop_queue", SqlClass::Destroy),
     ("pgmq_public.send", SqlClass::Write),
@@ -277,6 +329,19 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pgmq_public.pop", SqlClass::Write),
     ("pgmq_public.delete", SqlClass::Write),
     ("pgmq_public.archive", SqlClass::Write),
+    // Supabase's database webhooks: a trigger of `http_request` sends each row to a URL (pg_net).
+    ("supabase_functions.http_request", SqlClass::Admin),
+    // Supabase Storage's prefix rows, written and deleted by SECURITY DEFINER functions, and the
+    // advisory locks its triggers take; Supabase Realtime's broadcasts (a row of
+    // realtime.messages, sent to every subscriber of its topic) and the changes of a replication
+    // slot, consumed as `pg_logical_slot_get_changes` does.
+    ("storage.add_prefixes", SqlClass::Write),
+    ("storage.delete_prefix", SqlClass::Write),
+    ("storage.delete_leaf_prefixes", SqlClass::Write),
+    ("storage.lock_top_prefixes", SqlClass::Admin),
+    ("realtime.send", SqlClass::Write),
+    ("realtime.broadcast_changes", SqlClass::Write),
+    ("realtime.list_changes", SqlClass::Admin),
 ];
 
 /// Functions of the class above whose string arguments are SQL they run elsewhere (another
