@@ -517,7 +517,7 @@ fn own_class(stmt: &ast::Statement) -> ClassSet {
         // WHERE names one setting other than the role's.
         S::Update(u) if updates_settings(&u.table) => {
             let mut c = ClassSet::of(&[if u.selection.is_none() { Destroy } else { Write }, Admin]);
-            if !u.selection.as_ref().and_then(named_setting).is_some_and(|s| !scan::is_role_setting(s)) {
+            if u.selection.as_ref().and_then(named_setting).is_none_or(scan::is_role_setting) {
                 c.insert(Privilege);
             }
             c
