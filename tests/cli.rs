@@ -351,7 +351,7 @@ fn console_refuses_what_it_cannot_serve() {
     let o = bollard(&["console", s(&demo), "--listen", "localhost"]);
     assert_eq!(code(&o), 1);
     assert!(err(&o).contains("--listen \"localhost\""), "{}", err(&o));
-    // Beyond loopback only when asked for by name: the token and the cookie cross the network in
+    // Beyond loopback only when asked for by name: the token crosses the network in
     // clear, and any host name is answered.
     for addr in ["0.0.0.0:0", "[::]:0"] {
         let o = bollard(&["console", s(&demo), "--listen", addr]);
@@ -412,9 +412,9 @@ impl Console {
         String::from_utf8_lossy(&answer).into_owned()
     }
 
-    fn get(&self, path: &str, cookie: Option<&str>) -> String {
-        let cookie = cookie.map(|c| format!("Cookie: bollard_console={c}\r\n")).unwrap_or_default();
-        self.raw(&format!("GET {path} HTTP/1.1\r\nHost: {}\r\n{cookie}Connection: close\r\n\r\n", self.addr))
+    fn get(&self, path: &str, token: Option<&str>) -> String {
+        let token = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        self.raw(&format!("GET {path} HTTP/1.1\r\nHost: {}\r\n{token}Connection: close\r\n\r\n", self.addr))
     }
 
     fn running(&mut self) -> bool {
@@ -432,7 +432,7 @@ impl Drop for Console {
 #[test]
 fn console_is_not_held_or_stopped_by_a_body_it_never_gets() {
     let mut console = Console::start("console-body", &[]);
-    assert!(console.get("/", None).starts_with("HTTP/1.1 401"));
+    assert!(console.get("/api/state", None).starts_with("HTTP/1.1 401"));
     // A declared body far beyond memory, of which three bytes come, then the connection ends.
     let mut huge = std::net::TcpStream::connect(&console.addr).expect("connect");
     let head =
@@ -445,11 +445,11 @@ fn console_is_not_held_or_stopped_by_a_body_it_never_gets() {
     stalled.write_all(head.as_bytes()).expect("send");
     std::thread::sleep(std::time::Duration::from_millis(300));
     // The console still answers, and answers the operator.
-    assert!(console.get("/", None).starts_with("HTTP/1.1 401"), "the console no longer answers");
+    assert!(console.get("/api/state", None).starts_with("HTTP/1.1 401"), "the console no longer answers");
     assert!(console.running(), "the console stopped");
     let token = console.token.clone();
-    let page = console.get("/", Some(&token));
-    assert!(page.starts_with("HTTP/1.1 200") && page.contains("bollard-csrf"), "{page}");
+    let state = console.get("/api/state", Some(&token));
+    assert!(state.starts_with("HTTP/1.1 200") && state.contains("\"agents\""), "{state}");
     drop(stalled);
 }
 
@@ -458,10 +458,10 @@ fn console_answers_to_the_loopback_address_it_was_given() {
     let mut console = Console::start("console-loopback", &["--listen", "127.0.0.2:0"]);
     assert!(console.addr.starts_with("127.0.0.2:"), "{}", console.addr);
     let token = console.token.clone();
-    let page = console.get("/", Some(&token));
-    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let state = console.get("/api/state", Some(&token));
+    assert!(state.starts_with("HTTP/1.1 200"), "{state}");
     let other = console.raw(&format!(
-        "GET / HTTP/1.1\r\nHost: attacker.example\r\nCookie: bollard_console={token}\r\nConnection: close\r\n\r\n"
+        "GET /api/state HTTP/1.1\r\nHost: attacker.example\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
     ));
     assert!(other.starts_with("HTTP/1.1 421"), "{other}");
     assert!(console.running());

@@ -1,7 +1,7 @@
 """`bollard console` in real headless Chromium (Debian's chromium, driven by Playwright): open it
 with the token, change an agent's access and see the change spelled out, save it and watch Envoy
 apply it by hot reload; approve a call that waits for a person; filter the activity; explain a
-refusal. No page without the token, no change without the CSRF token. The tests also write the
+refusal. No data and no change without the token, no change from another origin. The tests also write the
 screenshots in docs/ that the README shows."""
 import calendar
 import hashlib
@@ -188,57 +188,72 @@ def block_ecds(g, policy_text, version):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_no_page_without_the_token(browser, console):
+def test_no_data_without_the_token(browser, console):
     c = console()
-    for path in ["/", "/app.js", "/api/state", "/api/activity", f"/?token={'0' * 64}"]:
+    bearer = {"Authorization": f"Bearer {c.token}"}
+    for path in ["/api/state", "/api/activity", "/api/approvals", f"/api/state?token={c.token}"]:
         status, _, body = c.request("GET", path)
         assert status == 401, path
-        assert "policy" not in body and "ci-deployer" not in body
-    status, _, _ = c.request("GET", "/api/state", headers={"Cookie": f"bollard_console={'0' * 64}"})
+        assert "printed" in body and "policy.json" not in body and "ci-deployer" not in body
+    status, _, _ = c.request("GET", "/api/state", headers={"Authorization": f"Bearer {'0' * 64}"})
     assert status == 401
-    # Another host name (DNS rebinding) is refused even with the right cookie.
-    status, _, _ = c.request("GET", "/", headers={"Host": "attacker.example", "Cookie": f"bollard_console={c.token}"})
+    # The page and its assets hold no data and no secret: served without the token.
+    for path in ["/", "/app.js", "/style.css"]:
+        status, _, body = c.request("GET", path)
+        assert status == 200, path
+        assert c.token not in body and "ci-deployer" not in body
+    # The token is never a cookie: a browser would send it to every port of this host.
+    status, _, _ = c.request("GET", "/api/state", headers={"Cookie": f"bollard_console={c.token}"})
+    assert status == 401
+    # Another host name (DNS rebinding) is refused even with the right token.
+    status, _, _ = c.request("GET", "/api/state", headers=dict(bearer, Host="attacker.example"))
     assert status == 421
+    assert c.request("GET", "/api/state", headers=bearer)[0] == 200
 
     ctx = browser.new_context()
     pg = ctx.new_page()
-    r = pg.goto(c.base + "/")
-    assert r.status == 401
-    expect(pg.locator("body")).to_contain_text("printed")
-    # The token URL sets an HttpOnly, SameSite=Strict cookie and drops the token from the address.
+    pg.goto(c.base + "/")
+    expect(pg.locator("main")).to_contain_text("printed")
+    expect(pg.locator("article.agent")).to_have_count(0)
+    # The token URL hands the token to the tab and leaves the address bar; no cookie is set.
     pg.goto(c.url)
-    assert "token=" not in pg.url
-    cookie = next(k for k in ctx.cookies() if k["name"] == "bollard_console")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     expect(pg.locator("article.agent")).to_have_count(2)
+    assert "token=" not in pg.url
+    assert ctx.cookies() == []
+    assert pg.evaluate("sessionStorage.getItem('bollard-token')") == c.token
     # Keys never reach the page: only the first digits of their hashes.
     html = pg.content() + pg.evaluate("JSON.stringify(state)")
     assert sha256(CI_KEY) not in html and CI_KEY not in html
     assert sha256(CI_KEY)[:12] in html
+    # A tab of another origin (the same console by another name) has no token: storage is per origin.
+    other = ctx.new_page()
+    other.goto(c.base.replace("127.0.0.1", "localhost") + "/")
+    expect(other.locator("main")).to_contain_text("printed")
     ctx.close()
 
 
-def test_a_change_without_the_csrf_token_is_refused(console):
+def test_a_change_without_the_token_or_from_another_origin_is_refused(console):
     c = console()
     before = c.policy_path.read_text()
-    cookie = {"Cookie": f"bollard_console={c.token}", "Content-Type": "application/json"}
-    state = json.loads(c.request("GET", "/api/state", headers=cookie)[2])
+    bearer = {"Authorization": f"Bearer {c.token}", "Content-Type": "application/json"}
+    state = json.loads(c.request("GET", "/api/state", headers=bearer)[2])
     edit = {"name": "CI deployer", "projects": [P], "organizations": [], "allow": [], "deny": [],
             "access": {"edge_functions": "full"}}
     body = json.dumps({"agent": "ci-deployer", "edit": edit, "version": state["version"]})
-    for headers in [cookie, dict(cookie, **{"x-bollard-csrf": "f" * 64})]:
-        status, _, answer = c.request("POST", "/api/save", headers=headers, body=body)
-        assert status == 403, answer
-        assert "CSRF" in answer
-    # The token in the URL never stands in for the cookie and the CSRF token.
-    status, _, _ = c.request("POST", f"/api/save?token={c.token}", headers={"Content-Type": "application/json"}, body=body)
-    assert status == 401
+    # The token in a URL or in a cookie never authorizes a change.
+    for path, headers in [(f"/api/save?token={c.token}", {"Content-Type": "application/json"}),
+                          ("/api/save", {"Cookie": f"bollard_console={c.token}", "Content-Type": "application/json"}),
+                          ("/api/save", dict(bearer, Authorization=f"Bearer {'f' * 64}"))]:
+        status, _, answer = c.request("POST", path, headers=headers, body=body)
+        assert status == 401, answer
+    # A page of another origin (another port of this host) is refused even with the token.
+    status, _, answer = c.request("POST", "/api/save", headers=dict(bearer, Origin="http://127.0.0.1:1"), body=body)
+    assert status == 403 and "own page" in answer, answer
     assert c.policy_path.read_text() == before
     assert all(r.get("kind") != "operator" for r in c.audit())
-    # With the page's token, the same request is accepted.
-    page = c.request("GET", "/", headers=cookie)[2]
-    csrf = re.search(r'name="bollard-csrf" content="([0-9a-f]{64})"', page).group(1)
-    status, _, answer = c.request("POST", "/api/save", headers=dict(cookie, **{"x-bollard-csrf": csrf}), body=body)
+    # With the token, from the console's own origin, the same request is accepted.
+    origin = {"Origin": c.base}
+    status, _, answer = c.request("POST", "/api/save", headers=dict(bearer, **origin), body=body)
     assert status == 200, answer
     assert c.policy()["agents"][0]["access"]["edge_functions"] == "full"
 

@@ -1,23 +1,24 @@
-//! Who may use the console: whoever holds the access token printed at start. The token opens
-//! the page once (`/?token=...`) and is then carried by an HttpOnly, SameSite=Strict cookie;
-//! every change also needs the CSRF token the page itself received, and a request for another
-//! host name (DNS rebinding) is refused.
+//! Who may use the console: whoever holds the access token printed at start. The printed URL
+//! (`/?token=...`) hands the token to the page, which keeps it in the tab's `sessionStorage`
+//! (scoped to this scheme, host and port) and sends it as `Authorization: Bearer ...` with every
+//! API call. There is no cookie: a browser sends a host's cookies to every port of that host, so
+//! another local server the browser visits would receive it. A page of another origin cannot
+//! send that header without a CORS preflight, which the console never grants, so a cross-site
+//! request carries no token. The page, its script and its style hold no data and no secret and
+//! are served without the token; a request for another host name (DNS rebinding) is refused.
 
-/// The cookie that carries the access token after the first visit.
-pub const COOKIE: &str = "bollard_console";
-/// The header every change must carry, holding the page's CSRF token.
-pub const CSRF_HEADER: &str = "x-bollard-csrf";
+/// The paths served without the token: the page and its assets, the same for everyone.
+pub const PUBLIC: [&str; 3] = ["/", "/app.js", "/style.css"];
 
-/// The console's secrets for one run.
+/// The console's secret for one run.
 pub struct Secrets {
     pub access: String,
-    pub csrf: String,
 }
 
 impl Secrets {
-    /// Two independent 256-bit tokens from the operating system's randomness.
+    /// An access token of 256 bits from the operating system's randomness.
     pub fn generate() -> Result<Secrets, String> {
-        Ok(Secrets { access: random_hex(32)?, csrf: random_hex(32)? })
+        Ok(Secrets { access: random_hex(32)? })
     }
 }
 
@@ -29,28 +30,18 @@ pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The value of one cookie in a `Cookie` header.
-pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
-}
-
-/// The value of one query parameter (no decoding: the tokens are hex).
-pub fn query_param<'a>(url: &'a str, name: &str) -> Option<&'a str> {
-    let (_, query) = url.split_once('?')?;
-    query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
-}
-
-/// The `Set-Cookie` value for the access token.
-pub fn set_cookie(token: &str) -> String {
-    format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/")
+/// The token of an `Authorization: Bearer <token>` value.
+pub fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// What a request shows of itself, for the checks below.
 pub struct Seen<'a> {
-    pub url: &'a str,
+    /// The path, without the query string.
+    pub path: &'a str,
     pub host: Option<&'a str>,
-    pub cookie: Option<&'a str>,
-    pub csrf: Option<&'a str>,
+    pub authorization: Option<&'a str>,
     pub origin: Option<&'a str>,
     pub changes: bool,
 }
@@ -60,14 +51,12 @@ pub struct Seen<'a> {
 pub enum Gate {
     /// Go on.
     Pass,
-    /// The token was in the URL and is right: set the cookie and redirect to the bare path.
-    SetCookie,
     /// 421: a host name the console does not serve.
     WrongHost,
     /// 401: no token, or a wrong one.
     NoToken,
-    /// 403: a change without the page's CSRF token, or from another origin.
-    NoCsrf,
+    /// 403: a change sent from another origin.
+    WrongOrigin,
 }
 
 /// Decides whether a request may reach the console. `hosts` are the `Host` values it answers to.
@@ -75,19 +64,17 @@ pub fn gate(s: &Secrets, hosts: &[String], seen: &Seen) -> Gate {
     if !seen.host.is_some_and(|h| hosts.iter().any(|x| x.eq_ignore_ascii_case(h))) {
         return Gate::WrongHost;
     }
-    let by_cookie = seen.cookie.and_then(|c| cookie(c, COOKIE)).is_some_and(|t| same(t, &s.access));
-    if !by_cookie {
-        let by_url = query_param(seen.url, "token").is_some_and(|t| same(t, &s.access));
-        return if by_url && !seen.changes { Gate::SetCookie } else { Gate::NoToken };
+    if seen.changes && !seen.origin.is_none_or(|o| hosts.iter().any(|h| o.eq_ignore_ascii_case(&format!("http://{h}"))))
+    {
+        return Gate::WrongOrigin;
     }
-    if seen.changes {
-        let origin_ok =
-            seen.origin.is_none_or(|o| hosts.iter().any(|h| o.eq_ignore_ascii_case(&format!("http://{h}"))));
-        if !origin_ok || !seen.csrf.is_some_and(|t| same(t, &s.csrf)) {
-            return Gate::NoCsrf;
-        }
+    if !seen.changes && PUBLIC.contains(&seen.path) {
+        return Gate::Pass;
     }
-    Gate::Pass
+    match seen.authorization.and_then(bearer) {
+        Some(t) if same(t, &s.access) => Gate::Pass,
+        _ => Gate::NoToken,
+    }
 }
 
 #[cfg(test)]
@@ -95,15 +82,15 @@ mod tests {
     use super::*;
 
     fn secrets() -> Secrets {
-        Secrets { access: "a".repeat(64), csrf: "c".repeat(64) }
+        Secrets { access: "a".repeat(64) }
     }
 
     fn hosts() -> Vec<String> {
         vec!["127.0.0.1:8780".into(), "localhost:8780".into()]
     }
 
-    fn seen<'a>(url: &'a str, cookie: Option<&'a str>, csrf: Option<&'a str>, changes: bool) -> Seen<'a> {
-        Seen { url, host: Some("127.0.0.1:8780"), cookie, csrf, origin: None, changes }
+    fn seen<'a>(path: &'a str, authorization: Option<&'a str>, changes: bool) -> Seen<'a> {
+        Seen { path, host: Some("127.0.0.1:8780"), authorization, origin: None, changes }
     }
 
     #[test]
@@ -114,20 +101,25 @@ mod tests {
     }
 
     #[test]
-    fn no_page_without_the_token() {
+    fn no_data_and_no_change_without_the_token() {
         let s = secrets();
-        let cookie_ok = format!("other=1; {COOKIE}={}", "a".repeat(64));
-        let cookie_bad = format!("{COOKIE}={}", "b".repeat(64));
-        let url_ok = format!("/?token={}", "a".repeat(64));
-        let cases: [(Seen, Gate); 7] = [
-            (seen("/", None, None, false), Gate::NoToken),
-            (seen("/api/policy", None, None, false), Gate::NoToken),
-            (seen("/?token=abc", None, None, false), Gate::NoToken),
-            (seen("/", Some(&cookie_bad), None, false), Gate::NoToken),
-            (seen(&url_ok, None, None, false), Gate::SetCookie),
-            (seen("/", Some(&cookie_ok), None, false), Gate::Pass),
-            // The token in a URL never authorizes a change by itself.
-            (seen(&url_ok, None, Some(&s.csrf), true), Gate::NoToken),
+        let ok = format!("Bearer {}", "a".repeat(64));
+        let lower = format!("bearer {}", "a".repeat(64));
+        let bad = format!("Bearer {}", "b".repeat(64));
+        let basic = format!("Basic {}", "a".repeat(64));
+        let cases: [(Seen, Gate); 11] = [
+            (seen("/", None, false), Gate::Pass),
+            (seen("/app.js", None, false), Gate::Pass),
+            (seen("/api/state", None, false), Gate::NoToken),
+            (seen("/api/activity", Some(&bad), false), Gate::NoToken),
+            (seen("/api/state", Some(&basic), false), Gate::NoToken),
+            (seen("/api/state", Some("Bearer"), false), Gate::NoToken),
+            (seen("/api/state", Some(&ok), false), Gate::Pass),
+            (seen("/api/state", Some(&lower), false), Gate::Pass),
+            (seen("/api/save", None, true), Gate::NoToken),
+            // A public path is public for reading only.
+            (seen("/", None, true), Gate::NoToken),
+            (seen("/api/save", Some(&ok), true), Gate::Pass),
         ];
         for (i, (input, want)) in cases.iter().enumerate() {
             assert_eq!(&gate(&s, &hosts(), input), want, "case {i}");
@@ -135,17 +127,16 @@ mod tests {
     }
 
     #[test]
-    fn a_change_needs_the_csrf_token_and_our_origin() {
+    fn a_change_from_another_origin_is_refused() {
         let s = secrets();
-        let c = format!("{COOKIE}={}", "a".repeat(64));
-        let wrong = "d".repeat(64);
-        assert_eq!(gate(&s, &hosts(), &seen("/api/save", Some(&c), None, true)), Gate::NoCsrf);
-        assert_eq!(gate(&s, &hosts(), &seen("/api/save", Some(&c), Some(&wrong), true)), Gate::NoCsrf);
-        assert_eq!(gate(&s, &hosts(), &seen("/api/save", Some(&c), Some(&s.csrf), true)), Gate::Pass);
-        let mut other_origin = seen("/api/save", Some(&c), Some(&s.csrf), true);
+        let ok = format!("Bearer {}", "a".repeat(64));
+        let mut other_origin = seen("/api/save", Some(&ok), true);
         other_origin.origin = Some("http://evil.example");
-        assert_eq!(gate(&s, &hosts(), &other_origin), Gate::NoCsrf);
-        let mut our_origin = seen("/api/save", Some(&c), Some(&s.csrf), true);
+        assert_eq!(gate(&s, &hosts(), &other_origin), Gate::WrongOrigin);
+        let mut other_port = seen("/api/save", Some(&ok), true);
+        other_port.origin = Some("http://127.0.0.1:9999");
+        assert_eq!(gate(&s, &hosts(), &other_port), Gate::WrongOrigin);
+        let mut our_origin = seen("/api/save", Some(&ok), true);
         our_origin.origin = Some("http://127.0.0.1:8780");
         assert_eq!(gate(&s, &hosts(), &our_origin), Gate::Pass);
     }
@@ -153,10 +144,13 @@ mod tests {
     #[test]
     fn another_host_name_is_refused() {
         let s = secrets();
-        let c = format!("{COOKIE}={}", "a".repeat(64));
-        let mut rebound = seen("/", Some(&c), None, false);
+        let ok = format!("Bearer {}", "a".repeat(64));
+        let mut rebound = seen("/api/state", Some(&ok), false);
         rebound.host = Some("attacker.example:8780");
         assert_eq!(gate(&s, &hosts(), &rebound), Gate::WrongHost);
+        let mut page = seen("/", None, false);
+        page.host = Some("attacker.example:8780");
+        assert_eq!(gate(&s, &hosts(), &page), Gate::WrongHost);
         rebound.host = None;
         assert_eq!(gate(&s, &hosts(), &rebound), Gate::WrongHost);
     }
@@ -166,8 +160,9 @@ mod tests {
         assert!(same("abc", "abc"));
         assert!(!same("abc", "abd"));
         assert!(!same("abc", "abcd"));
-        assert_eq!(cookie("x=1; bollard_console=t; y=2", COOKIE), Some("t"));
-        assert_eq!(query_param("/a?x=1&token=t", "token"), Some("t"));
-        assert!(set_cookie("t").contains("HttpOnly; SameSite=Strict"));
+        assert_eq!(bearer("Bearer t"), Some("t"));
+        assert_eq!(bearer(" bearer  t "), Some("t"));
+        assert_eq!(bearer("Basic t"), None);
+        assert_eq!(bearer("Bearer"), None);
     }
 }

@@ -41,8 +41,8 @@ validated as the filter validates them, written atomically, and recorded in the 
   --ecds FILE    also write each saved policy into this ECDS file (envoy/ecds/bollard-filter.yaml),\n\
                  which a running Envoy watches: changes apply without a restart\n\
   --listen ADDR  where to serve (default 127.0.0.1:8780; port 0 picks a free one)\n\
-  --allow-remote let --listen be an address beyond loopback: the access token and the cookie\n\
-                 then cross the network in clear, and any host name is answered\n\n\
+  --allow-remote let --listen be an address beyond loopback: the access token then crosses\n\
+                 the network in clear, and any host name is answered\n\n\
 It prints a URL with a random access token; only that URL opens the console.";
 
 pub fn run(raw: &[String]) -> Result<ExitCode, String> {
@@ -104,8 +104,7 @@ struct Console {
 /// An answer: status and JSON (or one of the built-in assets).
 enum Answer {
     Json(u16, Value),
-    Asset(&'static str, String),
-    Redirect(String),
+    Asset(&'static str, &'static str),
     Text(u16, &'static str),
 }
 
@@ -130,9 +129,10 @@ impl Console {
         let header_value = |name: &'static str| {
             req.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().to_string())
         };
-        let (host, cookie, csrf, origin) =
-            (header_value("Host"), header_value("Cookie"), header_value(auth::CSRF_HEADER), header_value("Origin"));
+        let (host, authorization, origin) =
+            (header_value("Host"), header_value("Authorization"), header_value("Origin"));
         let url = req.url().to_string();
+        let path = url.split('?').next().unwrap_or("");
         let mut taken = 0;
         let changes = !matches!(req.method(), Method::Get | Method::Head);
         // Beyond loopback any host name is served, and a change's Origin must match the one used.
@@ -142,25 +142,19 @@ impl Console {
             (None, None) => Vec::new(),
         };
         let seen = auth::Seen {
-            url: &url,
+            path,
             host: host.as_deref(),
-            cookie: cookie.as_deref(),
-            csrf: csrf.as_deref(),
+            authorization: authorization.as_deref(),
             origin: origin.as_deref(),
             changes,
         };
-        let mut set_cookie = None;
         let answer = match auth::gate(&self.secrets, &hosts, &seen) {
             Gate::WrongHost => Answer::Text(421, "This console answers only to its own address.\n"),
-            Gate::NoToken => Answer::Text(
+            Gate::NoToken => error(
                 401,
-                "Open the console with the URL that `bollard console` printed (it carries the access token).\n",
+                "no access token: open the console with the URL that `bollard console` printed (it carries the token)",
             ),
-            Gate::NoCsrf => error(403, "refused: a change needs the console page's CSRF token"),
-            Gate::SetCookie => {
-                set_cookie = Some(auth::set_cookie(&self.secrets.access));
-                Answer::Redirect(url.split('?').next().unwrap_or("/").to_string())
-            }
+            Gate::WrongOrigin => error(403, "refused: a change must come from the console's own page"),
             Gate::Pass => {
                 let mut body = Vec::new();
                 let read = req.as_reader().take(MAX_BODY).read_to_end(&mut body);
@@ -171,28 +165,25 @@ impl Console {
                 }
             }
         };
-        let (status, content_type, bytes, location) = match answer {
-            Answer::Json(s, v) => (s, "application/json", v.to_string().into_bytes(), None),
-            Answer::Asset(t, text) => (200, t, text.into_bytes(), None),
-            Answer::Redirect(to) => (303, "text/plain; charset=utf-8", Vec::new(), Some(to)),
-            Answer::Text(s, t) => (s, "text/plain; charset=utf-8", t.as_bytes().to_vec(), None),
+        let (status, content_type, bytes) = match answer {
+            Answer::Json(s, v) => (s, "application/json", v.to_string().into_bytes()),
+            Answer::Asset(t, text) => (200, t, text.as_bytes().to_vec()),
+            Answer::Text(s, t) => (s, "text/plain; charset=utf-8", t.as_bytes().to_vec()),
         };
         let mut response = Response::from_data(bytes).with_status_code(status);
         let headers = [
-            Some(("Content-Type", content_type.to_string())),
-            Some(("Cache-Control", "no-store".to_string())),
-            Some(("X-Content-Type-Options", "nosniff".to_string())),
-            Some(("Referrer-Policy", "no-referrer".to_string())),
-            Some(("X-Frame-Options", "DENY".to_string())),
-            Some((
+            ("Content-Type", content_type),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+            ("X-Frame-Options", "DENY"),
+            (
                 "Content-Security-Policy",
-                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'".to_string(),
-            )),
-            location.map(|l| ("Location", l)),
-            set_cookie.map(|c| ("Set-Cookie", c)),
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
         ];
-        for (name, value) in headers.into_iter().flatten() {
-            if let Some(h) = header(name, &value) {
+        for (name, value) in headers {
+            if let Some(h) = header(name, value) {
                 response.add_header(h);
             }
         }
@@ -211,11 +202,9 @@ impl Console {
     fn route(&self, method: &Method, url: &str, body: &str) -> Answer {
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
         let result = match (method, path) {
-            (Method::Get, "/") => {
-                return Answer::Asset("text/html; charset=utf-8", INDEX_HTML.replace("{{csrf}}", &self.secrets.csrf))
-            }
-            (Method::Get, "/app.js") => return Answer::Asset("text/javascript; charset=utf-8", APP_JS.to_string()),
-            (Method::Get, "/style.css") => return Answer::Asset("text/css; charset=utf-8", STYLE_CSS.to_string()),
+            (Method::Get, "/") => return Answer::Asset("text/html; charset=utf-8", INDEX_HTML),
+            (Method::Get, "/app.js") => return Answer::Asset("text/javascript; charset=utf-8", APP_JS),
+            (Method::Get, "/style.css") => return Answer::Asset("text/css; charset=utf-8", STYLE_CSS),
             (Method::Get, "/api/state") => self.state(),
             (Method::Get, "/api/activity") => self.activity(query),
             (Method::Get, "/api/approvals") => self.approvals(),

@@ -2,7 +2,19 @@
 // audit trail is set with textContent, never parsed as HTML.
 "use strict";
 
-const CSRF = document.querySelector('meta[name="bollard-csrf"]').content;
+// The access token comes once in the printed URL (?token=...), leaves the address bar, and is
+// kept in this tab's sessionStorage, which no other origin (another port included) can read.
+// It is sent as a header, never as a cookie, so no other server on this host ever receives it.
+const TOKEN = (() => {
+  const url = new URL(location.href);
+  const given = url.searchParams.get("token");
+  if (given) {
+    sessionStorage.setItem("bollard-token", given);
+    url.searchParams.delete("token");
+    history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+  return sessionStorage.getItem("bollard-token") || "";
+})();
 const BRIEF_AREAS = ["projects", "organizations", "database", "edge_functions", "secrets", "auth_config",
   "project_config", "storage", "api_keys", "branches"];
 // What each of the brief's areas covers, in the brief's words.
@@ -44,7 +56,7 @@ function field(form, name) { return form.elements.namedItem(name); }
 function operator() { return document.getElementById("operator").value.trim(); }
 
 async function api(method, path, body) {
-  const opts = { method, headers: { "x-bollard-csrf": CSRF }, credentials: "same-origin" };
+  const opts = { method, headers: { authorization: `Bearer ${TOKEN}` }, credentials: "omit" };
   if (body !== undefined) {
     opts.headers["content-type"] = "application/json";
     opts.body = JSON.stringify(body);
@@ -52,8 +64,17 @@ async function api(method, path, body) {
   const r = await fetch(path, opts);
   let data = {};
   try { data = await r.json(); } catch (_) { data = { error: r.statusText }; }
+  if (r.status === 401) noAccess();
   if (!r.ok) throw new Error(data.error || `${r.status}`);
   return data;
+}
+
+// Without the token the page shows only how to open it.
+function noAccess() {
+  document.querySelector("main").replaceChildren(el("section", { class: "page card no-access" },
+    el("h1", {}, "No access token"),
+    el("p", {}, "Open the console with the URL that ", el("code", {}, "bollard console"),
+      " printed: it carries the access token, which this tab then keeps.")));
 }
 
 function toast(text, bad) {
@@ -428,6 +449,7 @@ const who = document.getElementById("operator");
 who.value = localStorage.getItem("bollard-operator") || "";
 who.addEventListener("change", () => localStorage.setItem("bollard-operator", who.value.trim()));
 window.addEventListener("hashchange", () => show(location.hash.slice(1)));
-loadState().then(() => { show(location.hash.slice(1)); api("GET", "/api/approvals").then((r) => {
+if (!TOKEN) noAccess();
+else loadState().then(() => { show(location.hash.slice(1)); api("GET", "/api/approvals").then((r) => {
   const c = document.getElementById("pending-count"); c.textContent = r.pending.length; c.hidden = !r.pending.length; }).catch(() => {}); })
   .catch((e) => toast(e.message, true));
