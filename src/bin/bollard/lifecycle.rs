@@ -113,7 +113,7 @@ pub fn rotate(raw: &[String]) -> Result<ExitCode, String> {
         return Err("expected AGENT POLICY (see --help)".into());
     };
     let keep = parse_duration(a.value("--keep-old-for").unwrap_or("24h")).map_err(|e| format!("--keep-old-for {e}"))?;
-    let mut doc = policy_doc::read(path)?;
+    let (mut doc, was) = policy_doc::read(path)?;
     let known = agent_ids(&doc);
     let agent = doc.agent_mut(agent_id).ok_or_else(|| format!("{path}: no agent {agent_id:?} (agents: {known})"))?;
     let now = now_ms();
@@ -151,7 +151,7 @@ pub fn rotate(raw: &[String]) -> Result<ExitCode, String> {
     } else {
         return Err(format!("{path}: agent {agent_id:?} has neither key_sha256 nor keys"));
     }
-    policy_doc::write(path, &doc)?;
+    policy_doc::write(path, &doc, &was)?;
     println!("agent:      {agent_id}");
     println!("new key:    {key}");
     println!("key_sha256: {digest}");
@@ -218,7 +218,7 @@ pub fn approve(raw: &[String]) -> Result<ExitCode, String> {
             ))
         }
     };
-    let mut doc = policy_doc::read(path)?;
+    let (mut doc, was) = policy_doc::read(path)?;
     if doc.agent_mut(&agent).is_none() {
         return Err(format!("{path}: no agent {agent:?} (agents: {})", agent_ids(&doc)));
     }
@@ -254,7 +254,7 @@ pub fn approve(raw: &[String]) -> Result<ExitCode, String> {
         ("not_after".into(), Doc::str(&rfc3339_secs(not_after))),
         ("uses".into(), Doc::Number(uses.into())),
     ]));
-    policy_doc::write(path, &doc)?;
+    policy_doc::write(path, &doc, &was)?;
     println!("approved:   by {by}, {uses} use(s), until {} (grant {id})", rfc3339_secs(not_after));
     println!("\n{path} written. The agent may now retry the identical call. {RELOAD_HINT}");
     Ok(ExitCode::SUCCESS)
@@ -291,7 +291,7 @@ pub fn grant(raw: &[String]) -> Result<ExitCode, String> {
     if access.is_empty() && allow.is_empty() {
         return Err("nothing to grant: give --access AREA=LEVEL and/or --allow ENDPOINT".into());
     }
-    let mut doc = policy_doc::read(path)?;
+    let (mut doc, was) = policy_doc::read(path)?;
     if doc.agent_mut(agent).is_none() {
         return Err(format!("{path}: no agent {agent:?} (agents: {})", agent_ids(&doc)));
     }
@@ -321,7 +321,7 @@ pub fn grant(raw: &[String]) -> Result<ExitCode, String> {
     grant.push(("not_after".into(), Doc::str(&rfc3339_secs(not_after))));
     grant.push(("reason".into(), Doc::str(reason)));
     grants.push(Doc::Object(grant));
-    policy_doc::write(path, &doc)?;
+    policy_doc::write(path, &doc, &was)?;
     println!("grant:      {id}");
     println!("agent:      {agent}");
     println!("until:      {}", rfc3339_secs(not_after));
@@ -418,7 +418,7 @@ pub fn report(policy: &Policy) {
 
 /// `bollard check --prune`: removes expired grants and expired keys (never an agent's last key).
 pub fn prune(path: &str) -> Result<(), String> {
-    let mut doc = policy_doc::read(path)?;
+    let (mut doc, was) = policy_doc::read(path)?;
     let now = now_ms();
     let expired = |d: &Doc| d.get("not_after").and_then(Doc::as_str).and_then(parse_rfc3339).is_some_and(|t| now >= t);
     let mut removed: Vec<String> = Vec::new();
@@ -452,7 +452,7 @@ pub fn prune(path: &str) -> Result<(), String> {
         println!("prune: nothing has expired; {path} unchanged");
         return Ok(());
     }
-    policy_doc::write(path, &doc)?;
+    policy_doc::write(path, &doc, &was)?;
     println!("prune: removed {} from {path}: {}", removed.len(), removed.join(", "));
     Ok(())
 }

@@ -243,8 +243,9 @@ fn is_json(text: &str) -> bool {
     text.trim_start().starts_with('{')
 }
 
-/// Reads the policy file (JSON, or YAML without comments) as a document.
-pub fn read(path: &str) -> Result<Doc, String> {
+/// Reads the policy file (JSON, or YAML without comments) as a document, with the text it was
+/// read from (`write` replaces the file only if it still holds that text).
+pub fn read(path: &str) -> Result<(Doc, String), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let doc = if is_json(&text) {
         Doc::parse(&text).map_err(|e| format!("{path}: not JSON: {e}"))?
@@ -262,19 +263,57 @@ pub fn read(path: &str) -> Result<Doc, String> {
             "{path}: not a policy file (no agents list); this command edits the policy file itself, not an Envoy config that embeds it"
         ));
     }
-    Ok(doc)
+    Ok((doc, text))
 }
 
 /// Validates the edited policy exactly as the filter would, then replaces the file atomically:
 /// a temporary file in the same directory (same permissions), flushed, then renamed over it.
-/// An invalid result is never written.
-pub fn write(path: &str, doc: &Doc) -> Result<(), String> {
+/// An invalid result is never written, nor one over a file that changed since it held `was`.
+pub fn write(path: &str, doc: &Doc, was: &str) -> Result<(), String> {
     let json = doc.pretty();
-    let yaml = std::fs::read_to_string(path).is_ok_and(|t| !is_json(&t));
-    let text = if yaml { serde_yaml_ng::to_string(doc).map_err(|e| format!("{path}: {e}"))? } else { json.clone() };
+    let text =
+        if is_json(was) { json.clone() } else { serde_yaml_ng::to_string(doc).map_err(|e| format!("{path}: {e}"))? };
     bollard::policy::Policy::from_json(&json)
         .map_err(|e| format!("{path}: the change would make the policy invalid: {e}"))?;
-    write_atomic(Path::new(path), &text)
+    if replace_if(Path::new(path), |now| now == was, &text)? {
+        Ok(())
+    } else {
+        Err(format!("{path}: the file changed while this command ran (another command or the console saved it); nothing was written: run the command again"))
+    }
+}
+
+/// Replaces the file with `text` when `unchanged` holds for what it holds now, checking and
+/// writing under an exclusive lock on the file: the console and the CLI's edits each read, check
+/// and write as one step, so neither overwrites a change the other saved after it read the file.
+/// False, and nothing written, when the file changed.
+pub fn replace_if(path: &Path, unchanged: impl Fn(&str) -> bool, text: &str) -> Result<bool, String> {
+    let _lock = lock(path)?;
+    let now = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !unchanged(&now) {
+        return Ok(false);
+    }
+    write_atomic(path, text)?;
+    Ok(true)
+}
+
+/// An exclusive lock on the file at `path`, held until the returned handle is dropped. A writer
+/// replaces the file by a rename, so a lock won on a file since replaced is let go and taken on
+/// the new one.
+fn lock(path: &Path) -> Result<std::fs::File, String> {
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    loop {
+        let file = std::fs::File::open(path).map_err(fail)?;
+        file.lock().map_err(fail)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let (held, now) = (file.metadata().map_err(fail)?, std::fs::metadata(path).map_err(fail)?);
+            if (held.dev(), held.ino()) != (now.dev(), now.ino()) {
+                continue;
+            }
+        }
+        return Ok(file);
+    }
 }
 
 /// Writes `text` to a new file in the same directory, then renames it over `path`. The new
@@ -305,4 +344,62 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
         let _ = std::fs::remove_file(&tmp);
         format!("{}: {e}", path.display())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("bollard-policy-doc-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("policy.json");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_check_and_write_waits_for_another_and_sees_what_it_saved() {
+        let path = temp("lock", "v1");
+        let (started, wait) = std::sync::mpsc::channel();
+        let first = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                replace_if(
+                    &path,
+                    |now| {
+                        started.send(()).unwrap();
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        now == "v1"
+                    },
+                    "v2",
+                )
+            })
+        };
+        wait.recv().unwrap();
+        // Made on "v1" too, but checked only once the first has saved "v2": refused.
+        assert!(!replace_if(&path, |now| now == "v1", "v3").unwrap());
+        assert!(first.join().unwrap().unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "v2");
+        assert!(replace_if(&path, |now| now == "v2", "v3").unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "v3");
+    }
+
+    #[test]
+    fn an_edit_is_not_written_over_a_file_that_changed_since_it_was_read() {
+        let policy = r#"{"upstream": {"token_env": "T"}, "agents": []}"#;
+        let path = temp("changed", policy);
+        let p = path.to_str().unwrap();
+        let (mut doc, was) = read(p).unwrap();
+        doc.set("mode", Doc::str("monitor"), None);
+        let other = r#"{"upstream": {"token_env": "OTHER"}, "agents": []}"#;
+        std::fs::write(&path, other).unwrap();
+        let e = write(p, &doc, &was).unwrap_err();
+        assert!(e.contains("changed while this command ran"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), other);
+        let (mut doc, was) = read(p).unwrap();
+        doc.set("mode", Doc::str("monitor"), None);
+        write(p, &doc, &was).unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().contains("monitor"));
+    }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::doc::Doc;
 use super::grants;
-use crate::policy_doc::write_atomic;
+use crate::policy_doc::{replace_if, write_atomic};
 
 pub struct Store {
     pub policy: PathBuf,
@@ -52,14 +52,12 @@ impl Store {
     /// it (a new file beside it, then renamed over it) and hands it to Envoy through the ECDS file.
     pub fn save(&self, base_version: &str, doc: &Doc) -> Result<Policy, String> {
         let policy = grants::validate(doc)?;
-        let current = std::fs::read_to_string(&self.policy).map_err(|e| format!("{}: {e}", self.policy.display()))?;
-        if key_sha256(&current) != base_version {
+        let text = doc.pretty();
+        if !replace_if(&self.policy, |now| key_sha256(now) == base_version, &text)? {
             return Err(
                 "the policy file changed since this page loaded it; reload the page and make the change again".into()
             );
         }
-        let text = doc.pretty();
-        write_atomic(&self.policy, &text)?;
         if let Some(ecds) = &self.ecds {
             let old = std::fs::read_to_string(ecds).map_err(|e| format!("{}: {e}", ecds.display()))?;
             let new = ecds_with_policy(&old, &text).map_err(|e| format!("{}: {e}", ecds.display()))?;
