@@ -744,8 +744,10 @@ fn malformed_requests_are_400() {
         r#""projects":["*"],"organizations":["*"],"access":{"projects":"full","edge_functions":"full","api_keys":"full"}"#,
     );
     let long = format!("/v1/projects/{}", "a".repeat(3000));
-    let cases: [(&str, &str, &str); 19] = [
+    let cases: [(&str, &str, &str); 20] = [
         ("GET", "/v1/projects/abcdefghijklmnopqrst/../x", "malformed_target"),
+        // Split on `;` by some servers: an organization the filter never scoped.
+        ("GET", "/v1/projects/available-regions?organization_slug=acme;organization_slug=other", "malformed_target"),
         ("GET", "/v1/./projects", "malformed_target"),
         ("GET", "/v1/projects/%2e%2e/x", "malformed_target"),
         ("GET", "/v1/%2e/projects", "malformed_target"),

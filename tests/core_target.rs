@@ -19,6 +19,8 @@ fn canonical_targets_are_accepted_as_they_are() {
             Some("sql=select%201"),
         ),
         ("/v1/projects?", "/v1/projects", Some("")),
+        // A `;` escaped is data; raw, it is refused (below).
+        ("/v1/projects?x=a%3Bb", "/v1/projects", Some("x=a%3Bb")),
     ] {
         assert_eq!(RequestTarget::parse(raw), Ok(RequestTarget { path, query }), "{raw}");
     }
@@ -48,6 +50,8 @@ fn every_non_canonical_form_is_refused() {
         ("/v1/projects\\x", TargetError::ForbiddenByte(b'\\')),
         ("/v1/projects#frag", TargetError::ForbiddenByte(b'#')),
         ("/v1/projects?a=1#frag", TargetError::ForbiddenByte(b'#')),
+        ("/v1/projects?a=1;b=2", TargetError::ForbiddenByte(b';')),
+        ("/v1/projects?a=1%3B;b", TargetError::ForbiddenByte(b';')),
         ("/v1/pro jects", TargetError::ForbiddenByte(b' ')),
         ("/v1/projects\0", TargetError::ForbiddenByte(0)),
         ("/v1/projects\t", TargetError::ForbiddenByte(b'\t')),

@@ -37,7 +37,7 @@ pub fn plain_parse(raw: &str) -> Result<(&str, Option<&str>), TargetError> {
         }
     }
     if let Some(q) = query {
-        if let Some(&b) = q.as_bytes().iter().find(|&&b| !((0x21..=0x7e).contains(&b) && b != b'#')) {
+        if let Some(&b) = q.as_bytes().iter().find(|&&b| !((0x21..=0x7e).contains(&b) && b != b'#' && b != b';')) {
             return Err(TargetError::ForbiddenByte(b));
         }
     }
