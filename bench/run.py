@@ -12,6 +12,10 @@
    the spread across rounds.
    Besides req/s and wrk's latency percentiles, the CPU time the Envoy under test spent per
    request, which other work on a shared machine disturbs much less.
+   Then the throughput target's own comparison head to head: the pass-through filter, the
+   contract-calls baseline and Bollard allow on the direct route, one short run each in turn,
+   many times over, and the ratio taken within each turn, where the three ran seconds apart
+   (a shared machine's slow minutes then touch both sides of a ratio, not one).
 2. The decision path natively (`cargo bench --bench decision`, benches/decision.rs), and the same
    benchmark built for wasm32-wasip1 under Node's WASI (V8, as in Envoy) when `node` is there:
    the decision, policy compile, SQL judgement, and one request's whole life in the core.
@@ -489,6 +493,61 @@ def check_cases(fronts, cases):
             raise RuntimeError(f"{listener_name} / {case}: " + "; ".join(problems))
 
 
+# The throughput target's comparison: the direct route, the three filters run one after another.
+HEAD_TO_HEAD = ("passthrough wasm", "contract calls wasm", "bollard allow")
+
+
+def head_to_head(args, fronts, cases, scripts, load_cpu):
+    """`args.pairs` turns; in each, every filter of HEAD_TO_HEAD for `args.pair_duration` s, in an
+    order rotated from turn to turn. One dict per turn: case -> {"rps", "cpu_us"}."""
+    by_case = {case: (front, req) for lst, case, front, req, _ in cases if lst == "direct" and case in HEAD_TO_HEAD}
+    if args.pairs <= 0 or len(by_case) < len(HEAD_TO_HEAD):
+        return []
+    print(f"\nHead to head, direct route: {args.pairs} turns of {args.pair_duration}s per filter "
+          f"({', '.join(HEAD_TO_HEAD)})", flush=True)
+    turns = []
+    for t in range(args.pairs):
+        order = HEAD_TO_HEAD[t % len(HEAD_TO_HEAD):] + HEAD_TO_HEAD[:t % len(HEAD_TO_HEAD)]
+        turn = {}
+        for case in order:
+            front, req = by_case[case]
+            envoy = fronts[front]["envoy"]
+            cpu0 = envoy.cpu_ns()
+            res = wrk(fronts[front]["ports"]["direct"], req, args.connections, args.pair_duration, load_cpu,
+                      scripts[id(req)])
+            if res["non2xx"] or res["errors"]:
+                print(f"  warning: head to head / {case}: {res['non2xx']} unexpected statuses, {res['errors']} socket errors")
+            turn[case] = {"rps": res["rps"], "cpu_us": (envoy.cpu_ns() - cpu0) / 1000 / max(res["requests"], 1)}
+        turns.append(turn)
+    print(f"  {args.pairs} turns done ({time.strftime('%H:%M:%S')}, load average {os.getloadavg()[0]:.2f})", flush=True)
+    return turns
+
+
+def quartiles(xs):
+    """(25th percentile, median, 75th percentile) of `xs`, by linear interpolation."""
+    xs = sorted(xs)
+    if not xs:
+        return (float("nan"),) * 3
+
+    def at(q):
+        pos = q * (len(xs) - 1)
+        lo = int(pos)
+        hi = min(lo + 1, len(xs) - 1)
+        return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    return (at(0.25), at(0.5), at(0.75))
+
+
+def paired(turns, one, other):
+    """Ratios of `one` to `other` taken within each turn: req/s, and capacity (the inverse ratio of
+    CPU per request), each as quartiles; and how many turns met the throughput target."""
+    both = [t for t in turns if one in t and other in t and t[other]["rps"] and t[one]["cpu_us"]]
+    rps = [t[one]["rps"] / t[other]["rps"] for t in both]
+    cap = [t[other]["cpu_us"] / t[one]["cpu_us"] for t in both]
+    return {"turns": len(both), "rps": quartiles(rps), "cap": quartiles(cap),
+            "cpu_added": quartiles([t[one]["cpu_us"] - t[other]["cpu_us"] for t in both]),
+            "met": sum(r >= TARGET_THROUGHPUT for r in rps)}
+
+
 def envoy_bench(args, workdir, lifetime):
     cpus = sorted(os.sched_getaffinity(0))
     pin = args.pin and len(cpus) >= 2
@@ -531,6 +590,7 @@ def envoy_bench(args, workdir, lifetime):
             wrk(fronts[front]["ports"][lst], req, args.connections, 1, load_cpu, scripts[id(req)])
         results = {(c[0], c[1]): {"tput": [], "lat": []} for c in cases}
         loads = []
+        turns = head_to_head(args, fronts, cases, scripts, load_cpu)
         for r in range(args.rounds):
             order = cases[r % len(cases):] + cases[:r % len(cases)]  # rotate: no case always first
             for lst, case, front, req, status in order:
@@ -552,7 +612,10 @@ def envoy_bench(args, workdir, lifetime):
             loads.append(os.getloadavg()[0])
             print(f"  round {r + 1}/{args.rounds} done ({time.strftime('%H:%M:%S')}, load average {loads[-1]:.2f})",
                   flush=True)
-        return cases, results, {"pinned": pin, "front_cpu": front_cpu, "load_cpu": load_cpu, "loads": loads}
+        if not args.rounds:
+            results = {}
+        return cases, results, {"pinned": pin, "front_cpu": front_cpu, "load_cpu": load_cpu, "loads": loads,
+                                "turns": turns}
     finally:
         for p in procs:
             p.stop()
@@ -763,6 +826,17 @@ def report(args, cases, results, pin, native, wasm_decision, memory, sizes, load
           f"{max(spreads) * 100:.1f}%; CPU per request {med(cspreads) * 100:.1f}% / {max(cspreads) * 100:.1f}%; "
           f"1-connection p99 {med([r['c1_spread'] for r in rows.values()]) * 100:.1f}% / "
           f"{max(r['c1_spread'] for r in rows.values()) * 100:.1f}%")
+    turns = (pin or {}).get("turns") or []
+    if turns:
+        p("")
+        p(f"Head to head, direct route: {len(turns)} turns of wrk -t1 -c{args.connections} {args.pair_duration}s per "
+          f"filter, the order rotated each turn; the ratio within each turn, median (25th-75th percentile):")
+        for one, other in (("bollard allow", "passthrough wasm"), ("contract calls wasm", "passthrough wasm"),
+                           ("bollard allow", "contract calls wasm")):
+            h = paired(turns, one, other)
+            p(f"  {one:19} vs {other:19} req/s {h['rps'][1]:.3f}x ({h['rps'][0]:.3f}-{h['rps'][2]:.3f})  "
+              f"capacity {h['cap'][1]:.3f}x ({h['cap'][0]:.3f}-{h['cap'][2]:.3f})  CPU {h['cpu_added'][1]:+.1f} us  "
+              f"turns >= {TARGET_THROUGHPUT:.2f}: {h['met']}/{h['turns']}")
     for data, label in ((native, "natively"), (wasm_decision, "in wasm32 under V8 (Node's WASI; Envoy's engine)")):
         if not data:
             continue
@@ -811,6 +885,12 @@ def report(args, cases, results, pin, native, wasm_decision, memory, sizes, load
     # Targets
     p("")
     p("Targets:")
+    if turns:
+        h = paired(turns, "bollard allow", "passthrough wasm")
+        p(f"  [{verdict(h['rps'][1] >= TARGET_THROUGHPUT)}] bollard allow, direct, head to head: throughput "
+          f"{h['rps'][1]:.3f} x pass-through (target >= {TARGET_THROUGHPUT:.2f}; median of {h['turns']} turns, "
+          f"25th-75th percentile {h['rps'][0]:.3f}-{h['rps'][2]:.3f}); by CPU per request {h['cap'][1]:.3f} x "
+          f"[{verdict(h['cap'][1] >= TARGET_THROUGHPUT)}]")
     if rows:
         for case in ("bollard allow", "bollard allow, -l warn"):
             for lst in ("direct", "proxied"):
@@ -882,6 +962,9 @@ def main():
     ap.add_argument("--duration", type=int, default=5, help="seconds per throughput run (default 5)")
     ap.add_argument("--latency-duration", type=int, default=2, help="seconds per 1-connection run (default 2)")
     ap.add_argument("--connections", type=int, default=16, help="wrk connections for throughput (default 16)")
+    ap.add_argument("--pairs", type=int, default=15,
+                    help="head-to-head turns of the pass-through filter, the contract calls and Bollard allow (default 15; 0 skips)")
+    ap.add_argument("--pair-duration", type=int, default=2, help="seconds per filter in a head-to-head turn (default 2)")
     ap.add_argument("--agents", type=int, default=10_000, help="agents in the large policy (default 10000)")
     ap.add_argument("--log-level", default="info", help="Envoy log level of the Envoys under test (default info)")
     ap.add_argument("--pin", action="store_true",
@@ -901,7 +984,8 @@ def main():
             sys.exit(f"missing {path} ({how})")
     if not args.skip_envoy and shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
-    estimate = (0 if args.skip_envoy else len(CASES) * (1 + args.rounds * (args.duration + args.latency_duration + 0.3)) + 15) \
+    estimate = (0 if args.skip_envoy else len(CASES) * (1 + args.rounds * (args.duration + args.latency_duration + 0.3))
+                + len(HEAD_TO_HEAD) * args.pairs * (args.pair_duration + 0.3) + 15) \
         + (0 if args.skip_memory else 40)
     lifetime = int(estimate) + 600
     print(f"make bench: about {estimate / 60:.0f} min of measuring after the native bench; "
@@ -935,7 +1019,7 @@ def main():
     with open(args.json, "w") as f:
         exchange = {arch: data.get("exchange") for arch, data in (("native", native), ("wasm32", wasm_decision)) if data}
         json.dump({"args": vars(args), "native": native, "wasm_decision": wasm_decision, "exchange": exchange,
-                   "memory": memory, "sizes": sizes, "report": text,
+                   "memory": memory, "sizes": sizes, "report": text, "head_to_head": (pin or {}).get("turns"),
                    "envoy": {f"{k[0]} / {k[1]}": {kk: vv for kk, vv in v.items()} for k, v in rows.items()}},
                   f, indent=1)
     print(f"raw results: {os.path.relpath(args.json, ROOT)}")

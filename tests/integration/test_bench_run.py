@@ -46,3 +46,43 @@ def test_the_size_target_is_judged_for_each_lean_build():
     assert f"[MISSED] {run.LEAN_MIN_NAME}: 400.4 KiB" in text
     del sizes[run.LEAN_MIN_NAME]
     assert "lean-min" not in run.report(args, [], {}, None, None, None, None, sizes, 0.0, 0.0, 1.0)[0]
+
+
+def test_quartiles_interpolate():
+    assert run.quartiles([3, 1, 2]) == (1.5, 2, 2.5)
+    assert run.quartiles([5]) == (5, 5, 5)
+    assert run.quartiles([1, 2, 3, 4, 5]) == (2, 3, 4)
+
+
+def turn(passthrough, bollard, pass_cpu=50.0, bollard_cpu=60.0):
+    return {"passthrough wasm": {"rps": passthrough, "cpu_us": pass_cpu},
+            "contract calls wasm": {"rps": passthrough, "cpu_us": pass_cpu},
+            "bollard allow": {"rps": bollard, "cpu_us": bollard_cpu}}
+
+
+def test_head_to_head_ratios_are_taken_within_each_turn():
+    # The machine is twice as fast in the second turn: the ratio of the medians across turns
+    # (9,500 / 15,000) would mix turns, the median of the ratios within turns does not.
+    turns = [turn(10_000, 9_500, 50, 62.5), turn(20_000, 16_000, 25, 27.5), turn(15_000, 8_000, 50, 55)]
+    h = run.paired(turns, "bollard allow", "passthrough wasm")
+    assert h["turns"] == 3
+    assert h["rps"][1] == 0.8
+    assert h["met"] == 1
+    assert abs(h["cap"][1] - 50 / 55) < 1e-9
+    assert h["cpu_added"][1] == 5.0
+    # A turn that lacks either side is left out.
+    assert run.paired(turns + [{"bollard allow": {"rps": 1, "cpu_us": 1}}], "bollard allow", "passthrough wasm")["turns"] == 3
+
+
+def test_the_throughput_target_is_judged_head_to_head():
+    import argparse
+    args = argparse.Namespace(connections=16, duration=5, latency_duration=2, rounds=0, pair_duration=2)
+    pin = {"pinned": False, "loads": [], "turns": [turn(10_000, 8_000), turn(10_000, 8_400), turn(10_000, 9_000)]}
+    text, _ = run.report(args, [], {}, pin, None, None, None, {run.FULL_NAME: 1}, 0.0, 0.0, 1.0)
+    assert "Head to head, direct route: 3 turns" in text
+    assert "[MISSED] bollard allow, direct, head to head: throughput 0.840 x pass-through" in text
+    assert "25th-75th percentile 0.820-0.870" in text
+    pin["turns"].append(turn(10_000, 9_500))
+    text, _ = run.report(args, [], {}, pin, None, None, None, {run.FULL_NAME: 1}, 0.0, 0.0, 1.0)
+    assert "[met] bollard allow, direct, head to head: throughput 0.870 x" in text
+    assert "turns >= 0.85: 2/4" in text
