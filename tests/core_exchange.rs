@@ -38,6 +38,8 @@ struct Seen {
     response_trailers_dropped: bool,
     lookups: Vec<(usize, String)>,
     flows: Vec<Flow>,
+    /// Request headers removed as the request arrived, before any outcome.
+    dropped_on_arrival: Vec<String>,
 }
 
 /// A host that answers the machine's actions as Envoy does: it buffers the body, keeps shared
@@ -73,6 +75,11 @@ impl<'g> Host<'g> {
         let mut flow = self.m.handle(e);
         while let Some(a) = self.m.next_action() {
             let answer = match a {
+                Action::DropRequestHeaders(names) => {
+                    assert!(self.seen.forward.is_none() && self.seen.reply.is_none(), "dropped on arrival");
+                    self.seen.dropped_on_arrival.extend(names);
+                    None
+                }
                 Action::ReadBody => {
                     let body = self.body.clone();
                     Some(self.m.handle(Event::Body { bytes: &body, now_ms: self.body_ms }))
@@ -221,6 +228,40 @@ fn a_plain_read_is_forwarded_at_the_headers_with_only_allowlisted_headers() {
     // x-bollard-* from the client are replaced by the gateway's own.
     assert!(f.set.contains(&("x-bollard-agent", "ops".into())));
     assert_eq!(h.record().decision, "allow");
+}
+
+/// Contract section 3: a client's `x-bollard-*` headers are dropped on arrival, whatever the
+/// decision. A refused request kept them: Envoy's access log (which the README invites to key on
+/// them) read `x-bollard-agent: ops`, `x-bollard-decision: allow` from a caller without a key.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_clients_bollard_headers_are_dropped_on_arrival_whatever_the_decision() {
+    let gw = gateway("");
+    let forged = [("x-bollard-agent", "ops"), ("X-Bollard-Decision", "allow"), ("x-bollard-endpoint", "get_project")];
+    let key = format!("Bearer {KEY}");
+    let cases: [(&[&str], &str, &str, u16); 5] = [
+        (&[], "GET", "/v1/projects/abcdefghijklmnopqrst", 401),
+        (&["Bearer sbp_0000000000000000000000000000000000000000"], "GET", "/v1/projects", 401),
+        (&[key.as_str()], "GET", "/v1/nowhere", 403),
+        (&[key.as_str()], "get", "/v1/projects", 400),
+        (&[key.as_str()], "GET", "/_bollard/whoami", 200),
+    ];
+    for (auth, method, path, status) in cases {
+        let mut h = Host::new(&gw);
+        h.headers_with(auth, method, path, &forged, true);
+        assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(status), "{method} {path}");
+        for (name, _) in forged {
+            assert!(h.seen.dropped_on_arrival.iter().any(|d| d == name), "{name} dropped on arrival: {method} {path}");
+        }
+    }
+    // Held for its body and reset: nothing decided, the forgery gone all the same.
+    let mut h = Host::new(&gw);
+    h.headers("POST", SQL_PATH, &[JSON, forged[0]], false);
+    h.event(Event::Reset);
+    assert!(h.seen.forward.is_none() && h.seen.dropped_on_arrival.iter().any(|d| d == "x-bollard-agent"));
+    // A request without any keeps its one header read: nothing to drop.
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);
+    assert!(h.seen.dropped_on_arrival.is_empty() && h.seen.forward.is_some());
 }
 
 #[wasm_bindgen_test(unsupported = test)]

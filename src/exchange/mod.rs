@@ -4,9 +4,10 @@
 //! body, trailers, callout answers, shared-counter values, the response's headers and body, a
 //! reset. After each event the machine answers with a [`Flow`] for the callback (hold the stream
 //! here, or let it go on) and queues [`Action`]s the driver carries out in order ([`Exchange::next_action`]):
-//! read the buffered body, send a lookup, read or write a counter, forward with exactly these
-//! header edits, reply, rewrite the response. Some actions are answered with another event
-//! (`ReadBody` with `Body`, `ReadCounter` with `Counter`, ...), fed back by the driver at once.
+//! drop a client's `x-bollard-*` headers on arrival, read the buffered body, send a lookup, read
+//! or write a counter, forward with exactly these header edits, reply, rewrite the response. Some
+//! actions are answered with another event (`ReadBody` with `Body`, `ReadCounter` with
+//! `Counter`, ...), fed back by the driver at once.
 //!
 //! The states, in the order a request meets them:
 //!
@@ -170,6 +171,10 @@ pub const CREATE_ONLY: u32 = u32::MAX;
 /// What the driver does, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// Remove these request headers (every copy) at once: a client's `x-bollard-*`, dropped on
+    /// arrival whatever the decision, so that nothing reading the request later (the host's
+    /// access log) takes them for the gateway's own.
+    DropRequestHeaders(Vec<String>),
     /// Read the whole buffered request body and answer with [`Event::Body`] (with the time).
     ReadBody,
     /// Remove every request trailer.
@@ -343,6 +348,12 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.request_id = self.head.request_id.clone();
                 self.drop = std::mem::take(&mut self.head.drop);
                 self.request_ended = end_of_stream;
+                // Not only with the forward: a refused request keeps its headers for the access
+                // log, which would read a caller's `x-bollard-agent` as the gateway's.
+                let forged: Vec<String> = self.drop.iter().filter(|n| is_bollard_header(n)).cloned().collect();
+                if !forged.is_empty() {
+                    self.actions.push_back(Action::DropRequestHeaders(forged));
+                }
                 if self.head.target.starts_with(discovery::PREFIX) {
                     return self.self_discovery();
                 }
@@ -996,6 +1007,11 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         };
         self.actions.push_back(Action::ReplaceResponseBody(out));
     }
+}
+
+/// Whether a header name is one of the gateway's own annotations (`x-bollard-...`, any case).
+fn is_bollard_header(name: &str) -> bool {
+    name.as_bytes().get(..10).is_some_and(|p| p.eq_ignore_ascii_case(b"x-bollard-"))
 }
 
 /// The gateway's `X-RateLimit-*` headers.
