@@ -40,6 +40,8 @@ struct Seen {
     flows: Vec<Flow>,
     /// Request headers removed as the request arrived, before any outcome.
     dropped_on_arrival: Vec<String>,
+    /// Response header edits, in order (`None` removes).
+    response_edits: Vec<(String, Option<String>)>,
 }
 
 /// A host that answers the machine's actions as Envoy does: it buffers the body, keeps shared
@@ -133,7 +135,12 @@ impl<'g> Host<'g> {
                     self.seen.response_trailers_dropped = true;
                     None
                 }
-                Action::EditResponseHeaders(_) => None,
+                Action::EditResponseHeaders(edits) => {
+                    self.seen
+                        .response_edits
+                        .extend(edits.into_iter().map(|(k, v)| (k.to_string(), v.map(String::from))));
+                    None
+                }
             };
             if let Some(f) = answer {
                 flow = f;
@@ -645,6 +652,36 @@ fn a_guarded_response_is_rewritten_however_it_ends() {
     let out = h.respond(&[br#"{"ref":"abcdefghijklmnopqrst"}"#], true);
     assert_eq!(out, br#"{"ref":"abcdefghijklmnopqrst"}"#);
     assert!(h.seen.response_replaced.is_none() && !h.seen.response_trailers_dropped);
+}
+
+/// A guarded response is rewritten, so the validators upstream gave the body it sent do not pass:
+/// an `ETag` (Express's is the body's length and SHA-1) let an agent check a guess of a redacted
+/// secret offline, or learn that projects it may not see changed; a conditional request
+/// (`If-None-Match`, `If-Match`) asked Supabase the same question about the unredacted body.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_guarded_response_keeps_no_validator_of_the_body_upstream_sent() {
+    let gw = gateway("");
+    let conditional = [("if-none-match", "W/\"2d-mR1Vl0yo0cWzNJK4Aq2pGAjZcLk\""), ("If-Match", "W/\"2d-x\"")];
+    for (path, body) in [
+        ("/v1/projects/abcdefghijklmnopqrst/secrets", &br#"[{"name":"A","value":"sk_live_CANARY"}]"#[..]),
+        ("/v1/projects", &br#"[{"ref":"abcdefghijklmnopqrst"},{"ref":"zyxwvutsrqponmlkjihg"}]"#[..]),
+    ] {
+        let mut h = Host::new(&gw);
+        h.headers("GET", path, &conditional, true);
+        let f = h.seen.forward.clone().expect("forwarded");
+        for (name, _) in conditional {
+            assert!(f.remove.iter().any(|r| r.eq_ignore_ascii_case(name)), "{name} is not sent upstream: {path}");
+        }
+        h.respond(&[body], false);
+        assert!(h.seen.response_edits.contains(&("etag".to_string(), None)), "upstream's etag is removed: {path}");
+    }
+    // An unguarded call keeps both: the body reaches the agent as upstream sent it.
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &conditional, true);
+    let f = h.seen.forward.clone().expect("forwarded");
+    assert!(!f.remove.iter().any(|r| r.eq_ignore_ascii_case("if-none-match")));
+    h.respond(&[br#"{"ref":"abcdefghijklmnopqrst"}"#], false);
+    assert!(!h.seen.response_edits.iter().any(|(k, _)| k == "etag"));
 }
 
 #[wasm_bindgen_test(unsupported = test)]

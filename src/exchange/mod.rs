@@ -685,7 +685,15 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 }
             }
         }
-        self.pending_forward = Some(Forward { remove: std::mem::take(&mut self.drop), set, resume: false });
+        let mut remove = std::mem::take(&mut self.drop);
+        // A rewritten response answers for a body upstream never sent: a conditional request
+        // would ask upstream about the body it has (secrets, every project) and learn from 304/412.
+        if self.guard.is_some() {
+            for name in &head.conditional {
+                drop_once(&mut remove, name);
+            }
+        }
+        self.pending_forward = Some(Forward { remove, set, resume: false });
     }
 
     /// Queues the forward prepared at the decision: the only place a request goes upstream.
@@ -961,7 +969,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     /// The response headers of a forwarded request: the decision and request id for the agent,
     /// the gateway's own rate-limit state, and what a guarded body needs.
     fn annotate_response(&mut self, content_encoding: Option<&[u8]>, end_of_stream: bool) {
-        let mut edits: Vec<(&'static str, Option<Cow<'static, str>>)> = Vec::with_capacity(6);
+        let mut edits: Vec<(&'static str, Option<Cow<'static, str>>)> = Vec::with_capacity(7);
         if let Some(r) = &self.record {
             edits.push(("x-bollard-decision", Some(r.decision.into())));
             if let Some(id) = &r.request_id {
@@ -975,6 +983,9 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             }
         }
         if let Some(g) = &mut self.guard {
+            // Upstream's validator is of the body before the rewrite (Express's ETag is its
+            // length and SHA-1): with it, a redacted secret could be guessed offline.
+            edits.push(("etag", None));
             if !end_of_stream {
                 g.encoded = content_encoding
                     .is_some_and(|e| !String::from_utf8_lossy(e).trim().eq_ignore_ascii_case("identity"));
@@ -1006,6 +1017,12 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             None => br#"{"message":"Bollard could not inspect this response, so it was withheld.","code":"response_withheld"}"#.to_vec(),
         };
         self.actions.push_back(Action::ReplaceResponseBody(out));
+    }
+}
+
+fn drop_once(names: &mut Vec<String>, name: &str) {
+    if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        names.push(name.to_string());
     }
 }
 
