@@ -703,6 +703,47 @@ fn rate_limits_count_in_shared_counters_and_refuse_past_the_limit() {
     assert_eq!(statuses, vec![200, 200, 429]);
 }
 
+/// Contract section 2: in monitor mode every decision is made and logged with `enforced: false`.
+/// A call over its rate limit was forwarded with a record that said `allow`: a policy tried in
+/// monitor mode never showed the 429s it would give.
+#[wasm_bindgen_test(unsupported = test)]
+fn monitor_mode_records_a_call_over_its_rate_limit_and_forwards_it() {
+    let gw = gateway(r#""mode":"monitor","rate_limit":{"requests_per_minute":1},"#);
+    let mut counters = SharedData::default();
+    let mut records = Vec::new();
+    for _ in 0..2 {
+        let mut h = Host::new(&gw);
+        h.counters = counters.clone();
+        h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);
+        counters = h.counters.clone();
+        assert!(h.seen.forward.is_some() && h.seen.reply.is_none(), "monitor mode forwards");
+        h.event(Event::ResponseHeaders { status: Some(200), content_encoding: None, end_of_stream: true });
+        records.push(h.record());
+    }
+    assert_eq!((records[0].decision, records[0].reason, records[0].enforced), ("allow", "access_full", true));
+    let over = &records[1];
+    assert_eq!((over.decision, over.reason, over.enforced, over.status), ("deny", "rate_limited", false, 200));
+    assert!(
+        over.summary.contains("rate limit of 1 per minute") && over.summary.contains("monitor"),
+        "{}",
+        over.summary
+    );
+    // A call monitor mode forwards denied keeps the reason it was denied for.
+    let gw = gateway(r#""mode":"monitor","rate_limit":{"requests_per_minute":1},"#);
+    let mut counters = SharedData::default();
+    let mut last = None;
+    for _ in 0..2 {
+        let mut h = Host::new(&gw);
+        h.counters = counters.clone();
+        h.headers("DELETE", "/v1/projects/abcdefghijklmnopqrst/secrets", &[], true);
+        counters = h.counters.clone();
+        assert!(h.seen.forward.is_some());
+        last = Some(h.record());
+    }
+    let last = last.expect("recorded");
+    assert_eq!((last.decision, last.reason, last.enforced), ("deny", "permission_denied", false));
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn unexpected_events_refuse_a_held_request() {
     let gw = gateway("");

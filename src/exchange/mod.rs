@@ -948,7 +948,13 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
 
     fn over_limit(&mut self, t: Take) -> Flow {
         if self.gw.policy.mode == Mode::Monitor {
-            // Recorded, not applied: the next limit, or the forward.
+            // Recorded, not applied: the record says the limit would refuse the call (one monitor
+            // mode forwards denied keeps its own reason); then the next limit, or the forward.
+            let mut record = self.record.take();
+            if let Some(r) = record.as_mut().filter(|r| r.decision == Verdict::Allow.as_str()) {
+                self.remade(|_, _, _, _, d| r.rate_limited(d, t.limit, false));
+            }
+            self.record = record;
             self.counting.at += 1;
             self.read_next_counter();
             return self.flow_while_counting();
@@ -957,7 +963,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         let mut record = self.record.take();
         let body = self.remade(|_, head, request_id, _, d| {
             if let Some(r) = record.as_mut() {
-                r.rate_limited(d, t.limit);
+                r.rate_limited(d, t.limit, true);
             }
             refusal::rate_limited(d, &head.method, request_id, t.limit, t.reset_secs)
         });
