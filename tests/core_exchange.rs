@@ -742,6 +742,13 @@ fn monitor_mode_records_a_call_over_its_rate_limit_and_forwards_it() {
     }
     let last = last.expect("recorded");
     assert_eq!((last.decision, last.reason, last.enforced), ("deny", "permission_denied", false));
+    // Nor do such calls count against the limit: enforce mode would refuse them before it, so the
+    // allowed call after them is within it, as it would be there.
+    let mut h = Host::new(&gw);
+    h.counters = counters.clone();
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);
+    assert!(h.seen.forward.is_some());
+    assert_eq!(h.record().decision, "allow", "the denied calls before it did not use the limit");
 }
 
 #[wasm_bindgen_test(unsupported = test)]

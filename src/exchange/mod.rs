@@ -636,9 +636,10 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             // Forwarding needs an identified agent and an endpoint; anything else is refused.
             return self.internal_error();
         };
-        // Rate limits apply to what would be forwarded; monitor mode records but does not apply them.
+        // Rate limits count what the policy allows; monitor mode records but does not apply them,
+        // and does not count the denied calls it forwards (enforce mode refuses them before).
         let mut checks = Vec::new();
-        if let Some(rl) = &agent.rate_limit {
+        if let (Some(rl), Verdict::Allow) = (&agent.rate_limit, d.verdict) {
             checks.push(Check::Rate(format!("bollard.rl.{}", agent.id), rl.per_minute));
             if let (Some(n), Some(e)) = (d.index.and_then(|i| rl.for_endpoint(i)), d.endpoint) {
                 checks.push(Check::Rate(format!("bollard.rl.{}.{}", agent.id, e.id), n));
