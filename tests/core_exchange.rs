@@ -774,6 +774,17 @@ fn unexpected_events_refuse_a_held_request() {
     assert!(h.seen.forward.is_none());
     assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(500));
     assert_eq!(h.record().reason, "unexpected_event");
+    // Contract section 3: every response to an identified agent carries the decision and the
+    // request id, these 500s too; a caller nobody identified gets no decision header.
+    for (auth, decided) in [(format!("Bearer {KEY}"), true), ("Bearer sbp_0000000000000000".to_string(), false)] {
+        let mut h = Host::new(&gw);
+        h.headers_with(&[&auth], "POST", SQL_PATH, &[JSON], false);
+        h.event(Event::LookupAnswer { token: 9, status: Some(200), body: b"[]", now_ms: 0 });
+        let r = h.seen.reply.clone().expect("refused");
+        assert_eq!(r.status, if decided { 500 } else { 401 });
+        assert_eq!(r.headers.contains(&("x-bollard-decision", "deny".into())), decided, "{auth}");
+        assert!(r.headers.contains(&("x-bollard-request-id", "req-1".into())));
+    }
 }
 
 /// A small deterministic generator: the same sequences on every run and target.

@@ -536,6 +536,8 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         let auth = head.authorization_values();
         let request = head.request(auth.as_slice(), self.now_ms);
         let mut d = decide(&gw.policy, &gw.catalog, &request);
+        // Known while the request is held too: a refusal then still tells the agent the decision.
+        self.agent_index = d.agent.map(|a| a.index);
         if too_large {
             d.body_too_large(gw.policy.max_body_bytes);
         }
@@ -737,7 +739,9 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             r.status = 500;
         }
         let body = refusal::internal_error(self.request_id.as_deref());
-        self.reply(500, body, None, None);
+        // Every response to an identified agent carries the decision: this one refuses.
+        let verdict = self.agent_index.map(|_| Verdict::Deny);
+        self.reply(500, body, verdict, None);
         Flow::Hold
     }
 
