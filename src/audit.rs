@@ -105,14 +105,20 @@ impl AuditRecord {
         }
     }
 
-    /// Marks the record of a request refused for its rate limit (429).
-    pub fn rate_limited(&mut self, d: &Decision, limit: u32) {
+    /// Marks the record of a request over its rate limit: refused (429), or, in monitor mode
+    /// (`enforced` false), denied and forwarded all the same.
+    pub fn rate_limited(&mut self, d: &Decision, limit: u32, enforced: bool) {
         self.decision = "deny";
         self.reason = "rate_limited";
-        self.enforced = true;
-        self.status = 429;
+        self.enforced = enforced;
+        let outcome = if enforced {
+            self.status = 429;
+            "refused"
+        } else {
+            "denied (rate_limited) but forwarded, as monitor mode does"
+        };
         self.summary = format!(
-            "{} asked to {}: refused (over its rate limit of {limit} per minute).",
+            "{} asked to {}: {outcome} (over its rate limit of {limit} per minute).",
             who(d),
             what(d, &self.method)
         );

@@ -744,8 +744,12 @@ fn malformed_requests_are_400() {
         r#""projects":["*"],"organizations":["*"],"access":{"projects":"full","edge_functions":"full","api_keys":"full"}"#,
     );
     let long = format!("/v1/projects/{}", "a".repeat(3000));
-    let cases: [(&str, &str, &str); 20] = [
+    let cases: [(&str, &str, &str); 22] = [
         ("GET", "/v1/projects/abcdefghijklmnopqrst/../x", "malformed_target"),
+        // Not an escape (`%` and two hex digits): a server keeps `%+1` as it is, the filter read
+        // it as the byte 1.
+        ("GET", "/v1/snippets?cursor=%+1", "invalid_parameter"),
+        ("GET", "/v1/projects/available-regions?organization_slug=acme%+f", "invalid_parameter"),
         // Split on `;` by some servers: an organization the filter never scoped.
         ("GET", "/v1/projects/available-regions?organization_slug=acme;organization_slug=other", "malformed_target"),
         ("GET", "/v1/./projects", "malformed_target"),

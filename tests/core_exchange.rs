@@ -38,6 +38,10 @@ struct Seen {
     response_trailers_dropped: bool,
     lookups: Vec<(usize, String)>,
     flows: Vec<Flow>,
+    /// Request headers removed as the request arrived, before any outcome.
+    dropped_on_arrival: Vec<String>,
+    /// Response header edits, in order (`None` removes).
+    response_edits: Vec<(String, Option<String>)>,
 }
 
 /// A host that answers the machine's actions as Envoy does: it buffers the body, keeps shared
@@ -73,6 +77,11 @@ impl<'g> Host<'g> {
         let mut flow = self.m.handle(e);
         while let Some(a) = self.m.next_action() {
             let answer = match a {
+                Action::DropRequestHeaders(names) => {
+                    assert!(self.seen.forward.is_none() && self.seen.reply.is_none(), "dropped on arrival");
+                    self.seen.dropped_on_arrival.extend(names);
+                    None
+                }
                 Action::ReadBody => {
                     let body = self.body.clone();
                     Some(self.m.handle(Event::Body { bytes: &body, now_ms: self.body_ms }))
@@ -126,7 +135,12 @@ impl<'g> Host<'g> {
                     self.seen.response_trailers_dropped = true;
                     None
                 }
-                Action::EditResponseHeaders(_) => None,
+                Action::EditResponseHeaders(edits) => {
+                    self.seen
+                        .response_edits
+                        .extend(edits.into_iter().map(|(k, v)| (k.to_string(), v.map(String::from))));
+                    None
+                }
             };
             if let Some(f) = answer {
                 flow = f;
@@ -221,6 +235,40 @@ fn a_plain_read_is_forwarded_at_the_headers_with_only_allowlisted_headers() {
     // x-bollard-* from the client are replaced by the gateway's own.
     assert!(f.set.contains(&("x-bollard-agent", "ops".into())));
     assert_eq!(h.record().decision, "allow");
+}
+
+/// Contract section 3: a client's `x-bollard-*` headers are dropped on arrival, whatever the
+/// decision. A refused request kept them: Envoy's access log (which the README invites to key on
+/// them) read `x-bollard-agent: ops`, `x-bollard-decision: allow` from a caller without a key.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_clients_bollard_headers_are_dropped_on_arrival_whatever_the_decision() {
+    let gw = gateway("");
+    let forged = [("x-bollard-agent", "ops"), ("X-Bollard-Decision", "allow"), ("x-bollard-endpoint", "get_project")];
+    let key = format!("Bearer {KEY}");
+    let cases: [(&[&str], &str, &str, u16); 5] = [
+        (&[], "GET", "/v1/projects/abcdefghijklmnopqrst", 401),
+        (&["Bearer sbp_0000000000000000000000000000000000000000"], "GET", "/v1/projects", 401),
+        (&[key.as_str()], "GET", "/v1/nowhere", 403),
+        (&[key.as_str()], "get", "/v1/projects", 400),
+        (&[key.as_str()], "GET", "/_bollard/whoami", 200),
+    ];
+    for (auth, method, path, status) in cases {
+        let mut h = Host::new(&gw);
+        h.headers_with(auth, method, path, &forged, true);
+        assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(status), "{method} {path}");
+        for (name, _) in forged {
+            assert!(h.seen.dropped_on_arrival.iter().any(|d| d == name), "{name} dropped on arrival: {method} {path}");
+        }
+    }
+    // Held for its body and reset: nothing decided, the forgery gone all the same.
+    let mut h = Host::new(&gw);
+    h.headers("POST", SQL_PATH, &[JSON, forged[0]], false);
+    h.event(Event::Reset);
+    assert!(h.seen.forward.is_none() && h.seen.dropped_on_arrival.iter().any(|d| d == "x-bollard-agent"));
+    // A request without any keeps its one header read: nothing to drop.
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);
+    assert!(h.seen.dropped_on_arrival.is_empty() && h.seen.forward.is_some());
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -606,6 +654,36 @@ fn a_guarded_response_is_rewritten_however_it_ends() {
     assert!(h.seen.response_replaced.is_none() && !h.seen.response_trailers_dropped);
 }
 
+/// A guarded response is rewritten, so the validators upstream gave the body it sent do not pass:
+/// an `ETag` (Express's is the body's length and SHA-1) let an agent check a guess of a redacted
+/// secret offline, or learn that projects it may not see changed; a conditional request
+/// (`If-None-Match`, `If-Match`) asked Supabase the same question about the unredacted body.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_guarded_response_keeps_no_validator_of_the_body_upstream_sent() {
+    let gw = gateway("");
+    let conditional = [("if-none-match", "W/\"2d-mR1Vl0yo0cWzNJK4Aq2pGAjZcLk\""), ("If-Match", "W/\"2d-x\"")];
+    for (path, body) in [
+        ("/v1/projects/abcdefghijklmnopqrst/secrets", &br#"[{"name":"A","value":"sk_live_CANARY"}]"#[..]),
+        ("/v1/projects", &br#"[{"ref":"abcdefghijklmnopqrst"},{"ref":"zyxwvutsrqponmlkjihg"}]"#[..]),
+    ] {
+        let mut h = Host::new(&gw);
+        h.headers("GET", path, &conditional, true);
+        let f = h.seen.forward.clone().expect("forwarded");
+        for (name, _) in conditional {
+            assert!(f.remove.iter().any(|r| r.eq_ignore_ascii_case(name)), "{name} is not sent upstream: {path}");
+        }
+        h.respond(&[body], false);
+        assert!(h.seen.response_edits.contains(&("etag".to_string(), None)), "upstream's etag is removed: {path}");
+    }
+    // An unguarded call keeps both: the body reaches the agent as upstream sent it.
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &conditional, true);
+    let f = h.seen.forward.clone().expect("forwarded");
+    assert!(!f.remove.iter().any(|r| r.eq_ignore_ascii_case("if-none-match")));
+    h.respond(&[br#"{"ref":"abcdefghijklmnopqrst"}"#], false);
+    assert!(!h.seen.response_edits.iter().any(|(k, _)| k == "etag"));
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn rate_limits_count_in_shared_counters_and_refuse_past_the_limit() {
     let gw = gateway(r#""rate_limit":{"requests_per_minute":2},"#);
@@ -623,6 +701,54 @@ fn rate_limits_count_in_shared_counters_and_refuse_past_the_limit() {
         });
     }
     assert_eq!(statuses, vec![200, 200, 429]);
+}
+
+/// Contract section 2: in monitor mode every decision is made and logged with `enforced: false`.
+/// A call over its rate limit was forwarded with a record that said `allow`: a policy tried in
+/// monitor mode never showed the 429s it would give.
+#[wasm_bindgen_test(unsupported = test)]
+fn monitor_mode_records_a_call_over_its_rate_limit_and_forwards_it() {
+    let gw = gateway(r#""mode":"monitor","rate_limit":{"requests_per_minute":1},"#);
+    let mut counters = SharedData::default();
+    let mut records = Vec::new();
+    for _ in 0..2 {
+        let mut h = Host::new(&gw);
+        h.counters = counters.clone();
+        h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);
+        counters = h.counters.clone();
+        assert!(h.seen.forward.is_some() && h.seen.reply.is_none(), "monitor mode forwards");
+        h.event(Event::ResponseHeaders { status: Some(200), content_encoding: None, end_of_stream: true });
+        records.push(h.record());
+    }
+    assert_eq!((records[0].decision, records[0].reason, records[0].enforced), ("allow", "access_full", true));
+    let over = &records[1];
+    assert_eq!((over.decision, over.reason, over.enforced, over.status), ("deny", "rate_limited", false, 200));
+    assert!(
+        over.summary.contains("rate limit of 1 per minute") && over.summary.contains("monitor"),
+        "{}",
+        over.summary
+    );
+    // A call monitor mode forwards denied keeps the reason it was denied for.
+    let gw = gateway(r#""mode":"monitor","rate_limit":{"requests_per_minute":1},"#);
+    let mut counters = SharedData::default();
+    let mut last = None;
+    for _ in 0..2 {
+        let mut h = Host::new(&gw);
+        h.counters = counters.clone();
+        h.headers("DELETE", "/v1/projects/abcdefghijklmnopqrst/secrets", &[], true);
+        counters = h.counters.clone();
+        assert!(h.seen.forward.is_some());
+        last = Some(h.record());
+    }
+    let last = last.expect("recorded");
+    assert_eq!((last.decision, last.reason, last.enforced), ("deny", "permission_denied", false));
+    // Nor do such calls count against the limit: enforce mode would refuse them before it, so the
+    // allowed call after them is within it, as it would be there.
+    let mut h = Host::new(&gw);
+    h.counters = counters.clone();
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);
+    assert!(h.seen.forward.is_some());
+    assert_eq!(h.record().decision, "allow", "the denied calls before it did not use the limit");
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -648,6 +774,17 @@ fn unexpected_events_refuse_a_held_request() {
     assert!(h.seen.forward.is_none());
     assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(500));
     assert_eq!(h.record().reason, "unexpected_event");
+    // Contract section 3: every response to an identified agent carries the decision and the
+    // request id, these 500s too; a caller nobody identified gets no decision header.
+    for (auth, decided) in [(format!("Bearer {KEY}"), true), ("Bearer sbp_0000000000000000".to_string(), false)] {
+        let mut h = Host::new(&gw);
+        h.headers_with(&[&auth], "POST", SQL_PATH, &[JSON], false);
+        h.event(Event::LookupAnswer { token: 9, status: Some(200), body: b"[]", now_ms: 0 });
+        let r = h.seen.reply.clone().expect("refused");
+        assert_eq!(r.status, if decided { 500 } else { 401 });
+        assert_eq!(r.headers.contains(&("x-bollard-decision", "deny".into())), decided, "{auth}");
+        assert!(r.headers.contains(&("x-bollard-request-id", "req-1".into())));
+    }
 }
 
 /// A small deterministic generator: the same sequences on every run and target.

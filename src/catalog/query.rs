@@ -175,9 +175,9 @@ fn decode(raw: &str) -> Option<String> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let text = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(text, 16).ok()?);
+                // Two hex digits, each read alone: `from_str_radix` would take `+1` as one.
+                let hex = |at: usize| bytes.get(at).and_then(|b| char::from(*b).to_digit(16));
+                out.push((hex(i + 1)? * 16 + hex(i + 2)?) as u8);
                 i += 2;
             }
             b => out.push(b),

@@ -56,6 +56,10 @@ pub struct Head {
     pub content_encoded: bool,
     /// Names of the headers that must not go upstream (each once).
     pub drop: Vec<String>,
+    /// Names of the conditional headers (`if-match`, `if-none-match`) the request carries, each
+    /// once: forwarded, unless the response is rewritten (they would ask about the body as
+    /// upstream has it).
+    pub conditional: Vec<String>,
 }
 
 impl Head {
@@ -155,6 +159,10 @@ impl Head {
             }
             "content-length" => {
                 h.content_length = std::str::from_utf8(value).ok().and_then(|v| v.trim().parse().ok());
+                return true;
+            }
+            "if-match" | "if-none-match" => {
+                drop_once(&mut h.conditional, raw);
                 return true;
             }
             n if FORWARDED.contains(&n) => return true,

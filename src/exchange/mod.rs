@@ -4,9 +4,10 @@
 //! body, trailers, callout answers, shared-counter values, the response's headers and body, a
 //! reset. After each event the machine answers with a [`Flow`] for the callback (hold the stream
 //! here, or let it go on) and queues [`Action`]s the driver carries out in order ([`Exchange::next_action`]):
-//! read the buffered body, send a lookup, read or write a counter, forward with exactly these
-//! header edits, reply, rewrite the response. Some actions are answered with another event
-//! (`ReadBody` with `Body`, `ReadCounter` with `Counter`, ...), fed back by the driver at once.
+//! drop a client's `x-bollard-*` headers on arrival, read the buffered body, send a lookup, read
+//! or write a counter, forward with exactly these header edits, reply, rewrite the response. Some
+//! actions are answered with another event (`ReadBody` with `Body`, `ReadCounter` with
+//! `Counter`, ...), fed back by the driver at once.
 //!
 //! The states, in the order a request meets them:
 //!
@@ -170,6 +171,10 @@ pub const CREATE_ONLY: u32 = u32::MAX;
 /// What the driver does, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// Remove these request headers (every copy) at once: a client's `x-bollard-*`, dropped on
+    /// arrival whatever the decision, so that nothing reading the request later (the host's
+    /// access log) takes them for the gateway's own.
+    DropRequestHeaders(Vec<String>),
     /// Read the whole buffered request body and answer with [`Event::Body`] (with the time).
     ReadBody,
     /// Remove every request trailer.
@@ -343,6 +348,12 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.request_id = self.head.request_id.clone();
                 self.drop = std::mem::take(&mut self.head.drop);
                 self.request_ended = end_of_stream;
+                // Not only with the forward: a refused request keeps its headers for the access
+                // log, which would read a caller's `x-bollard-agent` as the gateway's.
+                let forged: Vec<String> = self.drop.iter().filter(|n| is_bollard_header(n)).cloned().collect();
+                if !forged.is_empty() {
+                    self.actions.push_back(Action::DropRequestHeaders(forged));
+                }
                 if self.head.target.starts_with(discovery::PREFIX) {
                     return self.self_discovery();
                 }
@@ -525,6 +536,8 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         let auth = head.authorization_values();
         let request = head.request(auth.as_slice(), self.now_ms);
         let mut d = decide(&gw.policy, &gw.catalog, &request);
+        // Known while the request is held too: a refusal then still tells the agent the decision.
+        self.agent_index = d.agent.map(|a| a.index);
         if too_large {
             d.body_too_large(gw.policy.max_body_bytes);
         }
@@ -625,9 +638,10 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             // Forwarding needs an identified agent and an endpoint; anything else is refused.
             return self.internal_error();
         };
-        // Rate limits apply to what would be forwarded; monitor mode records but does not apply them.
+        // Rate limits count what the policy allows; monitor mode records but does not apply them,
+        // and does not count the denied calls it forwards (enforce mode refuses them before).
         let mut checks = Vec::new();
-        if let Some(rl) = &agent.rate_limit {
+        if let (Some(rl), Verdict::Allow) = (&agent.rate_limit, d.verdict) {
             checks.push(Check::Rate(format!("bollard.rl.{}", agent.id), rl.per_minute));
             if let (Some(n), Some(e)) = (d.index.and_then(|i| rl.for_endpoint(i)), d.endpoint) {
                 checks.push(Check::Rate(format!("bollard.rl.{}.{}", agent.id, e.id), n));
@@ -674,7 +688,15 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 }
             }
         }
-        self.pending_forward = Some(Forward { remove: std::mem::take(&mut self.drop), set, resume: false });
+        let mut remove = std::mem::take(&mut self.drop);
+        // A rewritten response answers for a body upstream never sent: a conditional request
+        // would ask upstream about the body it has (secrets, every project) and learn from 304/412.
+        if self.guard.is_some() {
+            for name in &head.conditional {
+                drop_once(&mut remove, name);
+            }
+        }
+        self.pending_forward = Some(Forward { remove, set, resume: false });
     }
 
     /// Queues the forward prepared at the decision: the only place a request goes upstream.
@@ -717,7 +739,9 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             r.status = 500;
         }
         let body = refusal::internal_error(self.request_id.as_deref());
-        self.reply(500, body, None, None);
+        // Every response to an identified agent carries the decision: this one refuses.
+        let verdict = self.agent_index.map(|_| Verdict::Deny);
+        self.reply(500, body, verdict, None);
         Flow::Hold
     }
 
@@ -929,7 +953,13 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
 
     fn over_limit(&mut self, t: Take) -> Flow {
         if self.gw.policy.mode == Mode::Monitor {
-            // Recorded, not applied: the next limit, or the forward.
+            // Recorded, not applied: the record says the limit would refuse the call (one monitor
+            // mode forwards denied keeps its own reason); then the next limit, or the forward.
+            let mut record = self.record.take();
+            if let Some(r) = record.as_mut().filter(|r| r.decision == Verdict::Allow.as_str()) {
+                self.remade(|_, _, _, _, d| r.rate_limited(d, t.limit, false));
+            }
+            self.record = record;
             self.counting.at += 1;
             self.read_next_counter();
             return self.flow_while_counting();
@@ -938,7 +968,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         let mut record = self.record.take();
         let body = self.remade(|_, head, request_id, _, d| {
             if let Some(r) = record.as_mut() {
-                r.rate_limited(d, t.limit);
+                r.rate_limited(d, t.limit, true);
             }
             refusal::rate_limited(d, &head.method, request_id, t.limit, t.reset_secs)
         });
@@ -950,7 +980,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     /// The response headers of a forwarded request: the decision and request id for the agent,
     /// the gateway's own rate-limit state, and what a guarded body needs.
     fn annotate_response(&mut self, content_encoding: Option<&[u8]>, end_of_stream: bool) {
-        let mut edits: Vec<(&'static str, Option<Cow<'static, str>>)> = Vec::with_capacity(6);
+        let mut edits: Vec<(&'static str, Option<Cow<'static, str>>)> = Vec::with_capacity(7);
         if let Some(r) = &self.record {
             edits.push(("x-bollard-decision", Some(r.decision.into())));
             if let Some(id) = &r.request_id {
@@ -964,6 +994,9 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             }
         }
         if let Some(g) = &mut self.guard {
+            // Upstream's validator is of the body before the rewrite (Express's ETag is its
+            // length and SHA-1): with it, a redacted secret could be guessed offline.
+            edits.push(("etag", None));
             if !end_of_stream {
                 g.encoded = content_encoding
                     .is_some_and(|e| !String::from_utf8_lossy(e).trim().eq_ignore_ascii_case("identity"));
@@ -996,6 +1029,17 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         };
         self.actions.push_back(Action::ReplaceResponseBody(out));
     }
+}
+
+fn drop_once(names: &mut Vec<String>, name: &str) {
+    if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        names.push(name.to_string());
+    }
+}
+
+/// Whether a header name is one of the gateway's own annotations (`x-bollard-...`, any case).
+fn is_bollard_header(name: &str) -> bool {
+    name.as_bytes().get(..10).is_some_and(|p| p.eq_ignore_ascii_case(b"x-bollard-"))
 }
 
 /// The gateway's `X-RateLimit-*` headers.

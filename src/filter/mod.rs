@@ -138,6 +138,12 @@ impl Driver {
     /// One action; `Some(flow)` when it led to another event whose answer replaces the flow.
     fn perform(&mut self, action: Action) -> Option<Flow> {
         match action {
+            Action::DropRequestHeaders(names) => {
+                for name in &names {
+                    self.set_http_request_header(name, None);
+                }
+                None
+            }
             Action::ReadBody => {
                 let body = self.get_http_request_body(0, self.request_body).unwrap_or_default();
                 let now = now_ms(self);
