@@ -209,9 +209,10 @@ impl Long {
     }
 }
 
-fn drop_once(drop: &mut Vec<String>, name: &str) {
-    if !drop.iter().any(|d| d == name) {
-        drop.push(name.to_string());
+/// Adds a header name to a list of names, unless the list has it already (in any case).
+pub(super) fn drop_once(names: &mut Vec<String>, name: &str) {
+    if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        names.push(name.to_string());
     }
 }
 

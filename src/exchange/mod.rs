@@ -38,6 +38,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
+use headers::drop_once;
 pub use headers::{parse_map, Head, FORWARDED};
 
 use crate::approval::{self, UseCheck, UseTake, Uses};
@@ -1028,12 +1029,6 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             None => br#"{"message":"Bollard could not inspect this response, so it was withheld.","code":"response_withheld"}"#.to_vec(),
         };
         self.actions.push_back(Action::ReplaceResponseBody(out));
-    }
-}
-
-fn drop_once(names: &mut Vec<String>, name: &str) {
-    if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
-        names.push(name.to_string());
     }
 }
 
