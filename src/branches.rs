@@ -9,6 +9,10 @@ use serde::Deserialize;
 
 /// How long a listing counts, in milliseconds.
 pub const TTL_MS: u64 = 60_000;
+/// How long a listing that failed counts (an error, Supabase's own rate limit, a body that is not
+/// a list): its project is taken as listed with no branch learned, so a caller repeating a
+/// refused call does not turn each try into listings upstream with the real token.
+pub const FAILED_TTL_MS: u64 = 10_000;
 /// Entries kept at most; past it the cache starts over (it only ever costs a new listing).
 pub const MAX_ENTRIES: usize = 10_000;
 
@@ -58,16 +62,21 @@ impl BranchCache {
         }
     }
 
-    /// Records the answer of `GET /v1/projects/{project}/branches`. A body that is not the
-    /// expected list records nothing, so the branch stays unresolved (and is refused).
-    pub fn record_listing(&mut self, project: &str, body: &[u8], now_ms: u64) -> bool {
-        let Ok(branches) = serde_json::from_slice::<Vec<Branch>>(body) else {
-            return false;
-        };
-        if self.parents.len() + 2 * branches.len() > MAX_ENTRIES || self.listed.len() >= MAX_ENTRIES {
+    /// Records the answer of `GET /v1/projects/{project}/branches` (`status` 0 when none came).
+    /// An answer that is not 200 with the expected list teaches no branch, so a branch stays
+    /// unresolved (and is refused), and counts as the project's listing for [`FAILED_TTL_MS`].
+    /// True when the list was read.
+    pub fn record_listing(&mut self, project: &str, status: u16, body: &[u8], now_ms: u64) -> bool {
+        let branches = if status == 200 { serde_json::from_slice::<Vec<Branch>>(body).ok() } else { None };
+        let learned = branches.as_ref().map_or(0, Vec::len);
+        if self.parents.len() + 2 * learned > MAX_ENTRIES || self.listed.len() >= MAX_ENTRIES {
             self.parents.clear();
             self.listed.clear();
         }
+        let Some(branches) = branches else {
+            self.listed.insert(project.to_string(), now_ms + FAILED_TTL_MS);
+            return false;
+        };
         let until = now_ms + TTL_MS;
         for b in branches.iter().filter(|b| b.parent_project_ref == project) {
             self.parents.insert(b.id.clone(), (b.parent_project_ref.clone(), until));

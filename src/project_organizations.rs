@@ -9,6 +9,11 @@ use serde::Deserialize;
 
 /// How long an answer counts, in milliseconds.
 pub const TTL_MS: u64 = 60_000;
+/// How long an answer that placed the project nowhere counts (an error, Supabase's own rate
+/// limit, a body that is not the project): long enough that a caller repeating a refused call
+/// does not turn each try into a call upstream with the real token, short enough that a
+/// passing failure refuses a project of the organization only briefly.
+pub const FAILED_TTL_MS: u64 = 10_000;
 /// Entries kept at most; past it the cache starts over (it only ever costs a new lookup).
 pub const MAX_ENTRIES: usize = 10_000;
 
@@ -29,52 +34,56 @@ struct Project {
 pub enum Lookup {
     /// Its organization's slug.
     Organization(String),
+    /// Asked within [`FAILED_TTL_MS`], and the answer placed it nowhere: refused without asking.
+    Nowhere,
     /// Unknown or expired: ask `GET /v1/projects/{ref}` upstream first.
     Ask,
 }
 
 #[derive(Default)]
 pub struct ProjectOrganizationCache {
-    /// project ref → (organization slug, expiry).
-    entries: HashMap<String, (String, u64)>,
+    /// project ref → (organization slug, or none learned; expiry).
+    entries: HashMap<String, (Option<String>, u64)>,
 }
 
 impl ProjectOrganizationCache {
     /// The organization of `project_ref` at `now_ms`, if learned within the TTL.
     pub fn lookup(&self, project_ref: &str, now_ms: u64) -> Lookup {
         match self.entries.get(project_ref) {
-            Some((org, until)) if *until > now_ms => Lookup::Organization(org.clone()),
+            Some((Some(org), until)) if *until > now_ms => Lookup::Organization(org.clone()),
+            Some((None, until)) if *until > now_ms => Lookup::Nowhere,
             _ => Lookup::Ask,
         }
     }
 
-    /// Records the answer to `GET /v1/projects/{project_ref}` (status 200 only). Returns the
-    /// organization learned; a body that is not the expected project, or names another ref,
-    /// records nothing, so the request stays unresolved (and is refused).
+    /// Records the answer to `GET /v1/projects/{project_ref}` (`status` 0 when none came). Returns
+    /// the organization learned, kept for [`TTL_MS`]. Any other answer (not 200, a body that is
+    /// not the expected project, or names another ref) places the project nowhere for
+    /// [`FAILED_TTL_MS`], so the request is refused and the next one is too, without asking again.
     pub fn record(&mut self, project_ref: &str, status: u16, body: &[u8], now_ms: u64) -> Option<String> {
-        if status != 200 {
-            return None;
-        }
-        let project: Project = serde_json::from_slice(body).ok()?;
-        if project.project_ref != project_ref {
-            return None;
-        }
-        // The slug, or the deprecated id Supabase sets to the same slug; an answer whose two
-        // disagree places the project nowhere.
-        let org = match (
-            project.organization_slug.filter(|s| !s.is_empty()),
-            project.organization_id.filter(|s| !s.is_empty()),
-        ) {
-            (Some(slug), Some(id)) if slug != id => return None,
-            (Some(slug), _) => slug,
-            (None, Some(id)) => id,
-            (None, None) => return None,
-        };
+        let org = (status == 200).then(|| organization_of(project_ref, body)).flatten();
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.clear();
         }
-        self.entries.insert(project_ref.to_string(), (org.clone(), now_ms + TTL_MS));
-        Some(org)
+        let until = now_ms + if org.is_some() { TTL_MS } else { FAILED_TTL_MS };
+        self.entries.insert(project_ref.to_string(), (org.clone(), until));
+        org
+    }
+}
+
+/// The organization a `GET /v1/projects/{project_ref}` body names: the slug, or the deprecated id
+/// Supabase sets to the same slug; a body whose two disagree, or that is another project, places
+/// it nowhere.
+fn organization_of(project_ref: &str, body: &[u8]) -> Option<String> {
+    let project: Project = serde_json::from_slice(body).ok()?;
+    if project.project_ref != project_ref {
+        return None;
+    }
+    match (project.organization_slug.filter(|s| !s.is_empty()), project.organization_id.filter(|s| !s.is_empty())) {
+        (Some(slug), Some(id)) if slug != id => None,
+        (Some(slug), _) => Some(slug),
+        (None, Some(id)) => Some(id),
+        (None, None) => None,
     }
 }
 
@@ -106,8 +115,12 @@ mod tests {
             // Its two names for the organization disagree.
             (200, br#"{"ref": "abcdefghijklmnopqrst", "organization_slug": "other", "organization_id": "acme"}"#),
         ] {
+            let mut c = ProjectOrganizationCache::default();
             assert_eq!(c.record(P, status, body, 0), None);
-            assert_eq!(c.lookup(P, 0), Lookup::Ask);
+            // Not asked again at once: a repeated call would ask upstream each time.
+            assert_eq!(c.lookup(P, 0), Lookup::Nowhere);
+            assert_eq!(c.lookup(P, FAILED_TTL_MS - 1), Lookup::Nowhere);
+            assert_eq!(c.lookup(P, FAILED_TTL_MS), Lookup::Ask);
         }
         // The deprecated field alone still names the organization.
         assert_eq!(

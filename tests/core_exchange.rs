@@ -482,7 +482,21 @@ fn a_lookup_that_fails_or_never_answers_forwards_nothing() {
     h.event(Event::LookupAnswer { token: 1, status: None, body: b"", now_ms: 1_800_000_000_001 });
     assert!(h.seen.forward.is_none());
     assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(403));
+    // Nor is the project listed again at once, for this call or another (Supabase's 429 alike):
+    // each try of a refused call would be listings upstream with the real token.
+    for status in [None, Some(429), Some(200)] {
+        let gw = gateway("");
+        let mut h = Host::new(&gw);
+        h.headers("GET", &path, &[], true);
+        let body: &[u8] = if status == Some(200) { b"not a list" } else { b"" };
+        h.event(Event::LookupAnswer { token: 1, status, body, now_ms: 1_800_000_000_001 });
+        let mut h = Host::new(&gw);
+        h.headers("GET", &path, &[], true);
+        assert!(h.seen.lookups.is_empty(), "listed again after {status:?}");
+        assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(403));
+    }
     // It never answers: the stream ends (reset) and nothing went upstream.
+    let gw = gateway("");
     let mut h = Host::new(&gw);
     h.headers("GET", &path, &[], true);
     h.event(Event::Reset);
@@ -924,6 +938,12 @@ fn a_projects_organization_is_learned_once_and_decides() {
         assert!(h.seen.forward.is_none(), "{body}");
         assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(403), "{body}");
         assert_eq!(h.record().reason, "project_out_of_scope");
+        // Not asked again at once: each try of a refused call would be a call upstream with the
+        // real token, outside any rate limit (a refused call counts against none).
+        let mut h = Host::new(&gw);
+        h.headers("GET", other, &[], true);
+        assert!(h.seen.lookups.is_empty(), "asked again after {body}");
+        assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(403), "{body}");
     }
 }
 

@@ -403,8 +403,8 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 if self.organization_lookup {
                     let status = status.unwrap_or(0);
                     self.gw.project_organizations.borrow_mut().record(&project, status, body, now_ms);
-                } else if status == Some(200) {
-                    self.gw.branches.borrow_mut().record_listing(&project, body, now_ms);
+                } else {
+                    self.gw.branches.borrow_mut().record_listing(&project, status.unwrap_or(0), body, now_ms);
                 }
                 self.lookups_answered += 1;
                 self.after_lookup(true)
@@ -594,8 +594,11 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                     self.lookups.push((None, project.to_string()));
                     return Flow::Hold;
                 }
-                // Asked already (or the call could not be sent): an unknown organization is refused.
-                project_organizations::Lookup::Ask => d.apply_project_organization(&gw.policy, None),
+                // Asked already (or the call could not be sent), or asked lately with no answer
+                // that placed it: an unknown organization is refused.
+                project_organizations::Lookup::Ask | project_organizations::Lookup::Nowhere => {
+                    d.apply_project_organization(&gw.policy, None)
+                }
             }
         }
         // An approved call's use is counted with the rate limits, after them.
