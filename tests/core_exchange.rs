@@ -510,6 +510,24 @@ fn a_lookup_that_fails_or_never_answers_forwards_nothing() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_repeated_method_or_path_is_400_whichever_copy_comes_first() {
+    let gw = gateway("");
+    let allowed = format!("/v1/projects/{P1}/functions");
+    for (name, value, code) in [
+        (":method", "DELETE", "invalid_method"),
+        (":method", "GET", "invalid_method"),
+        (":path", "/v1/projects", "malformed_target"),
+        (":path", allowed.as_str(), "malformed_target"),
+    ] {
+        let mut h = Host::new(&gw);
+        h.headers("GET", &allowed, &[(name, value)], true);
+        assert!(h.seen.forward.is_none(), "{name}: {value} forwarded");
+        assert_eq!(h.seen.reply.as_ref().map(|r| r.status), Some(400), "{name}: {value}");
+        assert_eq!(h.record().reason, code, "{name}: {value}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn rewrite_headers_and_undeclared_parameters_are_400() {
     let gw = gateway("");
     for header in

@@ -56,6 +56,8 @@ pub struct Head {
     pub content_encoded: bool,
     /// Names of the headers that must not go upstream (each once).
     pub drop: Vec<String>,
+    /// Which of `:method` and `:path` were read (bits 1 and 2): a second copy is no one request.
+    pseudo: u8,
     /// Names of the conditional headers (`if-match`, `if-none-match`) the request carries, each
     /// once: forwarded, unless the response is rewritten (they would ask about the body as
     /// upstream has it).
@@ -133,8 +135,18 @@ impl Head {
     fn read_one(&mut self, name: &str, raw: &str, value: &[u8]) -> bool {
         let h = self;
         match name {
-            ":method" => h.method = text(value),
-            ":path" => h.target = text(value),
+            // A host that hands over two (Envoy never does) sends one of them on: the request
+            // is read as having none, a 400, rather than decided on either.
+            ":method" if h.pseudo & 1 == 0 => {
+                h.pseudo |= 1;
+                h.method = text(value);
+            }
+            ":method" => h.method.clear(),
+            ":path" if h.pseudo & 2 == 0 => {
+                h.pseudo |= 2;
+                h.target = text(value);
+            }
+            ":path" => h.target.clear(),
             n if n.starts_with(':') => {}
             // Envoy's own: it routes on them (and sets them itself in the shipped configs).
             "host" | "x-forwarded-proto" => {}
