@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::audit::summary;
-use crate::catalog::{Area, Catalog, Class};
+use crate::catalog::{query, Area, Catalog, Class};
 use crate::decision::{decide_for, Request};
 use crate::policy::{Agent, GrantKind, Level, Policy, Scope};
 use crate::refusal;
@@ -162,31 +162,6 @@ pub fn whoami(policy: &Policy, agent: &Agent, now_ms: u64) -> String {
     text(&body)
 }
 
-/// Decodes `%XX` escapes and `+` in a query value.
-fn decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// The explain answer: (status, JSON body).
 pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<&str>, now_ms: u64) -> (u16, String) {
     let mut method = None;
@@ -194,8 +169,8 @@ pub fn explain(policy: &Policy, catalog: &Catalog, agent: &Agent, query: Option<
     for pair in query.unwrap_or_default().split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
-            "method" => method = decode(v),
-            "path" => path = decode(v),
+            "method" => method = query::decode(v),
+            "path" => path = query::decode(v),
             _ => {}
         }
     }

@@ -192,6 +192,9 @@ fn whoami_and_explain_agree_with_decide() {
     }
     let (status, _) = discovery::explain(&p, &c, agent, Some("method=GET"), 0);
     assert_eq!(status, 400);
+    // A bad escape is no path, as in any query the filter reads (`%+2` is not a byte).
+    let (status, _) = discovery::explain(&p, &c, agent, Some("method=GET&path=%+2Fv1%2Fprojects"), 0);
+    assert_eq!(status, 400);
 }
 
 #[wasm_bindgen_test(unsupported = test)]

@@ -164,7 +164,7 @@ fn shown(name: &str) -> String {
 }
 
 /// Form decoding: `+` is a space, `%XX` a byte; the result must be UTF-8. `None` on a bad escape.
-fn decode(raw: &str) -> Option<String> {
+pub fn decode(raw: &str) -> Option<String> {
     if !raw.bytes().any(|b| b == b'%' || b == b'+') {
         return Some(raw.to_string());
     }
