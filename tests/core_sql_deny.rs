@@ -829,3 +829,42 @@ fn webhooks_and_server_hooks_need_admin() {
         ],
     );
 }
+
+/// dblink runs its SQL in a session of its own, whose `search_path` its connection string may set
+/// (libpq's `options`, in a `key=value` string, a URI's percent-escaped query, or a dblink_fdw
+/// server's `options` option): `select email from users` there reads auth.users.
+#[wasm_bindgen_test(unsupported = test)]
+fn search_path_set_by_a_dblink_connection_is_refused() {
+    let p = guarded();
+    // Control: the same remote read naming the schema is refused.
+    assert_eq!(
+        refused(&p, 0, "select * from dblink('dbname=postgres', 'select email from auth.users') as t(e text)"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "select * from dblink('dbname=postgres options=-csearch_path=auth', 'select email from users') as t(e text)"),
+            (0, "select * from dblink('dbname=postgres options=''--search_path=auth''', 'select email from users') as t(e text)"),
+            (0, "select dblink_connect('c', 'dbname=postgres options=''-c search_path=auth''')"),
+            (0, "select dblink_connect('c', 'dbname=postgres ' || current_setting('my.opts'))"),
+            (
+                0,
+                "select * from dblink('postgresql://postgres@localhost/postgres?%6Fptions=-csearch_path%3Dauth', 'select email from users') as t(e text)",
+            ),
+            (0, "do $$ begin perform dblink_connect('c', 'dbname=postgres options=-csearch_path=auth'); end $$"),
+            (
+                0,
+                "create server s foreign data wrapper dblink_fdw options (dbname 'postgres', options '-csearch_path=auth')",
+            ),
+        ],
+    );
+    // A connection that sets no options, and its SQL naming nothing denied, still pass.
+    for sql in [
+        "select * from dblink('dbname=postgres', 'select id from public.orders') as t(id int)",
+        "select dblink_connect('c', 'dbname=postgres user=reader')",
+        "create server s foreign data wrapper dblink_fdw options (dbname 'postgres')",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}

@@ -528,28 +528,49 @@ fn executes_built_sql(toks: &[&Token], i: usize) -> bool {
     !(constant && ends)
 }
 
-/// The parentheses open around a token, and how many of them are a [`NAME_TAKING`] call's: one
-/// pass keeps them, so nested calls cost no more than flat ones.
+/// The parentheses open around a token, and how many of them are a [`NAME_TAKING`] call's or a
+/// dblink call's: one pass keeps them, so nested calls cost no more than flat ones.
 #[derive(Default)]
 struct Open {
-    calls: Vec<bool>,
+    /// Each open parenthesis: whether it holds a name-taking call's arguments, a dblink call's.
+    calls: Vec<(bool, bool)>,
     naming: usize,
+    connecting: usize,
     /// The word just read is such a call's name: its `(` comes next.
     pending: bool,
+    pending_connect: bool,
 }
 
 impl Open {
     fn see(&mut self, t: &Token) {
         match t {
             Token::LParen => {
-                self.calls.push(self.pending);
+                self.calls.push((self.pending, self.pending_connect));
                 self.naming += usize::from(self.pending);
+                self.connecting += usize::from(self.pending_connect);
             }
-            Token::RParen if self.calls.pop() == Some(true) => self.naming -= 1,
+            Token::RParen => {
+                if let Some((naming, connecting)) = self.calls.pop() {
+                    self.naming -= usize::from(naming);
+                    self.connecting -= usize::from(connecting);
+                }
+            }
             _ => {}
         }
         self.pending = false;
+        self.pending_connect = false;
     }
+}
+
+/// dblink's functions that open a session from a connection string (or a dblink_fdw server's name).
+const CONNECTING: &[&str] = &["dblink", "dblink_exec", "dblink_connect", "dblink_connect_u"];
+
+/// A string among a dblink call's arguments that may be a connection string setting the remote
+/// session's options (`options=-csearch_path=auth`), or a URI, whose percent-escapes may spell
+/// anything: the SQL it runs there may read any schema by a bare name.
+fn sets_connection_options(text: &str) -> bool {
+    let lower = text.trim_start().to_ascii_lowercase();
+    lower.contains("options") || lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
 fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
@@ -561,6 +582,9 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
             if let Some(text) = string_value(t) {
                 name_string(text, out);
             }
+        }
+        if names.connecting > 0 && string_value(t).is_some_and(sets_connection_options) {
+            out.reaches_any_schema();
         }
         match t {
             Token::Word(w) => {
@@ -598,6 +622,13 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                     }
                     if DATABASE_WIDE.contains(&call.name.as_str()) {
                         out.reaches_any_schema();
+                    }
+                    // A dblink connection string built at run time may set any options.
+                    if CONNECTING.contains(&call.name.as_str()) {
+                        names.pending_connect = true;
+                        if !constant_arguments(toks, i + 1) {
+                            out.reaches_any_schema();
+                        }
                     }
                 } else if (depth > 0 || out.no_tree)
                     && i > 0
@@ -648,6 +679,11 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 }
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
+                }
+                // A server's `options '-csearch_path=auth'` (dblink_fdw): the session dblink opens
+                // through it reads any schema by a bare name.
+                if w.value.eq_ignore_ascii_case("options") && next.is_some_and(|t| string_value(t).is_some()) {
+                    out.reaches_any_schema();
                 }
                 // postgres_fdw's `schema_name 'auth'` option: a foreign table read from that schema
                 // (of this database, through a server that leads back to it).
