@@ -868,3 +868,45 @@ fn search_path_set_by_a_dblink_connection_is_refused() {
         assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
     }
 }
+
+/// `UPDATE pg_settings` runs `set_config` for each row wherever the UPDATE stands: run by
+/// `EXPLAIN ANALYZE`, a prepared statement or a `DO` block, it sets `search_path` (a bare `users`
+/// after it is auth.users) or `standard_conforming_strings` as it does alone.
+#[wasm_bindgen_test(unsupported = test)]
+fn settings_updated_inside_another_statement_are_followed() {
+    let p = policy(
+        &[
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth"]}"#),
+            ("ops", r#""access":{"database":"full"},"sql":{"allow":["read","write","procedural","admin"]}"#),
+        ],
+        "enforce",
+    );
+    let path = "set setting = 'auth' where name = 'search_path'";
+    // Control: alone, the UPDATE's path is followed.
+    assert_eq!(
+        refused(&p, 0, &format!("update pg_settings {path}; select email from users")),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, &format!("explain analyze update pg_settings {path}; select email from users")),
+            (0, &format!("prepare p as update pg_settings {path}; execute p; select email from users")),
+            (0, &format!("do $$ begin update pg_settings {path}; end $$; select email from users")),
+            (0, &format!("do $$ begin update only pg_catalog.pg_settings {path}; end $$; select email from users")),
+            // Strings read otherwise later: every class, as for the UPDATE alone.
+            (1, "explain analyze update pg_settings set setting = 'off' where name = 'standard_conforming_strings'"),
+            (
+                1,
+                "do $$ begin update pg_settings set setting = 'off' where name = 'standard_conforming_strings'; end $$",
+            ),
+        ],
+    );
+    // An EXPLAIN that does not run it, and other settings updated inside, still pass.
+    for (agent, sql) in [
+        (0, format!("explain update pg_settings {path}; select email from public.users")),
+        (1, "explain analyze update pg_settings set setting = '1s' where name = 'statement_timeout'".to_string()),
+    ] {
+        assert_eq!(refused(&p, agent, &sql), (200, "access_full"), "{sql}");
+    }
+}

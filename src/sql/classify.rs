@@ -344,13 +344,12 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
     if !bodies && walk.functions.iter().chain(&s.functions).any(runs_sql_strings) {
         s = scan::scan(tokens, true);
     }
-    // `UPDATE pg_settings` may set `search_path` to anything, and `standard_conforming_strings`
-    // unless its WHERE names one other setting.
-    if let ast::Statement::Update(u) = stmt {
-        if updates_settings(&u.table) {
-            s.path_reaches_any_schema();
-            s.rereads_strings |= !u.selection.as_ref().is_some_and(names_other_setting);
-        }
+    // `UPDATE pg_settings` (alone, or run by an EXPLAIN ANALYZE, a PREPARE, a CTE) may set
+    // `search_path` to anything, and `standard_conforming_strings` unless its WHERE names one
+    // other setting.
+    if let Some(rereads) = walk.settings {
+        s.path_reaches_any_schema();
+        s.rereads_strings |= rereads;
     }
     let mut classes = walk.classes;
     // What only the statement's words show.
@@ -642,6 +641,8 @@ struct Walk {
     seen: HashSet<(bool, FunctionRef)>,
     /// Inside an EXPLAIN that does not run its statement.
     not_run: usize,
+    /// An `UPDATE pg_settings` it runs, and whether it may set `standard_conforming_strings`.
+    settings: Option<bool>,
 }
 
 impl Walk {
@@ -675,6 +676,12 @@ impl Visitor for Walk {
     fn pre_visit_statement(&mut self, s: &ast::Statement) -> ControlFlow<()> {
         if self.not_run == 0 {
             self.classes.extend(own_class(s));
+            if let ast::Statement::Update(u) = s {
+                if updates_settings(&u.table) {
+                    let rereads = !u.selection.as_ref().is_some_and(names_other_setting);
+                    self.settings = Some(self.settings.unwrap_or(false) || rereads);
+                }
+            }
         }
         if matches!(s, ast::Statement::Explain { .. }) && !analyzes(s) {
             self.not_run += 1;

@@ -692,6 +692,17 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                         out.schema(schema);
                     }
                 }
+                // `UPDATE [ONLY] [pg_catalog.]pg_settings` in a body or an unparsed statement (a
+                // statement's own tree shows it otherwise): it may set `search_path` and
+                // `standard_conforming_strings`, whatever its WHERE.
+                if (depth > 0 || out.no_tree)
+                    && w.quote_style.is_none()
+                    && w.keyword == Keyword::UPDATE
+                    && updates_settings(toks.get(i + 1..).unwrap_or_default())
+                {
+                    out.path_reaches_any_schema();
+                    out.rereads_strings = true;
+                }
                 // `SET [LOCAL | SESSION] standard_conforming_strings`, in any statement.
                 if w.value.eq_ignore_ascii_case(STRINGS_SETTING)
                     && matches!(i.checked_sub(1).and_then(|j| toks.get(j)), Some(Token::Word(s)) if s.quote_style.is_none() && matches!(s.keyword, Keyword::SET | Keyword::LOCAL | Keyword::SESSION))
@@ -763,6 +774,21 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
             _ => {}
         }
     }
+}
+
+/// The tokens after `UPDATE`: `[ONLY] [schema.]pg_settings`.
+fn updates_settings(toks: &[&Token]) -> bool {
+    let toks = match toks.first() {
+        Some(Token::Word(w)) if w.quote_style.is_none() && w.keyword == Keyword::ONLY => {
+            toks.get(1..).unwrap_or_default()
+        }
+        _ => toks,
+    };
+    let table = match toks {
+        [Token::Word(_), Token::Period, Token::Word(t), ..] | [Token::Word(t), ..] => t,
+        _ => return false,
+    };
+    table.value.eq_ignore_ascii_case("pg_settings")
 }
 
 /// A string constant's text, however PostgreSQL lets it be written: `'...'`, `E'...'`,
