@@ -910,3 +910,36 @@ fn settings_updated_inside_another_statement_are_followed() {
         assert_eq!(refused(&p, agent, &sql), (200, "access_full"), "{sql}");
     }
 }
+
+/// With `allow_unparsed`, SQL the grammar cannot parse is judged by its words: `ALTER DATABASE
+/// ... SET "role" = ...` (the name quoted) makes every later session of the database take that
+/// role, as `SET ROLE` does, and needs `privilege`; so does `IMPORT FOREIGN SCHEMA ... INTO auth`
+/// reach the schema it fills with foreign tables.
+#[wasm_bindgen_test(unsupported = test)]
+fn unparsed_role_settings_and_import_targets_are_seen() {
+    let p = policy(
+        &[(
+            "loose",
+            r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl","admin"],"allow_unparsed":true,"deny_schemas":["auth"]}"#,
+        )],
+        "enforce",
+    );
+    // Controls: the unquoted name needs privilege; the remote schema named auth is refused.
+    assert_eq!(refused(&p, 0, "alter database postgres set role = 'postgres'"), (403, "sql_not_allowed"));
+    assert_eq!(refused(&p, 0, "import foreign schema auth from server loop into public"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "alter database postgres set \"role\" = 'postgres'"),
+            (0, "alter database postgres set session_authorization = 'postgres'"),
+            (0, "import foreign schema public from server loop into auth"),
+            (0, "import foreign schema public limit to (orders) from server loop into \"auth\""),
+        ],
+    );
+    for sql in [
+        "alter database postgres set statement_timeout = '1min'",
+        "import foreign schema public from server loop into staging",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}

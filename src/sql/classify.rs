@@ -324,6 +324,11 @@ fn unparsed(index: usize, tokens: &[TokenWithSpan], error: String) -> Statement 
     if scan::unfiltered_delete_or_update(tokens) {
         classes.insert(SqlClass::Destroy);
     }
+    // `SET "role" = ...`, `SET session_authorization = ...` (a database's, the system's): a SET
+    // ROLE for the sessions that follow, whose quoted or unreserved name is no keyword above.
+    if scan::has_role_clause(tokens) {
+        classes.insert(SqlClass::Privilege);
+    }
     let mut st = base(index, if lead.is_empty() { "statement".to_string() } else { lead }, s, class);
     st.classes.extend(classes);
     st.parse_error = Some(error);

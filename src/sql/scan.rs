@@ -575,9 +575,14 @@ fn sets_connection_options(text: &str) -> bool {
 
 fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
     let mut names = Open::default();
+    // In an `IMPORT FOREIGN SCHEMA` (until its `;`): its `INTO` names the schema it fills.
+    let mut importing = false;
     for (i, t) in toks.iter().enumerate() {
         let next = toks.get(i + 1);
         names.see(t);
+        if *t == &Token::SemiColon {
+            importing = false;
+        }
         if names.naming > 0 {
             if let Some(text) = string_value(t) {
                 name_string(text, out);
@@ -684,6 +689,15 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 // through it reads any schema by a bare name.
                 if w.value.eq_ignore_ascii_case("options") && next.is_some_and(|t| string_value(t).is_some()) {
                     out.reaches_any_schema();
+                }
+                if w.quote_style.is_none() {
+                    importing |= w.value.eq_ignore_ascii_case("import")
+                        && matches!(next, Some(Token::Word(f)) if f.value.eq_ignore_ascii_case("foreign"));
+                    if importing && w.keyword == Keyword::INTO {
+                        if let Some(Token::Word(schema)) = next {
+                            out.schema(&schema.value);
+                        }
+                    }
                 }
                 // postgres_fdw's `schema_name 'auth'` option: a foreign table read from that schema
                 // (of this database, through a server that leads back to it).
