@@ -943,3 +943,81 @@ fn unparsed_role_settings_and_import_targets_are_seen() {
         assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
     }
 }
+
+/// postgis_topology's editors (the SQL/MM `ST_AddIsoNode`, `ST_RemEdgeModFace`, ..., and
+/// `AddEdge`, `Polygonize`, `TopoGeom_addElement`, `clearTopoGeom`, ...) insert, update and
+/// delete a topology's nodes, edges, faces and relations, and `ST_InitTopoGeo` makes a topology
+/// schema: each passed as `read`. `topology.AddToSearchPath('auth')` runs `ALTER DATABASE ... SET
+/// search_path` with the schema it is given appended: `admin`, and a reference to that schema.
+#[wasm_bindgen_test(unsupported = test)]
+fn postgis_topology_editors_need_their_class() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#),
+            ("writer", r#""access":{"database":"full"},"sql":{"allow":["read","write"]}"#),
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth"]}"#),
+            ("ops", r#""access":{"database":"full"},"sql":{"allow":["read","admin"]}"#),
+        ],
+        "enforce",
+    );
+    // Control: topology's writers already known are refused to a reader.
+    assert_eq!(refused(&p, 0, "select topology.TopoGeo_AddPoint('city', 'POINT(0 0)')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select topology.ST_AddIsoNode('city', 0, 'POINT(1 1)')"),
+            (0, "select topology.ST_AddIsoEdge('city', 1, 2, 'LINESTRING(0 0, 1 1)')"),
+            (0, "select topology.ST_AddEdgeNewFaces('city', 1, 2, 'LINESTRING(0 0, 1 1)')"),
+            (0, "select topology.ST_AddEdgeModFace('city', 1, 2, 'LINESTRING(0 0, 1 1)')"),
+            (0, "select topology.ST_RemEdgeNewFace('city', 12)"),
+            (0, "select topology.ST_RemEdgeModFace('city', 12)"),
+            (0, "select topology.ST_ChangeEdgeGeom('city', 12, 'LINESTRING(0 0, 2 2)')"),
+            (0, "select topology.ST_ModEdgeSplit('city', 12, 'POINT(1 1)')"),
+            (0, "select topology.ST_NewEdgesSplit('city', 12, 'POINT(1 1)')"),
+            (0, "select topology.ST_ModEdgeHeal('city', 12, 13)"),
+            (0, "select topology.ST_NewEdgeHeal('city', 12, 13)"),
+            (0, "select topology.ST_MoveIsoNode('city', 1, 'POINT(2 2)')"),
+            (0, "select topology.ST_RemoveIsoNode('city', 1)"),
+            (0, "select topology.ST_RemIsoNode('city', 1)"),
+            (0, "select topology.ST_RemoveIsoEdge('city', 1)"),
+            (0, "select topology.ST_CreateTopoGeo('city', 'GEOMETRYCOLLECTION EMPTY')"),
+            (0, "select topology.ST_InitTopoGeo('city2')"),
+            (0, "select topology.AddNode('city', 'POINT(1 1)')"),
+            (0, "select topology.AddEdge('city', 'LINESTRING(0 0, 1 1)')"),
+            (0, "select topology.AddFace('city', 'POLYGON((0 0, 1 0, 1 1, 0 0))')"),
+            (0, "select topology.Polygonize('city')"),
+            (0, "select topology.TopoGeo_AddGeometry('city', 'POINT(0 0)')"),
+            (0, "select topology.TopoGeo_LoadGeometry('city', 'POINT(0 0)')"),
+            (0, "select topology.TopoGeom_addElement(tg, '{1,1}') from parcels"),
+            (0, "select topology.TopoGeom_remElement(tg, '{1,1}') from parcels"),
+            (0, "select topology.TopoGeom_addTopoGeom(a.tg, b.tg) from parcels a, parcels b"),
+            (0, "select topology.clearTopoGeom(tg) from parcels"),
+            (0, "select topology.RemoveUnusedPrimitives('city')"),
+            (0, "select topology.MakeTopologyPrecise('city')"),
+            (0, "select topology.Populate_Topology_Layer()"),
+            (0, "select topology.FixCorruptTopoGeometryColumn('public', 'parcels', 'tg')"),
+            (0, "select topology.RenameTopoGeometryColumn('public.parcels', 'tg', 'topo')"),
+            (0, "select topology.AddToSearchPath('topology')"),
+            // What each needs beyond `write`: a schema, a column renamed, the database's path.
+            (1, "select topology.ST_InitTopoGeo('city2')"),
+            (1, "select topology.RenameTopoGeometryColumn('public.parcels', 'tg', 'topo')"),
+            (1, "select topology.AddToSearchPath('topology')"),
+            // The schema the database's path is given.
+            (2, "select topology.AddToSearchPath('auth')"),
+            (2, "select topology.AddToSearchPath(current_setting('my.schema'))"),
+            // A path kept for later bodies: a bare `schedule(...)` sent later is cron's.
+            (3, "select topology.AddToSearchPath('cron')"),
+        ],
+    );
+    // Topology's readers still pass.
+    for sql in [
+        "select topology.ValidateTopology('city')",
+        "select topology.GetNodeByPoint('city', 'POINT(1 1)', 0)",
+        "select topology.ST_GetFaceEdges('city', 1)",
+        "select topology.TopologySummary('city')",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+    assert_eq!(refused(&p, 2, "select topology.AddToSearchPath('topology')"), (200, "access_full"));
+    assert_eq!(refused(&p, 3, "select topology.AddToSearchPath('public')"), (200, "access_full"));
+}

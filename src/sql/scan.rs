@@ -428,6 +428,7 @@ const NAME_TAKING: &[&str] = &[
     "droprasterconstraints",
     "addtopogeometrycolumn",
     "droptopogeometrycolumn",
+    "addtosearchpath",
 ];
 
 /// What a string among a [`NAME_TAKING`] call's arguments may name.
@@ -627,6 +628,13 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                     }
                     if DATABASE_WIDE.contains(&call.name.as_str()) {
                         out.reaches_any_schema();
+                    }
+                    // postgis_topology's `AddToSearchPath('cron')`: the database's path, kept.
+                    if call.name == "addtosearchpath" {
+                        match toks.get(i + 2).and_then(|t| string_value(t)) {
+                            Some(schema) if first_argument_constant(toks, i + 1) => out.path_schema(schema),
+                            _ => out.path_reaches_any_schema(),
+                        }
                     }
                     // A dblink connection string built at run time may set any options.
                     if CONNECTING.contains(&call.name.as_str()) {
