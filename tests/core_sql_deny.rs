@@ -1021,3 +1021,49 @@ fn postgis_topology_editors_need_their_class() {
     assert_eq!(refused(&p, 2, "select topology.AddToSearchPath('topology')"), (200, "access_full"));
     assert_eq!(refused(&p, 3, "select topology.AddToSearchPath('public')"), (200, "access_full"));
 }
+
+/// pg_partman's helpers, each callable from a SELECT: `apply_privileges` grants and revokes a
+/// parent's privileges on a child (`reapply_privileges` is already `privilege`), `apply_cluster`
+/// clusters it, `drop_constraints` drops constraints, `apply_constraints`, `autovacuum_off`,
+/// `inherit_replica_identity` and `inherit_template_properties` alter tables, and
+/// `stop_sub_partition` writes partman's configuration. Each passed as `read`; the tables they
+/// name are read for `deny_schemas` as those of the other partman calls are.
+#[wasm_bindgen_test(unsupported = test)]
+fn pg_partman_helpers_need_their_class() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#),
+            ("migrator", r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl"]}"#),
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth"]}"#),
+        ],
+        "enforce",
+    );
+    // Control: a partman call already known.
+    assert_eq!(refused(&p, 0, "select partman.reapply_privileges('public.events')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select partman.apply_privileges('public', 'events', 'public', 'events_p2024')"),
+            (0, "select partman.apply_cluster('public', 'events', 'public', 'events_p2024')"),
+            (0, "select partman.apply_constraints('public.events')"),
+            (0, "select partman.drop_constraints('public.events', 'public.events_p2024')"),
+            (0, "select partman.autovacuum_off('public', 'events')"),
+            (0, "select partman.autovacuum_reset('public', 'events')"),
+            (0, "select partman.inherit_replica_identity('public', 'events', 'events_p2024')"),
+            (0, "select partman.inherit_template_properties('public.events', 'public', 'events_p2024')"),
+            (0, "select partman.stop_sub_partition('public.events')"),
+            // Beyond ddl: privileges granted, constraints dropped, a table clustered.
+            (1, "select partman.apply_privileges('public', 'events', 'public', 'events_p2024')"),
+            (1, "select partman.drop_constraints('public.events', 'public.events_p2024')"),
+            (1, "select partman.apply_cluster('public', 'events', 'public', 'events_p2024')"),
+            // A denied schema's tables, named by strings.
+            (2, "select partman.apply_privileges('auth', 'users', 'public', 'u')"),
+            (2, "select partman.drop_constraints('auth.sessions', 'auth.sessions_p1')"),
+        ],
+    );
+    assert_eq!(refused(&p, 1, "select partman.apply_constraints('public.events')"), (200, "access_full"));
+    assert_eq!(
+        refused(&p, 2, "select partman.drop_constraints('public.events', 'public.events_p1')"),
+        (200, "access_full")
+    );
+}

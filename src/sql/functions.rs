@@ -217,6 +217,17 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("create_sub_parent", SqlClass::Ddl),
     ("partition_gap_fill", SqlClass::Ddl),
     ("reapply_privileges", SqlClass::Privilege),
+    // pg_partman's helpers: a child given its parent's grants, clustered, its constraints added
+    // or dropped, its options and replica identity altered; partman's configuration written.
+    ("apply_privileges", SqlClass::Privilege),
+    ("apply_cluster", SqlClass::Admin),
+    ("apply_constraints", SqlClass::Ddl),
+    ("drop_constraints", SqlClass::Destroy),
+    ("autovacuum_off", SqlClass::Ddl),
+    ("autovacuum_reset", SqlClass::Ddl),
+    ("inherit_replica_identity", SqlClass::Ddl),
+    ("inherit_template_properties", SqlClass::Ddl),
+    ("stop_sub_partition", SqlClass::Write),
     ("undo_partition", SqlClass::Destroy),
     ("drop_partition_time", SqlClass::Destroy),
     ("drop_partition_id", SqlClass::Destroy),
