@@ -1067,3 +1067,42 @@ fn pg_partman_helpers_need_their_class() {
         (200, "access_full")
     );
 }
+
+/// PGroonga's maintenance calls change every PGroonga index (`pgroonga_set_writable(false)`
+/// stops their writes, `pgroonga_wal_truncate` drops their WAL, `pgroonga_vacuum`,
+/// `pgroonga_flush`, `pgroonga_wal_apply`), and pg_prewarm's `pg_prewarm` fills the shared buffers
+/// (pg_buffercache's evictions are `admin`): each passed as `read`. `pgroonga_query_expand` reads
+/// the synonyms of a table it takes by name: a denied schema's rows, named only by a string.
+#[wasm_bindgen_test(unsupported = test)]
+fn pgroonga_and_prewarm_maintenance_need_admin() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read","write"]}"#),
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth"]}"#),
+        ],
+        "enforce",
+    );
+    // Control: PGroonga's command runner is admin.
+    assert_eq!(refused(&p, 0, "select pgroonga_command('status')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select pgroonga_set_writable(false)"),
+            (0, "select pgroonga_wal_truncate()"),
+            (0, "select pgroonga_wal_apply()"),
+            (0, "select pgroonga_wal_set_applied_position(0, 0)"),
+            (0, "select pgroonga_vacuum()"),
+            (0, "select pgroonga_flush('posts_body_idx')"),
+            (0, "select pg_prewarm('public.orders')"),
+            (1, "select pgroonga_query_expand('auth.users', 'email', 'encrypted_password', 'a')"),
+            (1, "select pgroonga_query_expand(current_setting('my.t')::regclass, 'a', 'b', 'c')"),
+        ],
+    );
+    for (agent, sql) in [
+        (0, "select * from posts where body &@~ pgroonga_query_expand('synonyms', 'term', 'synonyms', 'db')"),
+        (0, "select pgroonga_snippet_html(body, array['db']) from posts"),
+        (1, "select pgroonga_query_expand('public.synonyms', 'term', 'synonyms', 'db')"),
+    ] {
+        assert_eq!(refused(&p, agent, sql), (200, "access_full"), "{sql}");
+    }
+}

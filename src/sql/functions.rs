@@ -323,6 +323,15 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("autoprewarm_dump_now", SqlClass::Admin),
     ("pg_stat_monitor_reset", SqlClass::Admin),
     ("pgroonga_command", SqlClass::Admin),
+    // PGroonga's indexes made read-only, flushed, vacuumed, their WAL applied or truncated;
+    // pg_prewarm's buffers filled (as pg_buffercache's are emptied).
+    ("pgroonga_set_writable", SqlClass::Admin),
+    ("pgroonga_flush", SqlClass::Admin),
+    ("pgroonga_vacuum", SqlClass::Admin),
+    ("pgroonga_wal_apply", SqlClass::Admin),
+    ("pgroonga_wal_truncate", SqlClass::Admin),
+    ("pgroonga_wal_set_applied_position", SqlClass::Admin),
+    ("pg_prewarm", SqlClass::Admin),
     // Writes hidden in a read: sequences and large objects.
     ("nextval", SqlClass::Write),
     ("setval", SqlClass::Write),

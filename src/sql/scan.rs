@@ -382,7 +382,7 @@ pub fn scan_unparsed(tokens: &[TokenWithSpan], bodies: bool) -> Scan {
     out
 }
 
-/// Known functions that take a schema, a table or another relation by name, as their first
+/// Functions that take a schema, a table or another relation by name, as their first
 /// argument (a string, or a `regclass` written as one): the strings among their arguments name
 /// what they may (`a.b`: the schema `a`; a bare name: a schema), and a first argument that is not
 /// one constant may name any schema's relation.
@@ -399,6 +399,7 @@ const NAME_TAKING: &[&str] = &[
     "pg_truncate_visibility_map",
     "heap_force_freeze",
     "heap_force_kill",
+    "pgroonga_query_expand",
     "dblink_build_sql_insert",
     "dblink_build_sql_update",
     "dblink_build_sql_delete",
