@@ -1106,3 +1106,41 @@ fn pgroonga_and_prewarm_maintenance_need_admin() {
         assert_eq!(refused(&p, agent, sql), (200, "access_full"), "{sql}");
     }
 }
+
+/// pgTAP's `cmp_ok(have, op, want)` runs `'SELECT ' || have || op || want` with the operator as
+/// given, so any SQL fits in it; its internals `_temptable`, `_relcomp`, `_docomp`, `_runem`,
+/// `_runner`, `_time_trials` and `_def_is` (all callable) run the SQL or the names they are
+/// given. Each passed as `read`, its strings unread: they are `procedural`, read as code, as
+/// `lives_ok` and `results_eq` are.
+#[wasm_bindgen_test(unsupported = test)]
+fn pgtap_calls_that_run_their_strings_are_procedural() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#),
+            (
+                "scripted",
+                r#""access":{"database":"full"},"sql":{"allow":["read","procedural"],"deny_schemas":["auth"],"deny_functions":["pg_terminate_backend"]}"#,
+            ),
+        ],
+        "enforce",
+    );
+    // Control: pgTAP's lives_ok is procedural, its string read as code.
+    assert_eq!(refused(&p, 0, "select lives_ok('select 1')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select cmp_ok(1, '= (select count(*) from public.orders)::int +', 0)"),
+            (0, "select extensions._temptable('select * from public.orders', 't1')"),
+            (0, "select _relcomp('select 1', 'select 1', 'd', '')"),
+            (0, "select _docomp('public.orders', 'public.orders', 'd', '')"),
+            (0, "select _time_trials('select 1', 1, 1.0)"),
+            (0, "select _def_is('(select 1)', 'int', 1, 'd')"),
+            (0, "select _runem(array['public.wipe'], false)"),
+            (1, "select cmp_ok(1, '< (select count(*) from auth.users)::int +', 0)"),
+            (1, "select cmp_ok(1, '= (select pg_terminate_backend(1))::int +', 0)"),
+            (1, "select _temptable('select email from auth.users', 't1')"),
+            (1, "select cmp_ok(1, current_setting('my.op'), 0)"),
+        ],
+    );
+    assert_eq!(refused(&p, 1, "select cmp_ok(1, '<', 2)"), (200, "access_full"));
+}

@@ -193,6 +193,16 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("row_eq", SqlClass::Procedural),
     ("runtests", SqlClass::Procedural),
     ("do_tap", SqlClass::Procedural),
+    // `cmp_ok`'s operator is spliced into the SQL it runs; pgTAP's internals (callable) run the
+    // SQL, the tables or the functions they are given.
+    ("cmp_ok", SqlClass::Procedural),
+    ("_temptable", SqlClass::Procedural),
+    ("_relcomp", SqlClass::Procedural),
+    ("_docomp", SqlClass::Procedural),
+    ("_runem", SqlClass::Procedural),
+    ("_runner", SqlClass::Procedural),
+    ("_time_trials", SqlClass::Procedural),
+    ("_def_is", SqlClass::Procedural),
     // pg_tle: an extension's SQL, given as a string, runs when it is created.
     ("install_extension", SqlClass::Procedural),
     ("install_update_path", SqlClass::Procedural),
