@@ -1144,3 +1144,36 @@ fn pgtap_calls_that_run_their_strings_are_procedural() {
     );
     assert_eq!(refused(&p, 1, "select cmp_ok(1, '<', 2)"), (200, "access_full"));
 }
+
+/// A function bound by name to an aggregate, an operator or a type is called by every later use
+/// of it: PostgreSQL also takes an aggregate's `sfunc1` (the old spelling of `sfunc`) and any
+/// option name in double quotes (`"sfunc" = set_config`, `"function" = ...`), which the grammar
+/// cannot parse; with `allow_unparsed` they bound a denied function unseen.
+#[wasm_bindgen_test(unsupported = test)]
+fn function_bound_by_an_old_or_quoted_option_name_is_seen() {
+    let p = policy(
+        &[(
+            "loose",
+            r#""access":{"database":"full"},"sql":{"allow":["read","ddl"],"allow_unparsed":true,"deny_functions":["pg_terminate_backend"]}"#,
+        )],
+        "enforce",
+    );
+    // Control: `sfunc = set_config` binds set_config (admin).
+    assert_eq!(
+        refused(&p, 0, "create aggregate public.a(text, bool) (sfunc = set_config, stype = text, initcond = 'role')"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "create aggregate public.a(text, bool) (sfunc1 = set_config, stype1 = text, initcond1 = 'role')"),
+            (0, "create aggregate public.a(text, bool) (\"sfunc\" = set_config, stype = text, initcond = 'role')"),
+            (0, "create operator public.<<< (leftarg = int, rightarg = bigint, \"function\" = pg_terminate_backend)"),
+            (0, "create type public.t (input = public.t_in, \"output\" = pg_terminate_backend)"),
+        ],
+    );
+    assert_eq!(
+        refused(&p, 0, "create aggregate public.a(int) (\"sfunc\" = int4pl, stype = int)"),
+        (200, "access_full")
+    );
+}

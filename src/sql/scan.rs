@@ -690,7 +690,7 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 let with_function = w.quote_style.is_none()
                     && w.keyword == Keyword::FUNCTION
                     && matches!(i.checked_sub(1).and_then(|j| toks.get(j)), Some(Token::Word(p)) if p.quote_style.is_none() && p.keyword == Keyword::WITH);
-                if with_function || (w.quote_style.is_none() && binds_function(&w.value, next.copied())) {
+                if with_function || binds_function(w, next.copied()) {
                     bound_function(toks.get(i + 1..).unwrap_or_default(), out);
                 }
                 if w.quote_style.is_none() && matches!(w.keyword, Keyword::SCHEMA | Keyword::SCHEMAS) {
@@ -845,6 +845,8 @@ const FUNCTION_OPTIONS: &[&str] = &[
     "restrict",
     "join",
     "sfunc",
+    // The old spelling of `sfunc`, still read.
+    "sfunc1",
     "finalfunc",
     "combinefunc",
     "serialfunc",
@@ -864,11 +866,13 @@ const FUNCTION_OPTIONS: &[&str] = &[
     "subtype_diff",
 ];
 
-/// `option =` (one of the options above) or `HANDLER` / `VALIDATOR` before a name.
-fn binds_function(word: &str, next: Option<&Token>) -> bool {
+/// `option =` (one of the options above, its name perhaps in double quotes: PostgreSQL reads
+/// `"sfunc" = f` as `sfunc = f`) or `HANDLER` / `VALIDATOR` / `INLINE` before a name.
+fn binds_function(word: &Word, next: Option<&Token>) -> bool {
+    let named = |names: &[&str]| names.iter().any(|o| word.value.eq_ignore_ascii_case(o));
     match next {
-        Some(Token::Eq) => FUNCTION_OPTIONS.iter().any(|o| word.eq_ignore_ascii_case(o)),
-        Some(Token::Word(_)) => word.eq_ignore_ascii_case("handler") || word.eq_ignore_ascii_case("validator"),
+        Some(Token::Eq) => named(FUNCTION_OPTIONS),
+        Some(Token::Word(_)) => word.quote_style.is_none() && named(&["handler", "validator", "inline"]),
         _ => false,
     }
 }
