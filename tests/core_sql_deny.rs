@@ -1177,3 +1177,32 @@ fn function_bound_by_an_old_or_quoted_option_name_is_seen() {
         (200, "access_full")
     );
 }
+
+/// pg_partman's procedures and `run_maintenance`, and TimescaleDB's
+/// `refresh_continuous_aggregate`, act on the table they are given by a string (rows moved
+/// between partitions, partitions undone, constraints dropped and made, an aggregate refreshed):
+/// a denied schema's table, named only in the string, passed `deny_schemas`.
+#[wasm_bindgen_test(unsupported = test)]
+fn partman_procedures_on_a_denied_table_are_refused() {
+    let p = guarded();
+    // Control: partman's functions that take the table already read it.
+    assert_eq!(refused(&p, 0, "select partman.partition_data_time('auth.events')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "call partman.partition_data_proc('auth.events')"),
+            (0, "call partman.undo_partition_proc('auth.events')"),
+            (0, "call partman.reapply_constraints_proc('auth.events', true, true)"),
+            (0, "select partman.run_maintenance('auth.events')"),
+            (0, "call refresh_continuous_aggregate('auth.daily', null, null)"),
+        ],
+    );
+    for sql in [
+        "select partman.run_maintenance()",
+        "call partman.run_maintenance_proc()",
+        "call partman.partition_data_proc('public.events')",
+        "select partman.run_maintenance('public.events')",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}

@@ -404,6 +404,11 @@ const NAME_TAKING: &[&str] = &[
     "dblink_build_sql_update",
     "dblink_build_sql_delete",
     "create_parent",
+    "run_maintenance",
+    "partition_data_proc",
+    "undo_partition_proc",
+    "reapply_constraints_proc",
+    "refresh_continuous_aggregate",
     "partition_data_time",
     "partition_data_id",
     "undo_partition",
@@ -632,7 +637,10 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                     }
                     if NAME_TAKING.contains(&call.name.as_str()) {
                         names.pending = true;
-                        if !first_argument_constant(toks, i + 1) {
+                        // `run_maintenance()`: every partition set, each made by a call that
+                        // named its table (`populate_geometry_columns()` reaches every table).
+                        let every_set = call.name == "run_maintenance" && toks.get(i + 2) == Some(&&Token::RParen);
+                        if !every_set && !first_argument_constant(toks, i + 1) {
                             out.reaches_any_schema();
                         }
                     }
