@@ -288,6 +288,8 @@ fn unsplit(error: String) -> Statement {
 fn unparsed(index: usize, tokens: &[TokenWithSpan], error: String) -> Statement {
     let lead = scan::leading_keyword(tokens).unwrap_or_default();
     let class = match lead.as_str() {
+        // `PREPARE TRANSACTION 'x'` ends the transaction the body runs in, as COMMIT does.
+        "PREPARE" if scan::second_keyword(tokens).as_deref() == Some("TRANSACTION") => SqlClass::Admin,
         "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW" | "EXPLAIN" => SqlClass::Read,
         "INSERT" | "UPDATE" | "DELETE" | "MERGE" => SqlClass::Write,
         "CREATE" | "ALTER" | "COMMENT" | "REFRESH" => SqlClass::Ddl,

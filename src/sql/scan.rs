@@ -1089,6 +1089,14 @@ pub fn leading_keyword(tokens: &[TokenWithSpan]) -> Option<String> {
     })?
 }
 
+/// The second significant word of a statement, upper case, if it is an unquoted word.
+pub fn second_keyword(tokens: &[TokenWithSpan]) -> Option<String> {
+    match significant(tokens).get(1) {
+        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
 /// The command words of a statement: `DROP TABLE`, `CREATE MATERIALIZED VIEW`, `ALTER DEFAULT
 /// PRIVILEGES`, skipping `OR REPLACE`, `TEMPORARY`, `IF NOT EXISTS` and the like.
 pub fn command_label(tokens: &[TokenWithSpan]) -> String {
