@@ -1206,3 +1206,33 @@ fn partman_procedures_on_a_denied_table_are_refused() {
         assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
     }
 }
+
+/// A `search_path` a role or a database keeps, set from inside a `DO` block or through
+/// `dblink_exec`, outlives the request as one set by a lone `ALTER ROLE` does: a bare
+/// `drop_queue('jobs')` sent later is pgmq's (`destroy`), judged `read`. The statement that keeps
+/// it needs the classes of the known functions of that path, as the lone ALTER does.
+#[wasm_bindgen_test(unsupported = test)]
+fn search_path_kept_from_inside_a_body_needs_the_classes_it_leads_to() {
+    let p = policy(
+        &[
+            ("scripted", r#""access":{"database":"full"},"sql":{"allow":["read","procedural"]}"#),
+            ("ops", r#""access":{"database":"full"},"sql":{"allow":["read","procedural","admin"]}"#),
+        ],
+        "enforce",
+    );
+    // What a later request sends: a bare call, judged read; pgmq's own call needs destroy.
+    assert_eq!(refused(&p, 0, "select drop_queue('jobs')"), (200, "access_full"));
+    assert_eq!(refused(&p, 0, "do $$ begin perform pgmq.drop_queue('jobs'); end $$"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "do $$ begin alter role postgres set search_path = pgmq, public; end $$"),
+            (0, "do $$ begin execute 'alter database postgres set search_path = pgmq'; end $$"),
+            (1, "select dblink_exec('dbname=postgres', 'alter role postgres set search_path = pgmq')"),
+        ],
+    );
+    assert_eq!(
+        refused(&p, 0, "do $$ begin alter role postgres set search_path = public, extensions; end $$"),
+        (200, "access_full")
+    );
+}

@@ -216,9 +216,12 @@ fn follow_search_path(list: &mut [Statement]) {
     let (mut path, mut any): (Vec<&'static str>, bool) = (Vec::new(), false);
     for st in list {
         // A path a role, a database or a function keeps (`ALTER ROLE r SET search_path = cron`,
-        // postgis_topology's `AddToSearchPath('cron')`): a bare call sent later, in a body that
+        // postgis_topology's `AddToSearchPath('cron')`, and the same ALTER run from a `DO` block
+        // or from the SQL a call runs, `dblink_exec`'s): a bare call sent later, in a body that
         // sets no path, may be any known function of it.
-        let keeps_path = st.label.starts_with("ALTER") || st.functions.iter().any(|f| f.name == "addtosearchpath");
+        let keeps_path = st.label.starts_with("ALTER")
+            || st.label == "DO"
+            || st.functions.iter().any(|f| f.name == "addtosearchpath" || runs_sql_strings(f));
         if keeps_path && !st.search_path.is_empty() {
             let kept: Vec<&str> = st.search_path.iter().filter_map(|s| known_schema(s)).collect();
             let (classes, runs_sql) = in_schemas(&kept, st.search_path.iter().any(|s| s == scan::ANY_SCHEMA));
