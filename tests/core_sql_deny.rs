@@ -1236,3 +1236,42 @@ fn search_path_kept_from_inside_a_body_needs_the_classes_it_leads_to() {
         (200, "access_full")
     );
 }
+
+/// PostGIS raster's overview and constraint calls alter or drop a table's constraints, or make an
+/// overview table: `ST_CreateOverview`, `AddOverviewConstraints`, `DropOverviewConstraints`, and
+/// the callable internals behind `AddRasterConstraints` (`_add_raster_constraint_srid`,
+/// `_drop_raster_constraint_extent`, ...). Each passed as `read`, the schemas and tables they take
+/// as strings unread, where `AddRasterConstraints` itself is `ddl` and read for `deny_schemas`.
+#[wasm_bindgen_test(unsupported = test)]
+fn postgis_raster_overviews_and_constraint_internals_need_their_class() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read","write"]}"#),
+            ("migrator", r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl"]}"#),
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth"]}"#),
+        ],
+        "enforce",
+    );
+    // Control: the public wrapper is ddl.
+    assert_eq!(refused(&p, 0, "select AddRasterConstraints('public', 'tiles', 'rast')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select _add_raster_constraint_srid('public', 'tiles', 'rast')"),
+            (0, "select _add_raster_constraint('c', 'alter table public.tiles add constraint c check (true)')"),
+            (0, "select _drop_raster_constraint_extent('public', 'tiles', 'rast')"),
+            (0, "select _drop_raster_constraint('public', 'tiles', 'c')"),
+            (0, "select ST_CreateOverview('public.tiles'::regclass, 'rast', 2)"),
+            (0, "select AddOverviewConstraints('public', 'o_2', 'rast', 'public', 'tiles', 'rast', 2)"),
+            (0, "select _add_overview_constraint('public', 'o_2', 'rast', 'public', 'tiles', 'rast', 2)"),
+            (0, "select DropOverviewConstraints('public', 'o_2', 'rast')"),
+            (0, "select _drop_overview_constraint('public', 'o_2', 'rast')"),
+            (1, "select _drop_raster_constraint_extent('public', 'tiles', 'rast')"),
+            (1, "select DropOverviewConstraints('public', 'o_2', 'rast')"),
+            (2, "select _drop_raster_constraint_srid('auth', 'x', 'rast')"),
+            (2, "select ST_CreateOverview('auth.x', 'rast', 2)"),
+        ],
+    );
+    assert_eq!(refused(&p, 1, "select ST_CreateOverview('public.tiles'::regclass, 'rast', 2)"), (200, "access_full"));
+    assert_eq!(refused(&p, 0, "select _raster_constraint_info_srid('public', 'tiles', 'rast')"), (200, "access_full"));
+}

@@ -263,6 +263,16 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("dropgeometrytable", SqlClass::Destroy),
     ("addrasterconstraints", SqlClass::Ddl),
     ("droprasterconstraints", SqlClass::Destroy),
+    // Raster overviews made and constrained; the callable internals behind the constraint calls
+    // (`_add_raster_constraint` runs the SQL it is given; the `_add_raster_constraint_*` and
+    // `_drop_raster_constraint_*` families are in `CLASS_PREFIXES`).
+    ("st_createoverview", SqlClass::Ddl),
+    ("addoverviewconstraints", SqlClass::Ddl),
+    ("dropoverviewconstraints", SqlClass::Destroy),
+    ("_add_overview_constraint", SqlClass::Ddl),
+    ("_drop_overview_constraint", SqlClass::Destroy),
+    ("_add_raster_constraint", SqlClass::Procedural),
+    ("_drop_raster_constraint", SqlClass::Destroy),
     ("createtopology", SqlClass::Ddl),
     ("addtopogeometrycolumn", SqlClass::Ddl),
     ("droptopology", SqlClass::Destroy),
@@ -425,6 +435,11 @@ const SQL_RUNNING_PREFIXES: &[&str] = &["pgr_"];
 /// string (`dblink_build_sql_insert('auth.sessions', ...)` returns an INSERT holding its values).
 const ADMIN_PREFIXES: &[&str] = &["dblink"];
 
+/// Families of functions named with these prefixes, and their class: PostGIS raster's constraint
+/// internals (`_add_raster_constraint_srid`, `_drop_raster_constraint_extent`, ...).
+const CLASS_PREFIXES: &[(&str, SqlClass)] =
+    &[("_add_raster_constraint_", SqlClass::Ddl), ("_drop_raster_constraint_", SqlClass::Destroy)];
+
 /// [`FUNCTIONS`] by name: (name, the schema an entry names, class), sorted by name, built once.
 fn by_name() -> &'static [(&'static str, Option<&'static str>, SqlClass)] {
     static INDEX: std::sync::OnceLock<Vec<(&'static str, Option<&'static str>, SqlClass)>> = std::sync::OnceLock::new();
@@ -453,6 +468,7 @@ pub fn function_class(f: &FunctionRef) -> Option<SqlClass> {
         .map(|&(_, _, c)| c)
         .or_else(|| SQL_RUNNING_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Procedural))
         .or_else(|| ADMIN_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Admin))
+        .or_else(|| CLASS_PREFIXES.iter().find(|(p, _)| f.name.starts_with(p)).map(|&(_, c)| c))
 }
 
 /// The schema of some known entry (`cron`, `graphql`, `pgmq`, ...) this one (lowercase) is, if any.

@@ -444,7 +444,20 @@ const NAME_TAKING: &[&str] = &[
     "addtopogeometrycolumn",
     "droptopogeometrycolumn",
     "addtosearchpath",
+    "st_createoverview",
+    "addoverviewconstraints",
+    "dropoverviewconstraints",
+    "_add_overview_constraint",
+    "_drop_overview_constraint",
+    "_drop_raster_constraint",
 ];
+
+/// Families of [`NAME_TAKING`] functions: PostGIS raster's constraint internals.
+const NAME_TAKING_PREFIXES: &[&str] = &["_add_raster_constraint_", "_drop_raster_constraint_"];
+
+fn takes_names(name: &str) -> bool {
+    NAME_TAKING.contains(&name) || NAME_TAKING_PREFIXES.iter().any(|p| name.starts_with(p))
+}
 
 /// What a string among a [`NAME_TAKING`] call's arguments may name.
 fn name_string(text: &str, out: &mut Scan) {
@@ -635,7 +648,7 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                     if runs_sql_strings(&call) && !constant_arguments(toks, i + 1) {
                         out.runs_built_sql();
                     }
-                    if NAME_TAKING.contains(&call.name.as_str()) {
+                    if takes_names(&call.name) {
                         names.pending = true;
                         // `run_maintenance()`: every partition set, each made by a call that
                         // named its table (`populate_geometry_columns()` reaches every table).
