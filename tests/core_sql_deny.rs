@@ -998,6 +998,9 @@ fn postgis_topology_editors_need_their_class() {
             (0, "select topology.FixCorruptTopoGeometryColumn('public', 'parcels', 'tg')"),
             (0, "select topology.RenameTopoGeometryColumn('public.parcels', 'tg', 'topo')"),
             (0, "select topology.AddToSearchPath('topology')"),
+            // Callable internals (C) that add edges and register faces.
+            (0, "select topology._TopoGeo_AddLinestringNoFace('city', 'LINESTRING(0 0, 1 1)')"),
+            (0, "select topology._RegisterMissingFaces('city')"),
             // What each needs beyond `write`: a schema, a column renamed, the database's path.
             (1, "select topology.ST_InitTopoGeo('city2')"),
             (1, "select topology.RenameTopoGeometryColumn('public.parcels', 'tg', 'topo')"),

@@ -322,6 +322,8 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("maketopologyprecise", SqlClass::Write),
     ("populate_topology_layer", SqlClass::Write),
     ("fixcorrupttopogeometrycolumn", SqlClass::Write),
+    ("_topogeo_addlinestringnoface", SqlClass::Write),
+    ("_registermissingfaces", SqlClass::Write),
     ("topology.addnode", SqlClass::Write),
     ("topology.addedge", SqlClass::Write),
     ("topology.addface", SqlClass::Write),
