@@ -1278,3 +1278,20 @@ fn postgis_raster_overviews_and_constraint_internals_need_their_class() {
     assert_eq!(refused(&p, 1, "select ST_CreateOverview('public.tiles'::regclass, 'rast', 2)"), (200, "access_full"));
     assert_eq!(refused(&p, 0, "select _raster_constraint_info_srid('public', 'tiles', 'rast')"), (200, "access_full"));
 }
+
+/// pg_graphql's `graphql.resolve` is a wrapper: the resolver it calls,
+/// `graphql._internal_resolve`, is callable too and runs the same mutations. It passed as `read`.
+#[wasm_bindgen_test(unsupported = test)]
+fn graphql_internal_resolver_is_procedural() {
+    let p = policy(&[("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#)], "enforce");
+    let mutation = "$$mutation { deleteFromOrdersCollection(atMost: 100) { affectedCount } }$$";
+    // Control: the wrapper is procedural.
+    assert_eq!(refused(&p, 0, &format!("select graphql.resolve({mutation})")), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, &format!("select graphql._internal_resolve({mutation})")),
+            (0, &format!("select graphql._internal_resolve(\"query\" := {mutation})")),
+        ],
+    );
+}

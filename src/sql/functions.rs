@@ -165,6 +165,7 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     // pg_cron (SQL run later, from a string).
     ("index_advisor", SqlClass::Procedural),
     ("graphql.resolve", SqlClass::Procedural),
+    ("graphql._internal_resolve", SqlClass::Procedural),
     ("graphql_public.graphql", SqlClass::Procedural),
     ("cron.schedule", SqlClass::Procedural),
     ("schedule_in_database", SqlClass::Procedural),
