@@ -829,3 +829,469 @@ fn webhooks_and_server_hooks_need_admin() {
         ],
     );
 }
+
+/// dblink runs its SQL in a session of its own, whose `search_path` its connection string may set
+/// (libpq's `options`, in a `key=value` string, a URI's percent-escaped query, or a dblink_fdw
+/// server's `options` option): `select email from users` there reads auth.users.
+#[wasm_bindgen_test(unsupported = test)]
+fn search_path_set_by_a_dblink_connection_is_refused() {
+    let p = guarded();
+    // Control: the same remote read naming the schema is refused.
+    assert_eq!(
+        refused(&p, 0, "select * from dblink('dbname=postgres', 'select email from auth.users') as t(e text)"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "select * from dblink('dbname=postgres options=-csearch_path=auth', 'select email from users') as t(e text)"),
+            (0, "select * from dblink('dbname=postgres options=''--search_path=auth''', 'select email from users') as t(e text)"),
+            (0, "select dblink_connect('c', 'dbname=postgres options=''-c search_path=auth''')"),
+            (0, "select dblink_connect('c', 'dbname=postgres ' || current_setting('my.opts'))"),
+            (
+                0,
+                "select * from dblink('postgresql://postgres@localhost/postgres?%6Fptions=-csearch_path%3Dauth', 'select email from users') as t(e text)",
+            ),
+            (0, "do $$ begin perform dblink_connect('c', 'dbname=postgres options=-csearch_path=auth'); end $$"),
+            (
+                0,
+                "create server s foreign data wrapper dblink_fdw options (dbname 'postgres', options '-csearch_path=auth')",
+            ),
+        ],
+    );
+    // A connection that sets no options, and its SQL naming nothing denied, still pass.
+    for sql in [
+        "select * from dblink('dbname=postgres', 'select id from public.orders') as t(id int)",
+        "select dblink_connect('c', 'dbname=postgres user=reader')",
+        "create server s foreign data wrapper dblink_fdw options (dbname 'postgres')",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}
+
+/// `UPDATE pg_settings` runs `set_config` for each row wherever the UPDATE stands: run by
+/// `EXPLAIN ANALYZE`, a prepared statement or a `DO` block, it sets `search_path` (a bare `users`
+/// after it is auth.users) or `standard_conforming_strings` as it does alone.
+#[wasm_bindgen_test(unsupported = test)]
+fn settings_updated_inside_another_statement_are_followed() {
+    let p = policy(
+        &[
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth"]}"#),
+            ("ops", r#""access":{"database":"full"},"sql":{"allow":["read","write","procedural","admin"]}"#),
+        ],
+        "enforce",
+    );
+    let path = "set setting = 'auth' where name = 'search_path'";
+    // Control: alone, the UPDATE's path is followed.
+    assert_eq!(
+        refused(&p, 0, &format!("update pg_settings {path}; select email from users")),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, &format!("explain analyze update pg_settings {path}; select email from users")),
+            (0, &format!("prepare p as update pg_settings {path}; execute p; select email from users")),
+            (0, &format!("do $$ begin update pg_settings {path}; end $$; select email from users")),
+            (0, &format!("do $$ begin update only pg_catalog.pg_settings {path}; end $$; select email from users")),
+            // Strings read otherwise later: every class, as for the UPDATE alone.
+            (1, "explain analyze update pg_settings set setting = 'off' where name = 'standard_conforming_strings'"),
+            (
+                1,
+                "do $$ begin update pg_settings set setting = 'off' where name = 'standard_conforming_strings'; end $$",
+            ),
+        ],
+    );
+    // An EXPLAIN that does not run it, and other settings updated inside, still pass.
+    for (agent, sql) in [
+        (0, format!("explain update pg_settings {path}; select email from public.users")),
+        (1, "explain analyze update pg_settings set setting = '1s' where name = 'statement_timeout'".to_string()),
+    ] {
+        assert_eq!(refused(&p, agent, &sql), (200, "access_full"), "{sql}");
+    }
+}
+
+/// With `allow_unparsed`, SQL the grammar cannot parse is judged by its words: `ALTER DATABASE
+/// ... SET "role" = ...` (the name quoted) makes every later session of the database take that
+/// role, as `SET ROLE` does, and needs `privilege`; so does `IMPORT FOREIGN SCHEMA ... INTO auth`
+/// reach the schema it fills with foreign tables.
+#[wasm_bindgen_test(unsupported = test)]
+fn unparsed_role_settings_and_import_targets_are_seen() {
+    let p = policy(
+        &[(
+            "loose",
+            r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl","admin"],"allow_unparsed":true,"deny_schemas":["auth"]}"#,
+        )],
+        "enforce",
+    );
+    // Controls: the unquoted name needs privilege; the remote schema named auth is refused.
+    assert_eq!(refused(&p, 0, "alter database postgres set role = 'postgres'"), (403, "sql_not_allowed"));
+    assert_eq!(refused(&p, 0, "import foreign schema auth from server loop into public"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "alter database postgres set \"role\" = 'postgres'"),
+            (0, "alter database postgres set session_authorization = 'postgres'"),
+            (0, "import foreign schema public from server loop into auth"),
+            (0, "import foreign schema public limit to (orders) from server loop into \"auth\""),
+        ],
+    );
+    for sql in [
+        "alter database postgres set statement_timeout = '1min'",
+        "import foreign schema public from server loop into staging",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}
+
+/// postgis_topology's editors (the SQL/MM `ST_AddIsoNode`, `ST_RemEdgeModFace`, ..., and
+/// `AddEdge`, `Polygonize`, `TopoGeom_addElement`, `clearTopoGeom`, ...) insert, update and
+/// delete a topology's nodes, edges, faces and relations, and `ST_InitTopoGeo` makes a topology
+/// schema: each passed as `read`. `topology.AddToSearchPath('auth')` runs `ALTER DATABASE ... SET
+/// search_path` with the schema it is given appended: `admin`, and a reference to that schema.
+#[wasm_bindgen_test(unsupported = test)]
+fn postgis_topology_editors_need_their_class() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#),
+            ("writer", r#""access":{"database":"full"},"sql":{"allow":["read","write"]}"#),
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth"]}"#),
+            ("ops", r#""access":{"database":"full"},"sql":{"allow":["read","admin"]}"#),
+        ],
+        "enforce",
+    );
+    // Control: topology's writers already known are refused to a reader.
+    assert_eq!(refused(&p, 0, "select topology.TopoGeo_AddPoint('city', 'POINT(0 0)')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select topology.ST_AddIsoNode('city', 0, 'POINT(1 1)')"),
+            (0, "select topology.ST_AddIsoEdge('city', 1, 2, 'LINESTRING(0 0, 1 1)')"),
+            (0, "select topology.ST_AddEdgeNewFaces('city', 1, 2, 'LINESTRING(0 0, 1 1)')"),
+            (0, "select topology.ST_AddEdgeModFace('city', 1, 2, 'LINESTRING(0 0, 1 1)')"),
+            (0, "select topology.ST_RemEdgeNewFace('city', 12)"),
+            (0, "select topology.ST_RemEdgeModFace('city', 12)"),
+            (0, "select topology.ST_ChangeEdgeGeom('city', 12, 'LINESTRING(0 0, 2 2)')"),
+            (0, "select topology.ST_ModEdgeSplit('city', 12, 'POINT(1 1)')"),
+            (0, "select topology.ST_NewEdgesSplit('city', 12, 'POINT(1 1)')"),
+            (0, "select topology.ST_ModEdgeHeal('city', 12, 13)"),
+            (0, "select topology.ST_NewEdgeHeal('city', 12, 13)"),
+            (0, "select topology.ST_MoveIsoNode('city', 1, 'POINT(2 2)')"),
+            (0, "select topology.ST_RemoveIsoNode('city', 1)"),
+            (0, "select topology.ST_RemIsoNode('city', 1)"),
+            (0, "select topology.ST_RemoveIsoEdge('city', 1)"),
+            (0, "select topology.ST_CreateTopoGeo('city', 'GEOMETRYCOLLECTION EMPTY')"),
+            (0, "select topology.ST_InitTopoGeo('city2')"),
+            (0, "select topology.AddNode('city', 'POINT(1 1)')"),
+            (0, "select topology.AddEdge('city', 'LINESTRING(0 0, 1 1)')"),
+            (0, "select topology.AddFace('city', 'POLYGON((0 0, 1 0, 1 1, 0 0))')"),
+            (0, "select topology.Polygonize('city')"),
+            (0, "select topology.TopoGeo_AddGeometry('city', 'POINT(0 0)')"),
+            (0, "select topology.TopoGeo_LoadGeometry('city', 'POINT(0 0)')"),
+            (0, "select topology.TopoGeom_addElement(tg, '{1,1}') from parcels"),
+            (0, "select topology.TopoGeom_remElement(tg, '{1,1}') from parcels"),
+            (0, "select topology.TopoGeom_addTopoGeom(a.tg, b.tg) from parcels a, parcels b"),
+            (0, "select topology.clearTopoGeom(tg) from parcels"),
+            (0, "select topology.RemoveUnusedPrimitives('city')"),
+            (0, "select topology.MakeTopologyPrecise('city')"),
+            (0, "select topology.Populate_Topology_Layer()"),
+            (0, "select topology.FixCorruptTopoGeometryColumn('public', 'parcels', 'tg')"),
+            (0, "select topology.RenameTopoGeometryColumn('public.parcels', 'tg', 'topo')"),
+            (0, "select topology.AddToSearchPath('topology')"),
+            // Callable internals (C) that add edges and register faces.
+            (0, "select topology._TopoGeo_AddLinestringNoFace('city', 'LINESTRING(0 0, 1 1)')"),
+            (0, "select topology._RegisterMissingFaces('city')"),
+            // What each needs beyond `write`: a schema, a column renamed, the database's path.
+            (1, "select topology.ST_InitTopoGeo('city2')"),
+            (1, "select topology.RenameTopoGeometryColumn('public.parcels', 'tg', 'topo')"),
+            (1, "select topology.AddToSearchPath('topology')"),
+            // The schema the database's path is given.
+            (2, "select topology.AddToSearchPath('auth')"),
+            (2, "select topology.AddToSearchPath(current_setting('my.schema'))"),
+            // A path kept for later bodies: a bare `schedule(...)` sent later is cron's.
+            (3, "select topology.AddToSearchPath('cron')"),
+        ],
+    );
+    // Topology's readers still pass.
+    for sql in [
+        "select topology.ValidateTopology('city')",
+        "select topology.GetNodeByPoint('city', 'POINT(1 1)', 0)",
+        "select topology.ST_GetFaceEdges('city', 1)",
+        "select topology.TopologySummary('city')",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+    assert_eq!(refused(&p, 2, "select topology.AddToSearchPath('topology')"), (200, "access_full"));
+    assert_eq!(refused(&p, 3, "select topology.AddToSearchPath('public')"), (200, "access_full"));
+}
+
+/// pg_partman's helpers, each callable from a SELECT: `apply_privileges` grants and revokes a
+/// parent's privileges on a child (`reapply_privileges` is already `privilege`), `apply_cluster`
+/// clusters it, `drop_constraints` drops constraints, `apply_constraints`, `autovacuum_off`,
+/// `inherit_replica_identity` and `inherit_template_properties` alter tables, and
+/// `stop_sub_partition` writes partman's configuration. Each passed as `read`; the tables they
+/// name are read for `deny_schemas` as those of the other partman calls are.
+#[wasm_bindgen_test(unsupported = test)]
+fn pg_partman_helpers_need_their_class() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#),
+            ("migrator", r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl"]}"#),
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth"]}"#),
+        ],
+        "enforce",
+    );
+    // Control: a partman call already known.
+    assert_eq!(refused(&p, 0, "select partman.reapply_privileges('public.events')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select partman.apply_privileges('public', 'events', 'public', 'events_p2024')"),
+            (0, "select partman.apply_cluster('public', 'events', 'public', 'events_p2024')"),
+            (0, "select partman.apply_constraints('public.events')"),
+            (0, "select partman.drop_constraints('public.events', 'public.events_p2024')"),
+            (0, "select partman.autovacuum_off('public', 'events')"),
+            (0, "select partman.autovacuum_reset('public', 'events')"),
+            (0, "select partman.inherit_replica_identity('public', 'events', 'events_p2024')"),
+            (0, "select partman.inherit_template_properties('public.events', 'public', 'events_p2024')"),
+            (0, "select partman.stop_sub_partition('public.events')"),
+            // Beyond ddl: privileges granted, constraints dropped, a table clustered.
+            (1, "select partman.apply_privileges('public', 'events', 'public', 'events_p2024')"),
+            (1, "select partman.drop_constraints('public.events', 'public.events_p2024')"),
+            (1, "select partman.apply_cluster('public', 'events', 'public', 'events_p2024')"),
+            // A denied schema's tables, named by strings.
+            (2, "select partman.apply_privileges('auth', 'users', 'public', 'u')"),
+            (2, "select partman.drop_constraints('auth.sessions', 'auth.sessions_p1')"),
+        ],
+    );
+    assert_eq!(refused(&p, 1, "select partman.apply_constraints('public.events')"), (200, "access_full"));
+    assert_eq!(
+        refused(&p, 2, "select partman.drop_constraints('public.events', 'public.events_p1')"),
+        (200, "access_full")
+    );
+}
+
+/// PGroonga's maintenance calls change every PGroonga index (`pgroonga_set_writable(false)`
+/// stops their writes, `pgroonga_wal_truncate` drops their WAL, `pgroonga_vacuum`,
+/// `pgroonga_flush`, `pgroonga_wal_apply`), and pg_prewarm's `pg_prewarm` fills the shared buffers
+/// (pg_buffercache's evictions are `admin`): each passed as `read`. `pgroonga_query_expand` reads
+/// the synonyms of a table it takes by name: a denied schema's rows, named only by a string.
+#[wasm_bindgen_test(unsupported = test)]
+fn pgroonga_and_prewarm_maintenance_need_admin() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read","write"]}"#),
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth"]}"#),
+        ],
+        "enforce",
+    );
+    // Control: PGroonga's command runner is admin.
+    assert_eq!(refused(&p, 0, "select pgroonga_command('status')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select pgroonga_set_writable(false)"),
+            (0, "select pgroonga_wal_truncate()"),
+            (0, "select pgroonga_wal_apply()"),
+            (0, "select pgroonga_wal_set_applied_position(0, 0)"),
+            (0, "select pgroonga_vacuum()"),
+            (0, "select pgroonga_flush('posts_body_idx')"),
+            (0, "select pg_prewarm('public.orders')"),
+            (1, "select pgroonga_query_expand('auth.users', 'email', 'encrypted_password', 'a')"),
+            (1, "select pgroonga_query_expand(current_setting('my.t')::regclass, 'a', 'b', 'c')"),
+        ],
+    );
+    for (agent, sql) in [
+        (0, "select * from posts where body &@~ pgroonga_query_expand('synonyms', 'term', 'synonyms', 'db')"),
+        (0, "select pgroonga_snippet_html(body, array['db']) from posts"),
+        (1, "select pgroonga_query_expand('public.synonyms', 'term', 'synonyms', 'db')"),
+    ] {
+        assert_eq!(refused(&p, agent, sql), (200, "access_full"), "{sql}");
+    }
+}
+
+/// pgTAP's `cmp_ok(have, op, want)` runs `'SELECT ' || have || op || want` with the operator as
+/// given, so any SQL fits in it; its internals `_temptable`, `_relcomp`, `_docomp`, `_runem`,
+/// `_runner`, `_time_trials` and `_def_is` (all callable) run the SQL or the names they are
+/// given. Each passed as `read`, its strings unread: they are `procedural`, read as code, as
+/// `lives_ok` and `results_eq` are.
+#[wasm_bindgen_test(unsupported = test)]
+fn pgtap_calls_that_run_their_strings_are_procedural() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#),
+            (
+                "scripted",
+                r#""access":{"database":"full"},"sql":{"allow":["read","procedural"],"deny_schemas":["auth"],"deny_functions":["pg_terminate_backend"]}"#,
+            ),
+        ],
+        "enforce",
+    );
+    // Control: pgTAP's lives_ok is procedural, its string read as code.
+    assert_eq!(refused(&p, 0, "select lives_ok('select 1')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select cmp_ok(1, '= (select count(*) from public.orders)::int +', 0)"),
+            (0, "select extensions._temptable('select * from public.orders', 't1')"),
+            (0, "select _relcomp('select 1', 'select 1', 'd', '')"),
+            (0, "select _docomp('public.orders', 'public.orders', 'd', '')"),
+            (0, "select _time_trials('select 1', 1, 1.0)"),
+            (0, "select _def_is('(select 1)', 'int', 1, 'd')"),
+            (0, "select _runem(array['public.wipe'], false)"),
+            (1, "select cmp_ok(1, '< (select count(*) from auth.users)::int +', 0)"),
+            (1, "select cmp_ok(1, '= (select pg_terminate_backend(1))::int +', 0)"),
+            (1, "select _temptable('select email from auth.users', 't1')"),
+            (1, "select cmp_ok(1, current_setting('my.op'), 0)"),
+        ],
+    );
+    assert_eq!(refused(&p, 1, "select cmp_ok(1, '<', 2)"), (200, "access_full"));
+}
+
+/// A function bound by name to an aggregate, an operator or a type is called by every later use
+/// of it: PostgreSQL also takes an aggregate's `sfunc1` (the old spelling of `sfunc`) and any
+/// option name in double quotes (`"sfunc" = set_config`, `"function" = ...`), which the grammar
+/// cannot parse; with `allow_unparsed` they bound a denied function unseen.
+#[wasm_bindgen_test(unsupported = test)]
+fn function_bound_by_an_old_or_quoted_option_name_is_seen() {
+    let p = policy(
+        &[(
+            "loose",
+            r#""access":{"database":"full"},"sql":{"allow":["read","ddl"],"allow_unparsed":true,"deny_functions":["pg_terminate_backend"]}"#,
+        )],
+        "enforce",
+    );
+    // Control: `sfunc = set_config` binds set_config (admin).
+    assert_eq!(
+        refused(&p, 0, "create aggregate public.a(text, bool) (sfunc = set_config, stype = text, initcond = 'role')"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "create aggregate public.a(text, bool) (sfunc1 = set_config, stype1 = text, initcond1 = 'role')"),
+            (0, "create aggregate public.a(text, bool) (\"sfunc\" = set_config, stype = text, initcond = 'role')"),
+            (0, "create operator public.<<< (leftarg = int, rightarg = bigint, \"function\" = pg_terminate_backend)"),
+            (0, "create type public.t (input = public.t_in, \"output\" = pg_terminate_backend)"),
+        ],
+    );
+    assert_eq!(
+        refused(&p, 0, "create aggregate public.a(int) (\"sfunc\" = int4pl, stype = int)"),
+        (200, "access_full")
+    );
+}
+
+/// pg_partman's procedures and `run_maintenance`, and TimescaleDB's
+/// `refresh_continuous_aggregate`, act on the table they are given by a string (rows moved
+/// between partitions, partitions undone, constraints dropped and made, an aggregate refreshed):
+/// a denied schema's table, named only in the string, passed `deny_schemas`.
+#[wasm_bindgen_test(unsupported = test)]
+fn partman_procedures_on_a_denied_table_are_refused() {
+    let p = guarded();
+    // Control: partman's functions that take the table already read it.
+    assert_eq!(refused(&p, 0, "select partman.partition_data_time('auth.events')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "call partman.partition_data_proc('auth.events')"),
+            (0, "call partman.undo_partition_proc('auth.events')"),
+            (0, "call partman.reapply_constraints_proc('auth.events', true, true)"),
+            (0, "select partman.run_maintenance('auth.events')"),
+            (0, "call refresh_continuous_aggregate('auth.daily', null, null)"),
+        ],
+    );
+    for sql in [
+        "select partman.run_maintenance()",
+        "call partman.run_maintenance_proc()",
+        "call partman.partition_data_proc('public.events')",
+        "select partman.run_maintenance('public.events')",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}
+
+/// A `search_path` a role or a database keeps, set from inside a `DO` block or through
+/// `dblink_exec`, outlives the request as one set by a lone `ALTER ROLE` does: a bare
+/// `drop_queue('jobs')` sent later is pgmq's (`destroy`), judged `read`. The statement that keeps
+/// it needs the classes of the known functions of that path, as the lone ALTER does.
+#[wasm_bindgen_test(unsupported = test)]
+fn search_path_kept_from_inside_a_body_needs_the_classes_it_leads_to() {
+    let p = policy(
+        &[
+            ("scripted", r#""access":{"database":"full"},"sql":{"allow":["read","procedural"]}"#),
+            ("ops", r#""access":{"database":"full"},"sql":{"allow":["read","procedural","admin"]}"#),
+        ],
+        "enforce",
+    );
+    // What a later request sends: a bare call, judged read; pgmq's own call needs destroy.
+    assert_eq!(refused(&p, 0, "select drop_queue('jobs')"), (200, "access_full"));
+    assert_eq!(refused(&p, 0, "do $$ begin perform pgmq.drop_queue('jobs'); end $$"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "do $$ begin alter role postgres set search_path = pgmq, public; end $$"),
+            (0, "do $$ begin execute 'alter database postgres set search_path = pgmq'; end $$"),
+            (1, "select dblink_exec('dbname=postgres', 'alter role postgres set search_path = pgmq')"),
+        ],
+    );
+    assert_eq!(
+        refused(&p, 0, "do $$ begin alter role postgres set search_path = public, extensions; end $$"),
+        (200, "access_full")
+    );
+}
+
+/// PostGIS raster's overview and constraint calls alter or drop a table's constraints, or make an
+/// overview table: `ST_CreateOverview`, `AddOverviewConstraints`, `DropOverviewConstraints`, and
+/// the callable internals behind `AddRasterConstraints` (`_add_raster_constraint_srid`,
+/// `_drop_raster_constraint_extent`, ...). Each passed as `read`, the schemas and tables they take
+/// as strings unread, where `AddRasterConstraints` itself is `ddl` and read for `deny_schemas`.
+#[wasm_bindgen_test(unsupported = test)]
+fn postgis_raster_overviews_and_constraint_internals_need_their_class() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read","write"]}"#),
+            ("migrator", r#""access":{"database":"full"},"sql":{"allow":["read","write","ddl"]}"#),
+            ("guarded", r#""access":{"database":"full"},"sql":{"deny_schemas":["auth"]}"#),
+        ],
+        "enforce",
+    );
+    // Control: the public wrapper is ddl.
+    assert_eq!(refused(&p, 0, "select AddRasterConstraints('public', 'tiles', 'rast')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select _add_raster_constraint_srid('public', 'tiles', 'rast')"),
+            (0, "select _add_raster_constraint('c', 'alter table public.tiles add constraint c check (true)')"),
+            (0, "select _drop_raster_constraint_extent('public', 'tiles', 'rast')"),
+            (0, "select _drop_raster_constraint('public', 'tiles', 'c')"),
+            (0, "select ST_CreateOverview('public.tiles'::regclass, 'rast', 2)"),
+            (0, "select AddOverviewConstraints('public', 'o_2', 'rast', 'public', 'tiles', 'rast', 2)"),
+            (0, "select _add_overview_constraint('public', 'o_2', 'rast', 'public', 'tiles', 'rast', 2)"),
+            (0, "select DropOverviewConstraints('public', 'o_2', 'rast')"),
+            (0, "select _drop_overview_constraint('public', 'o_2', 'rast')"),
+            (1, "select _drop_raster_constraint_extent('public', 'tiles', 'rast')"),
+            (1, "select DropOverviewConstraints('public', 'o_2', 'rast')"),
+            (2, "select _drop_raster_constraint_srid('auth', 'x', 'rast')"),
+            (2, "select ST_CreateOverview('auth.x', 'rast', 2)"),
+        ],
+    );
+    assert_eq!(refused(&p, 1, "select ST_CreateOverview('public.tiles'::regclass, 'rast', 2)"), (200, "access_full"));
+    assert_eq!(refused(&p, 0, "select _raster_constraint_info_srid('public', 'tiles', 'rast')"), (200, "access_full"));
+}
+
+/// pg_graphql's `graphql.resolve` is a wrapper: the resolver it calls,
+/// `graphql._internal_resolve`, is callable too and runs the same mutations. It passed as `read`.
+#[wasm_bindgen_test(unsupported = test)]
+fn graphql_internal_resolver_is_procedural() {
+    let p = policy(&[("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#)], "enforce");
+    let mutation = "$$mutation { deleteFromOrdersCollection(atMost: 100) { affectedCount } }$$";
+    // Control: the wrapper is procedural.
+    assert_eq!(refused(&p, 0, &format!("select graphql.resolve({mutation})")), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, &format!("select graphql._internal_resolve({mutation})")),
+            (0, &format!("select graphql._internal_resolve(\"query\" := {mutation})")),
+        ],
+    );
+}

@@ -600,3 +600,16 @@ fn deep_nesting_is_refused_not_a_crash() {
     let sql = format!("select {}1{}", "(".repeat(5000), ")".repeat(5000));
     assert!(matches!(judge(&sql, &all).refusal, Some(SqlRefusal::Unparsed(_))));
 }
+
+/// `PREPARE TRANSACTION` ends the transaction the body runs in, as COMMIT does (a `read_only`
+/// body's, and what follows runs outside it): transaction control, `admin`, not the
+/// `procedural` of `PREPARE name AS ...`. The grammar cannot parse it, so with `allow_unparsed`.
+#[wasm_bindgen_test(unsupported = test)]
+fn prepare_transaction_is_transaction_control() {
+    let r = rules(&[Read, Procedural], &[], &[], true);
+    for sql in ["prepare transaction 'x'", "PREPARE TRANSACTION $$x$$", "commit prepared 'x'", "rollback prepared 'x'"]
+    {
+        assert_eq!(judge(sql, &r).refusal, Some(SqlRefusal::Class(Admin)), "{sql:?}");
+    }
+    assert!(judge("prepare q as select 1; execute q", &r).allowed());
+}

@@ -215,9 +215,14 @@ fn follow_search_path(list: &mut [Statement]) {
     // Only the schemas that known functions live in matter: the path stays a few names long.
     let (mut path, mut any): (Vec<&'static str>, bool) = (Vec::new(), false);
     for st in list {
-        // A path a role, a database or a function keeps (`ALTER ROLE r SET search_path = cron`):
-        // a bare call sent later, in a body that sets no path, may be any known function of it.
-        if st.label.starts_with("ALTER") && !st.search_path.is_empty() {
+        // A path a role, a database or a function keeps (`ALTER ROLE r SET search_path = cron`,
+        // postgis_topology's `AddToSearchPath('cron')`, and the same ALTER run from a `DO` block
+        // or from the SQL a call runs, `dblink_exec`'s): a bare call sent later, in a body that
+        // sets no path, may be any known function of it.
+        let keeps_path = st.label.starts_with("ALTER")
+            || st.label == "DO"
+            || st.functions.iter().any(|f| f.name == "addtosearchpath" || runs_sql_strings(f));
+        if keeps_path && !st.search_path.is_empty() {
             let kept: Vec<&str> = st.search_path.iter().filter_map(|s| known_schema(s)).collect();
             let (classes, runs_sql) = in_schemas(&kept, st.search_path.iter().any(|s| s == scan::ANY_SCHEMA));
             st.classes.extend(classes);
@@ -286,6 +291,8 @@ fn unsplit(error: String) -> Statement {
 fn unparsed(index: usize, tokens: &[TokenWithSpan], error: String) -> Statement {
     let lead = scan::leading_keyword(tokens).unwrap_or_default();
     let class = match lead.as_str() {
+        // `PREPARE TRANSACTION 'x'` ends the transaction the body runs in, as COMMIT does.
+        "PREPARE" if scan::second_keyword(tokens).as_deref() == Some("TRANSACTION") => SqlClass::Admin,
         "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW" | "EXPLAIN" => SqlClass::Read,
         "INSERT" | "UPDATE" | "DELETE" | "MERGE" => SqlClass::Write,
         "CREATE" | "ALTER" | "COMMENT" | "REFRESH" => SqlClass::Ddl,
@@ -324,6 +331,11 @@ fn unparsed(index: usize, tokens: &[TokenWithSpan], error: String) -> Statement 
     if scan::unfiltered_delete_or_update(tokens) {
         classes.insert(SqlClass::Destroy);
     }
+    // `SET "role" = ...`, `SET session_authorization = ...` (a database's, the system's): a SET
+    // ROLE for the sessions that follow, whose quoted or unreserved name is no keyword above.
+    if scan::has_role_clause(tokens) {
+        classes.insert(SqlClass::Privilege);
+    }
     let mut st = base(index, if lead.is_empty() { "statement".to_string() } else { lead }, s, class);
     st.classes.extend(classes);
     st.parse_error = Some(error);
@@ -344,13 +356,12 @@ fn statement(index: usize, stmt: &ast::Statement, tokens: &[TokenWithSpan]) -> S
     if !bodies && walk.functions.iter().chain(&s.functions).any(runs_sql_strings) {
         s = scan::scan(tokens, true);
     }
-    // `UPDATE pg_settings` may set `search_path` to anything, and `standard_conforming_strings`
-    // unless its WHERE names one other setting.
-    if let ast::Statement::Update(u) = stmt {
-        if updates_settings(&u.table) {
-            s.path_reaches_any_schema();
-            s.rereads_strings |= !u.selection.as_ref().is_some_and(names_other_setting);
-        }
+    // `UPDATE pg_settings` (alone, or run by an EXPLAIN ANALYZE, a PREPARE, a CTE) may set
+    // `search_path` to anything, and `standard_conforming_strings` unless its WHERE names one
+    // other setting.
+    if let Some(rereads) = walk.settings {
+        s.path_reaches_any_schema();
+        s.rereads_strings |= rereads;
     }
     let mut classes = walk.classes;
     // What only the statement's words show.
@@ -642,6 +653,8 @@ struct Walk {
     seen: HashSet<(bool, FunctionRef)>,
     /// Inside an EXPLAIN that does not run its statement.
     not_run: usize,
+    /// An `UPDATE pg_settings` it runs, and whether it may set `standard_conforming_strings`.
+    settings: Option<bool>,
 }
 
 impl Walk {
@@ -675,6 +688,12 @@ impl Visitor for Walk {
     fn pre_visit_statement(&mut self, s: &ast::Statement) -> ControlFlow<()> {
         if self.not_run == 0 {
             self.classes.extend(own_class(s));
+            if let ast::Statement::Update(u) = s {
+                if updates_settings(&u.table) {
+                    let rereads = !u.selection.as_ref().is_some_and(names_other_setting);
+                    self.settings = Some(self.settings.unwrap_or(false) || rereads);
+                }
+            }
         }
         if matches!(s, ast::Statement::Explain { .. }) && !analyzes(s) {
             self.not_run += 1;

@@ -165,6 +165,7 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     // pg_cron (SQL run later, from a string).
     ("index_advisor", SqlClass::Procedural),
     ("graphql.resolve", SqlClass::Procedural),
+    ("graphql._internal_resolve", SqlClass::Procedural),
     ("graphql_public.graphql", SqlClass::Procedural),
     ("cron.schedule", SqlClass::Procedural),
     ("schedule_in_database", SqlClass::Procedural),
@@ -193,6 +194,16 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("row_eq", SqlClass::Procedural),
     ("runtests", SqlClass::Procedural),
     ("do_tap", SqlClass::Procedural),
+    // `cmp_ok`'s operator is spliced into the SQL it runs; pgTAP's internals (callable) run the
+    // SQL, the tables or the functions they are given.
+    ("cmp_ok", SqlClass::Procedural),
+    ("_temptable", SqlClass::Procedural),
+    ("_relcomp", SqlClass::Procedural),
+    ("_docomp", SqlClass::Procedural),
+    ("_runem", SqlClass::Procedural),
+    ("_runner", SqlClass::Procedural),
+    ("_time_trials", SqlClass::Procedural),
+    ("_def_is", SqlClass::Procedural),
     // pg_tle: an extension's SQL, given as a string, runs when it is created.
     ("install_extension", SqlClass::Procedural),
     ("install_update_path", SqlClass::Procedural),
@@ -217,6 +228,17 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("create_sub_parent", SqlClass::Ddl),
     ("partition_gap_fill", SqlClass::Ddl),
     ("reapply_privileges", SqlClass::Privilege),
+    // pg_partman's helpers: a child given its parent's grants, clustered, its constraints added
+    // or dropped, its options and replica identity altered; partman's configuration written.
+    ("apply_privileges", SqlClass::Privilege),
+    ("apply_cluster", SqlClass::Admin),
+    ("apply_constraints", SqlClass::Ddl),
+    ("drop_constraints", SqlClass::Destroy),
+    ("autovacuum_off", SqlClass::Ddl),
+    ("autovacuum_reset", SqlClass::Ddl),
+    ("inherit_replica_identity", SqlClass::Ddl),
+    ("inherit_template_properties", SqlClass::Ddl),
+    ("stop_sub_partition", SqlClass::Write),
     ("undo_partition", SqlClass::Destroy),
     ("drop_partition_time", SqlClass::Destroy),
     ("drop_partition_id", SqlClass::Destroy),
@@ -242,6 +264,16 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("dropgeometrytable", SqlClass::Destroy),
     ("addrasterconstraints", SqlClass::Ddl),
     ("droprasterconstraints", SqlClass::Destroy),
+    // Raster overviews made and constrained; the callable internals behind the constraint calls
+    // (`_add_raster_constraint` runs the SQL it is given; the `_add_raster_constraint_*` and
+    // `_drop_raster_constraint_*` families are in `CLASS_PREFIXES`).
+    ("st_createoverview", SqlClass::Ddl),
+    ("addoverviewconstraints", SqlClass::Ddl),
+    ("dropoverviewconstraints", SqlClass::Destroy),
+    ("_add_overview_constraint", SqlClass::Ddl),
+    ("_drop_overview_constraint", SqlClass::Destroy),
+    ("_add_raster_constraint", SqlClass::Procedural),
+    ("_drop_raster_constraint", SqlClass::Destroy),
     ("createtopology", SqlClass::Ddl),
     ("addtopogeometrycolumn", SqlClass::Ddl),
     ("droptopology", SqlClass::Destroy),
@@ -261,6 +293,45 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("unlockrows", SqlClass::Write),
     ("addauth", SqlClass::Write),
     ("postgis_extensions_upgrade", SqlClass::Ddl),
+    // postgis_topology's editors: the SQL/MM routines and the others that insert, update and
+    // delete a topology's nodes, edges, faces and relations (the generic names only in the
+    // `topology` schema, where the extension always lives); a topology schema made, a column
+    // renamed; the database's `search_path` changed (`ALTER DATABASE ... SET`).
+    ("st_addisonode", SqlClass::Write),
+    ("st_addisoedge", SqlClass::Write),
+    ("st_addedgenewfaces", SqlClass::Write),
+    ("st_addedgemodface", SqlClass::Write),
+    ("st_remedgenewface", SqlClass::Write),
+    ("st_remedgemodface", SqlClass::Write),
+    ("st_changeedgegeom", SqlClass::Write),
+    ("st_modedgesplit", SqlClass::Write),
+    ("st_newedgessplit", SqlClass::Write),
+    ("st_modedgeheal", SqlClass::Write),
+    ("st_newedgeheal", SqlClass::Write),
+    ("st_moveisonode", SqlClass::Write),
+    ("st_removeisonode", SqlClass::Write),
+    ("st_remisonode", SqlClass::Write),
+    ("st_removeisoedge", SqlClass::Write),
+    ("st_createtopogeo", SqlClass::Write),
+    ("topogeo_addgeometry", SqlClass::Write),
+    ("topogeo_loadgeometry", SqlClass::Write),
+    ("topogeom_addelement", SqlClass::Write),
+    ("topogeom_remelement", SqlClass::Write),
+    ("topogeom_addtopogeom", SqlClass::Write),
+    ("cleartopogeom", SqlClass::Write),
+    ("removeunusedprimitives", SqlClass::Write),
+    ("maketopologyprecise", SqlClass::Write),
+    ("populate_topology_layer", SqlClass::Write),
+    ("fixcorrupttopogeometrycolumn", SqlClass::Write),
+    ("_topogeo_addlinestringnoface", SqlClass::Write),
+    ("_registermissingfaces", SqlClass::Write),
+    ("topology.addnode", SqlClass::Write),
+    ("topology.addedge", SqlClass::Write),
+    ("topology.addface", SqlClass::Write),
+    ("topology.polygonize", SqlClass::Write),
+    ("st_inittopogeo", SqlClass::Ddl),
+    ("renametopogeometrycolumn", SqlClass::Ddl),
+    ("addtosearchpath", SqlClass::Admin),
     // pgsodium's keys (a row written) and masking views (made again).
     ("pgsodium.create_key", SqlClass::Write),
     ("pgsodium.update_mask", SqlClass::Ddl),
@@ -275,6 +346,15 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("autoprewarm_dump_now", SqlClass::Admin),
     ("pg_stat_monitor_reset", SqlClass::Admin),
     ("pgroonga_command", SqlClass::Admin),
+    // PGroonga's indexes made read-only, flushed, vacuumed, their WAL applied or truncated;
+    // pg_prewarm's buffers filled (as pg_buffercache's are emptied).
+    ("pgroonga_set_writable", SqlClass::Admin),
+    ("pgroonga_flush", SqlClass::Admin),
+    ("pgroonga_vacuum", SqlClass::Admin),
+    ("pgroonga_wal_apply", SqlClass::Admin),
+    ("pgroonga_wal_truncate", SqlClass::Admin),
+    ("pgroonga_wal_set_applied_position", SqlClass::Admin),
+    ("pg_prewarm", SqlClass::Admin),
     // Writes hidden in a read: sequences and large objects.
     ("nextval", SqlClass::Write),
     ("setval", SqlClass::Write),
@@ -358,6 +438,11 @@ const SQL_RUNNING_PREFIXES: &[&str] = &["pgr_"];
 /// string (`dblink_build_sql_insert('auth.sessions', ...)` returns an INSERT holding its values).
 const ADMIN_PREFIXES: &[&str] = &["dblink"];
 
+/// Families of functions named with these prefixes, and their class: PostGIS raster's constraint
+/// internals (`_add_raster_constraint_srid`, `_drop_raster_constraint_extent`, ...).
+const CLASS_PREFIXES: &[(&str, SqlClass)] =
+    &[("_add_raster_constraint_", SqlClass::Ddl), ("_drop_raster_constraint_", SqlClass::Destroy)];
+
 /// [`FUNCTIONS`] by name: (name, the schema an entry names, class), sorted by name, built once.
 fn by_name() -> &'static [(&'static str, Option<&'static str>, SqlClass)] {
     static INDEX: std::sync::OnceLock<Vec<(&'static str, Option<&'static str>, SqlClass)>> = std::sync::OnceLock::new();
@@ -386,6 +471,7 @@ pub fn function_class(f: &FunctionRef) -> Option<SqlClass> {
         .map(|&(_, _, c)| c)
         .or_else(|| SQL_RUNNING_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Procedural))
         .or_else(|| ADMIN_PREFIXES.iter().any(|p| f.name.starts_with(p)).then_some(SqlClass::Admin))
+        .or_else(|| CLASS_PREFIXES.iter().find(|(p, _)| f.name.starts_with(p)).map(|&(_, c)| c))
 }
 
 /// The schema of some known entry (`cron`, `graphql`, `pgmq`, ...) this one (lowercase) is, if any.

@@ -382,7 +382,7 @@ pub fn scan_unparsed(tokens: &[TokenWithSpan], bodies: bool) -> Scan {
     out
 }
 
-/// Known functions that take a schema, a table or another relation by name, as their first
+/// Functions that take a schema, a table or another relation by name, as their first
 /// argument (a string, or a `regclass` written as one): the strings among their arguments name
 /// what they may (`a.b`: the schema `a`; a bare name: a schema), and a first argument that is not
 /// one constant may name any schema's relation.
@@ -399,15 +399,30 @@ const NAME_TAKING: &[&str] = &[
     "pg_truncate_visibility_map",
     "heap_force_freeze",
     "heap_force_kill",
+    "pgroonga_query_expand",
     "dblink_build_sql_insert",
     "dblink_build_sql_update",
     "dblink_build_sql_delete",
     "create_parent",
+    "run_maintenance",
+    "partition_data_proc",
+    "undo_partition_proc",
+    "reapply_constraints_proc",
+    "refresh_continuous_aggregate",
     "partition_data_time",
     "partition_data_id",
     "undo_partition",
     "drop_partition_time",
     "drop_partition_id",
+    "apply_privileges",
+    "apply_cluster",
+    "apply_constraints",
+    "drop_constraints",
+    "autovacuum_off",
+    "autovacuum_reset",
+    "inherit_replica_identity",
+    "inherit_template_properties",
+    "stop_sub_partition",
     "create_hypertable",
     "drop_chunks",
     "compress_chunk",
@@ -428,7 +443,21 @@ const NAME_TAKING: &[&str] = &[
     "droprasterconstraints",
     "addtopogeometrycolumn",
     "droptopogeometrycolumn",
+    "addtosearchpath",
+    "st_createoverview",
+    "addoverviewconstraints",
+    "dropoverviewconstraints",
+    "_add_overview_constraint",
+    "_drop_overview_constraint",
+    "_drop_raster_constraint",
 ];
+
+/// Families of [`NAME_TAKING`] functions: PostGIS raster's constraint internals.
+const NAME_TAKING_PREFIXES: &[&str] = &["_add_raster_constraint_", "_drop_raster_constraint_"];
+
+fn takes_names(name: &str) -> bool {
+    NAME_TAKING.contains(&name) || NAME_TAKING_PREFIXES.iter().any(|p| name.starts_with(p))
+}
 
 /// What a string among a [`NAME_TAKING`] call's arguments may name.
 fn name_string(text: &str, out: &mut Scan) {
@@ -528,39 +557,68 @@ fn executes_built_sql(toks: &[&Token], i: usize) -> bool {
     !(constant && ends)
 }
 
-/// The parentheses open around a token, and how many of them are a [`NAME_TAKING`] call's: one
-/// pass keeps them, so nested calls cost no more than flat ones.
+/// The parentheses open around a token, and how many of them are a [`NAME_TAKING`] call's or a
+/// dblink call's: one pass keeps them, so nested calls cost no more than flat ones.
 #[derive(Default)]
 struct Open {
-    calls: Vec<bool>,
+    /// Each open parenthesis: whether it holds a name-taking call's arguments, a dblink call's.
+    calls: Vec<(bool, bool)>,
     naming: usize,
+    connecting: usize,
     /// The word just read is such a call's name: its `(` comes next.
     pending: bool,
+    pending_connect: bool,
 }
 
 impl Open {
     fn see(&mut self, t: &Token) {
         match t {
             Token::LParen => {
-                self.calls.push(self.pending);
+                self.calls.push((self.pending, self.pending_connect));
                 self.naming += usize::from(self.pending);
+                self.connecting += usize::from(self.pending_connect);
             }
-            Token::RParen if self.calls.pop() == Some(true) => self.naming -= 1,
+            Token::RParen => {
+                if let Some((naming, connecting)) = self.calls.pop() {
+                    self.naming -= usize::from(naming);
+                    self.connecting -= usize::from(connecting);
+                }
+            }
             _ => {}
         }
         self.pending = false;
+        self.pending_connect = false;
     }
+}
+
+/// dblink's functions that open a session from a connection string (or a dblink_fdw server's name).
+const CONNECTING: &[&str] = &["dblink", "dblink_exec", "dblink_connect", "dblink_connect_u"];
+
+/// A string among a dblink call's arguments that may be a connection string setting the remote
+/// session's options (`options=-csearch_path=auth`), or a URI, whose percent-escapes may spell
+/// anything: the SQL it runs there may read any schema by a bare name.
+fn sets_connection_options(text: &str) -> bool {
+    let lower = text.trim_start().to_ascii_lowercase();
+    lower.contains("options") || lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
 fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
     let mut names = Open::default();
+    // In an `IMPORT FOREIGN SCHEMA` (until its `;`): its `INTO` names the schema it fills.
+    let mut importing = false;
     for (i, t) in toks.iter().enumerate() {
         let next = toks.get(i + 1);
         names.see(t);
+        if *t == &Token::SemiColon {
+            importing = false;
+        }
         if names.naming > 0 {
             if let Some(text) = string_value(t) {
                 name_string(text, out);
             }
+        }
+        if names.connecting > 0 && string_value(t).is_some_and(sets_connection_options) {
+            out.reaches_any_schema();
         }
         match t {
             Token::Word(w) => {
@@ -590,14 +648,31 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                     if runs_sql_strings(&call) && !constant_arguments(toks, i + 1) {
                         out.runs_built_sql();
                     }
-                    if NAME_TAKING.contains(&call.name.as_str()) {
+                    if takes_names(&call.name) {
                         names.pending = true;
-                        if !first_argument_constant(toks, i + 1) {
+                        // `run_maintenance()`: every partition set, each made by a call that
+                        // named its table (`populate_geometry_columns()` reaches every table).
+                        let every_set = call.name == "run_maintenance" && toks.get(i + 2) == Some(&&Token::RParen);
+                        if !every_set && !first_argument_constant(toks, i + 1) {
                             out.reaches_any_schema();
                         }
                     }
                     if DATABASE_WIDE.contains(&call.name.as_str()) {
                         out.reaches_any_schema();
+                    }
+                    // postgis_topology's `AddToSearchPath('cron')`: the database's path, kept.
+                    if call.name == "addtosearchpath" {
+                        match toks.get(i + 2).and_then(|t| string_value(t)) {
+                            Some(schema) if first_argument_constant(toks, i + 1) => out.path_schema(schema),
+                            _ => out.path_reaches_any_schema(),
+                        }
+                    }
+                    // A dblink connection string built at run time may set any options.
+                    if CONNECTING.contains(&call.name.as_str()) {
+                        names.pending_connect = true;
+                        if !constant_arguments(toks, i + 1) {
+                            out.reaches_any_schema();
+                        }
                     }
                 } else if (depth > 0 || out.no_tree)
                     && i > 0
@@ -636,7 +711,7 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 let with_function = w.quote_style.is_none()
                     && w.keyword == Keyword::FUNCTION
                     && matches!(i.checked_sub(1).and_then(|j| toks.get(j)), Some(Token::Word(p)) if p.quote_style.is_none() && p.keyword == Keyword::WITH);
-                if with_function || (w.quote_style.is_none() && binds_function(&w.value, next.copied())) {
+                if with_function || binds_function(w, next.copied()) {
                     bound_function(toks.get(i + 1..).unwrap_or_default(), out);
                 }
                 if w.quote_style.is_none() && matches!(w.keyword, Keyword::SCHEMA | Keyword::SCHEMAS) {
@@ -649,12 +724,37 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
                 }
+                // A server's `options '-csearch_path=auth'` (dblink_fdw): the session dblink opens
+                // through it reads any schema by a bare name.
+                if w.value.eq_ignore_ascii_case("options") && next.is_some_and(|t| string_value(t).is_some()) {
+                    out.reaches_any_schema();
+                }
+                if w.quote_style.is_none() {
+                    importing |= w.value.eq_ignore_ascii_case("import")
+                        && matches!(next, Some(Token::Word(f)) if f.value.eq_ignore_ascii_case("foreign"));
+                    if importing && w.keyword == Keyword::INTO {
+                        if let Some(Token::Word(schema)) = next {
+                            out.schema(&schema.value);
+                        }
+                    }
+                }
                 // postgres_fdw's `schema_name 'auth'` option: a foreign table read from that schema
                 // (of this database, through a server that leads back to it).
                 if w.value.eq_ignore_ascii_case("schema_name") {
                     if let Some(schema) = next.and_then(|t| string_value(t)) {
                         out.schema(schema);
                     }
+                }
+                // `UPDATE [ONLY] [pg_catalog.]pg_settings` in a body or an unparsed statement (a
+                // statement's own tree shows it otherwise): it may set `search_path` and
+                // `standard_conforming_strings`, whatever its WHERE.
+                if (depth > 0 || out.no_tree)
+                    && w.quote_style.is_none()
+                    && w.keyword == Keyword::UPDATE
+                    && updates_settings(toks.get(i + 1..).unwrap_or_default())
+                {
+                    out.path_reaches_any_schema();
+                    out.rereads_strings = true;
                 }
                 // `SET [LOCAL | SESSION] standard_conforming_strings`, in any statement.
                 if w.value.eq_ignore_ascii_case(STRINGS_SETTING)
@@ -729,6 +829,21 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
     }
 }
 
+/// The tokens after `UPDATE`: `[ONLY] [schema.]pg_settings`.
+fn updates_settings(toks: &[&Token]) -> bool {
+    let toks = match toks.first() {
+        Some(Token::Word(w)) if w.quote_style.is_none() && w.keyword == Keyword::ONLY => {
+            toks.get(1..).unwrap_or_default()
+        }
+        _ => toks,
+    };
+    let table = match toks {
+        [Token::Word(_), Token::Period, Token::Word(t), ..] | [Token::Word(t), ..] => t,
+        _ => return false,
+    };
+    table.value.eq_ignore_ascii_case("pg_settings")
+}
+
 /// A string constant's text, however PostgreSQL lets it be written: `'...'`, `E'...'`,
 /// `U&'...'`, `N'...'`, `$$...$$`.
 fn string_value(t: &Token) -> Option<&str> {
@@ -751,6 +866,8 @@ const FUNCTION_OPTIONS: &[&str] = &[
     "restrict",
     "join",
     "sfunc",
+    // The old spelling of `sfunc`, still read.
+    "sfunc1",
     "finalfunc",
     "combinefunc",
     "serialfunc",
@@ -770,11 +887,13 @@ const FUNCTION_OPTIONS: &[&str] = &[
     "subtype_diff",
 ];
 
-/// `option =` (one of the options above) or `HANDLER` / `VALIDATOR` before a name.
-fn binds_function(word: &str, next: Option<&Token>) -> bool {
+/// `option =` (one of the options above, its name perhaps in double quotes: PostgreSQL reads
+/// `"sfunc" = f` as `sfunc = f`) or `HANDLER` / `VALIDATOR` / `INLINE` before a name.
+fn binds_function(word: &Word, next: Option<&Token>) -> bool {
+    let named = |names: &[&str]| names.iter().any(|o| word.value.eq_ignore_ascii_case(o));
     match next {
-        Some(Token::Eq) => FUNCTION_OPTIONS.iter().any(|o| word.eq_ignore_ascii_case(o)),
-        Some(Token::Word(_)) => word.eq_ignore_ascii_case("handler") || word.eq_ignore_ascii_case("validator"),
+        Some(Token::Eq) => named(FUNCTION_OPTIONS),
+        Some(Token::Word(_)) => word.quote_style.is_none() && named(&["handler", "validator", "inline"]),
         _ => false,
     }
 }
@@ -981,6 +1100,14 @@ pub fn leading_keyword(tokens: &[TokenWithSpan]) -> Option<String> {
         Token::Word(w) if w.quote_style.is_none() => Some(Some(w.value.to_ascii_uppercase())),
         _ => Some(None),
     })?
+}
+
+/// The second significant word of a statement, upper case, if it is an unquoted word.
+pub fn second_keyword(tokens: &[TokenWithSpan]) -> Option<String> {
+    match significant(tokens).get(1) {
+        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    }
 }
 
 /// The command words of a statement: `DROP TABLE`, `CREATE MATERIALIZED VIEW`, `ALTER DEFAULT
