@@ -716,6 +716,27 @@ fn a_guarded_response_keeps_no_validator_of_the_body_upstream_sent() {
     assert!(!h.seen.response_edits.iter().any(|(k, _)| k == "etag"));
 }
 
+/// A digest header (`Content-MD5`, `Digest`, `Content-Digest`, `Repr-Digest`) is by definition a
+/// hash of the body upstream sent: on a rewritten response it let an agent check a guess of a
+/// redacted secret offline, as an `ETag` did, and it no longer matches the body the agent gets.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_guarded_response_keeps_no_digest_of_the_body_upstream_sent() {
+    let gw = gateway("");
+    let digests = ["content-md5", "digest", "content-digest", "repr-digest"];
+    for path in ["/v1/projects/abcdefghijklmnopqrst/secrets", "/v1/projects"] {
+        let mut h = Host::new(&gw);
+        h.headers("GET", path, &[], true);
+        h.respond(&[br#"[]"#], false);
+        for name in digests {
+            assert!(h.seen.response_edits.contains(&(name.to_string(), None)), "{name} is removed: {path}");
+        }
+    }
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);
+    h.respond(&[br#"{"ref":"abcdefghijklmnopqrst"}"#], false);
+    assert!(!h.seen.response_edits.iter().any(|(k, _)| digests.contains(&k.as_str())), "unguarded: kept");
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn rate_limits_count_in_shared_counters_and_refuse_past_the_limit() {
     let gw = gateway(r#""rate_limit":{"requests_per_minute":2},"#);

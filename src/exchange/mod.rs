@@ -984,7 +984,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     /// The response headers of a forwarded request: the decision and request id for the agent,
     /// the gateway's own rate-limit state, and what a guarded body needs.
     fn annotate_response(&mut self, content_encoding: Option<&[u8]>, end_of_stream: bool) {
-        let mut edits: Vec<(&'static str, Option<Cow<'static, str>>)> = Vec::with_capacity(7);
+        let mut edits: Vec<(&'static str, Option<Cow<'static, str>>)> = Vec::with_capacity(11);
         if let Some(r) = &self.record {
             edits.push(("x-bollard-decision", Some(r.decision.into())));
             if let Some(id) = &r.request_id {
@@ -998,9 +998,11 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             }
         }
         if let Some(g) = &mut self.guard {
-            // Upstream's validator is of the body before the rewrite (Express's ETag is its
-            // length and SHA-1): with it, a redacted secret could be guessed offline.
-            edits.push(("etag", None));
+            // Upstream's validator and digests are of the body before the rewrite (Express's ETag
+            // is its length and SHA-1): with them, a redacted secret could be guessed offline.
+            for name in ["etag", "content-md5", "digest", "content-digest", "repr-digest"] {
+                edits.push((name, None));
+            }
             if !end_of_stream {
                 g.encoded = content_encoding
                     .is_some_and(|e| !String::from_utf8_lossy(e).trim().eq_ignore_ascii_case("identity"));
