@@ -503,11 +503,18 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         // request had one bearer key, which its decision found nowhere in the target.
         if self.state != State::Forwarded {
             let mut carried = Vec::new();
+            // A key sent as the method (any token, to HTTP/2) is refused, and recorded cut to 16 bytes.
+            let method = self.head.method.to_ascii_lowercase();
+            let mut in_method = false;
             for value in &self.head.authorization {
                 carried.extend(credential_pieces(value).filter(|p| target_contains(&self.head.target, p)));
+                in_method |= credential_pieces(value).any(|p| method.contains(&p.to_ascii_lowercase()));
             }
             if !carried.is_empty() {
                 record.redact(&carried, &self.head.target);
+            }
+            if in_method {
+                record.redact_method();
             }
         }
         let status_known = self.status.is_some() || record.status != 0;
