@@ -55,6 +55,8 @@ struct Host<'g> {
     body_ms: u64,
     counters: SharedData,
     fail_lookups: bool,
+    /// The host's read of the response body comes back short (empty), whatever it buffered.
+    short_response_read: bool,
     next_token: u32,
     seen: Seen,
 }
@@ -68,6 +70,7 @@ impl<'g> Host<'g> {
             body_ms: 1_800_000_000_000,
             counters: SharedData::default(),
             fail_lookups: false,
+            short_response_read: false,
             next_token: 1,
             seen: Seen::default(),
         }
@@ -124,7 +127,7 @@ impl<'g> Host<'g> {
                     None
                 }
                 Action::ReadResponseBody => {
-                    let body = self.response.clone();
+                    let body = if self.short_response_read { Vec::new() } else { self.response.clone() };
                     Some(self.m.handle(Event::ResponseBytes(&body)))
                 }
                 Action::ReplaceResponseBody(b) => {
@@ -684,6 +687,31 @@ fn a_guarded_response_is_rewritten_however_it_ends() {
     let out = h.respond(&[br#"{"ref":"abcdefghijklmnopqrst"}"#], true);
     assert_eq!(out, br#"{"ref":"abcdefghijklmnopqrst"}"#);
     assert!(h.seen.response_replaced.is_none() && !h.seen.response_trailers_dropped);
+}
+
+/// A guarded body is passed on only as rewritten: when the host's read of it comes back empty
+/// (a read that failed, which the driver cannot tell from an empty body) though the host said it
+/// buffered bytes, nothing was rewritten and the host passed on what it held: the secrets.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_guarded_body_the_host_cannot_read_is_withheld() {
+    let gw = gateway("");
+    for (path, body) in [
+        ("/v1/projects/abcdefghijklmnopqrst/secrets", &br#"[{"name":"A","value":"sk_live_CANARY"}]"#[..]),
+        ("/v1/projects", &br#"[{"ref":"zyxwvutsrqponmlkjihg"}]"#[..]),
+    ] {
+        for trailers in [false, true] {
+            let mut h = Host::new(&gw);
+            h.short_response_read = true;
+            h.headers("GET", path, &[], true);
+            let out = String::from_utf8(h.respond(&[body], trailers)).unwrap();
+            assert!(out.contains("response_withheld"), "{path} (trailers: {trailers}): {out}");
+        }
+    }
+    // A body that is empty indeed passes as it is.
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst/secrets", &[], true);
+    assert_eq!(h.respond(&[b""], false), b"");
+    assert!(h.seen.response_replaced.is_none());
 }
 
 /// A guarded response is rewritten, so the validators upstream gave the body it sent do not pass:

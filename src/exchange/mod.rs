@@ -290,6 +290,8 @@ pub struct Exchange<G: std::ops::Deref<Target = Gateway> + Clone> {
     agent_index: Option<usize>,
     area_index: Option<usize>,
     guard: Option<ResponseGuard>,
+    /// What the host said it buffered of a guarded response body, at its last chunk.
+    response_buffered: usize,
     pending_forward: Option<Forward>,
     status: Option<u16>,
     actions: VecDeque<Action>,
@@ -316,6 +318,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             agent_index: None,
             area_index: None,
             guard: None,
+            response_buffered: 0,
             pending_forward: None,
             status: None,
             actions: VecDeque::new(),
@@ -436,10 +439,14 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.annotate_response(content_encoding, end_of_stream);
                 Flow::Continue
             }
-            (Forwarded, Event::ResponseBody { end_of_stream, .. }) => match self.guard {
+            (Forwarded, Event::ResponseBody { buffered, end_of_stream }) => match self.guard {
                 None => Flow::Continue,
-                Some(_) if !end_of_stream => Flow::Hold,
+                Some(_) if !end_of_stream => {
+                    self.response_buffered = buffered;
+                    Flow::Hold
+                }
                 Some(_) => {
+                    self.response_buffered = buffered;
                     self.actions.push_back(Action::ReadResponseBody);
                     Flow::Continue
                 }
@@ -1037,7 +1044,8 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         };
         let out = match rewritten {
             Some(b) => b,
-            None if body.is_empty() => return,
+            // Empty indeed; a read that came back short of what the host holds rewrote nothing.
+            None if body.is_empty() && self.response_buffered == 0 => return,
             None => br#"{"message":"Bollard could not inspect this response, so it was withheld.","code":"response_withheld"}"#.to_vec(),
         };
         self.actions.push_back(Action::ReplaceResponseBody(out));
