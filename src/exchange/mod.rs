@@ -279,6 +279,8 @@ pub struct Exchange<G: std::ops::Deref<Target = Gateway> + Clone> {
     body: Option<Vec<u8>>,
     /// The request stream has ended (end of stream or trailers).
     request_ended: bool,
+    /// What the host said it buffered of the request body, at its last chunk.
+    request_buffered: usize,
     /// Lookups: (token, project) for each sent; `sent` counts the answers to `Lookup` actions.
     lookups: Vec<(Option<u32>, String)>,
     lookups_answered: usize,
@@ -309,6 +311,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             now_ms: 0,
             body: None,
             request_ended: false,
+            request_buffered: 0,
             lookups: Vec::new(),
             lookups_answered: 0,
             looked_up: false,
@@ -370,6 +373,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 if buffered > limit {
                     return self.body_too_large();
                 }
+                self.request_buffered = buffered;
                 if end_of_stream {
                     self.request_ended = true;
                     self.actions.push_back(Action::ReadBody);
@@ -386,6 +390,11 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.now_ms = self.now_ms.max(now_ms);
                 if bytes.len() > self.gw.policy.max_body_bytes {
                     return self.body_too_large();
+                }
+                // A read that came back short (the driver cannot tell a failed read from an empty
+                // body) would decide on a body other than the one that goes upstream.
+                if bytes.len() < self.request_buffered {
+                    return self.unexpected("a body read back shorter than the host holds");
                 }
                 self.body = Some(bytes.to_vec());
                 self.decide(false)
