@@ -105,6 +105,16 @@ impl AuditRecord {
         }
     }
 
+    /// Takes a credential out of the method as recorded (cut, it is still a piece of the key),
+    /// and out of the summary that names it.
+    pub fn redact_method(&mut self) {
+        const MARK: &str = "[redacted]";
+        if !self.method.is_empty() {
+            self.summary = self.summary.replace(&self.method, MARK);
+        }
+        self.method = MARK.to_string();
+    }
+
     /// Marks the record of a request over its rate limit: refused (429), or, in monitor mode
     /// (`enforced` false), denied and forwarded all the same.
     pub fn rate_limited(&mut self, d: &Decision, limit: u32, enforced: bool) {

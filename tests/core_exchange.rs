@@ -55,6 +55,8 @@ struct Host<'g> {
     body_ms: u64,
     counters: SharedData,
     fail_lookups: bool,
+    /// The host's read of the response body comes back short (empty), whatever it buffered.
+    short_response_read: bool,
     next_token: u32,
     seen: Seen,
 }
@@ -68,6 +70,7 @@ impl<'g> Host<'g> {
             body_ms: 1_800_000_000_000,
             counters: SharedData::default(),
             fail_lookups: false,
+            short_response_read: false,
             next_token: 1,
             seen: Seen::default(),
         }
@@ -124,7 +127,7 @@ impl<'g> Host<'g> {
                     None
                 }
                 Action::ReadResponseBody => {
-                    let body = self.response.clone();
+                    let body = if self.short_response_read { Vec::new() } else { self.response.clone() };
                     Some(self.m.handle(Event::ResponseBytes(&body)))
                 }
                 Action::ReplaceResponseBody(b) => {
@@ -686,6 +689,31 @@ fn a_guarded_response_is_rewritten_however_it_ends() {
     assert!(h.seen.response_replaced.is_none() && !h.seen.response_trailers_dropped);
 }
 
+/// A guarded body is passed on only as rewritten: when the host's read of it comes back empty
+/// (a read that failed, which the driver cannot tell from an empty body) though the host said it
+/// buffered bytes, nothing was rewritten and the host passed on what it held: the secrets.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_guarded_body_the_host_cannot_read_is_withheld() {
+    let gw = gateway("");
+    for (path, body) in [
+        ("/v1/projects/abcdefghijklmnopqrst/secrets", &br#"[{"name":"A","value":"sk_live_CANARY"}]"#[..]),
+        ("/v1/projects", &br#"[{"ref":"zyxwvutsrqponmlkjihg"}]"#[..]),
+    ] {
+        for trailers in [false, true] {
+            let mut h = Host::new(&gw);
+            h.short_response_read = true;
+            h.headers("GET", path, &[], true);
+            let out = String::from_utf8(h.respond(&[body], trailers)).unwrap();
+            assert!(out.contains("response_withheld"), "{path} (trailers: {trailers}): {out}");
+        }
+    }
+    // A body that is empty indeed passes as it is.
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst/secrets", &[], true);
+    assert_eq!(h.respond(&[b""], false), b"");
+    assert!(h.seen.response_replaced.is_none());
+}
+
 /// A guarded response is rewritten, so the validators upstream gave the body it sent do not pass:
 /// an `ETag` (Express's is the body's length and SHA-1) let an agent check a guess of a redacted
 /// secret offline, or learn that projects it may not see changed; a conditional request
@@ -714,6 +742,27 @@ fn a_guarded_response_keeps_no_validator_of_the_body_upstream_sent() {
     assert!(!f.remove.iter().any(|r| r.eq_ignore_ascii_case("if-none-match")));
     h.respond(&[br#"{"ref":"abcdefghijklmnopqrst"}"#], false);
     assert!(!h.seen.response_edits.iter().any(|(k, _)| k == "etag"));
+}
+
+/// A digest header (`Content-MD5`, `Digest`, `Content-Digest`, `Repr-Digest`) is by definition a
+/// hash of the body upstream sent: on a rewritten response it let an agent check a guess of a
+/// redacted secret offline, as an `ETag` did, and it no longer matches the body the agent gets.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_guarded_response_keeps_no_digest_of_the_body_upstream_sent() {
+    let gw = gateway("");
+    let digests = ["content-md5", "digest", "content-digest", "repr-digest"];
+    for path in ["/v1/projects/abcdefghijklmnopqrst/secrets", "/v1/projects"] {
+        let mut h = Host::new(&gw);
+        h.headers("GET", path, &[], true);
+        h.respond(&[br#"[]"#], false);
+        for name in digests {
+            assert!(h.seen.response_edits.contains(&(name.to_string(), None)), "{name} is removed: {path}");
+        }
+    }
+    let mut h = Host::new(&gw);
+    h.headers("GET", "/v1/projects/abcdefghijklmnopqrst", &[], true);
+    h.respond(&[br#"{"ref":"abcdefghijklmnopqrst"}"#], false);
+    assert!(!h.seen.response_edits.iter().any(|(k, _)| digests.contains(&k.as_str())), "unguarded: kept");
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -1113,6 +1162,32 @@ fn the_key_in_a_target_stays_out_of_the_record_whatever_the_credentials_were() {
                 assert!(!line.contains(piece), "{auth:?} {target}: {line}");
             }
             assert!(target.len() > 256 || rec.path.ends_with("/functions/[redacted]"), "{}", rec.path);
+        }
+    }
+}
+
+/// Contract section 4: never the agent's key in a record. A client that sends its key as the
+/// `:method` (HTTP/2 takes any token there; a client that mixes up its fields) is refused with a
+/// 400, and the record kept the method's first 16 bytes, a piece of the key, in `method` and the
+/// summary, whatever the credentials were.
+#[wasm_bindgen_test(unsupported = test)]
+fn the_key_as_the_method_stays_out_of_the_record() {
+    let gw = gateway("");
+    let unknown = "sbp_2222222222222222222222222222222222222222";
+    for (auth, key) in [(format!("Bearer {KEY}"), KEY), (format!("Bearer {unknown}"), unknown), (String::new(), KEY)] {
+        let auth: Vec<&str> = if auth.is_empty() { vec![] } else { vec![auth.as_str()] };
+        for method in [key.to_string(), format!("X{key}"), key.to_ascii_uppercase()] {
+            let mut h = Host::new(&gw);
+            h.headers_with(&auth, &method, &format!("/v1/projects/{P1}"), &[], true);
+            assert!(h.seen.forward.is_none(), "{auth:?} {method}");
+            let line = h.record().to_json();
+            // Without a credential to compare with, the method is not known as a key.
+            if auth.is_empty() {
+                continue;
+            }
+            for piece in [&method[..12], &method[1..13]] {
+                assert!(!line.contains(piece), "{auth:?} {method}: {line}");
+            }
         }
     }
 }

@@ -235,3 +235,21 @@ fn a_rate_limit_window_no_worker_has_opened_is_opened_once() {
     assert!(!out_b.forwarded, "two calls passed a limit of one per minute");
     assert_eq!(out_b.reply.as_ref().map(|r| r.status), Some(429));
 }
+
+/// An approval binds the body's SHA-256; a call is decided on the body the host reads back. When
+/// that read came back empty though the host had buffered a body (a read that failed, which the
+/// driver cannot tell from an empty body), the call passed as the approved empty-bodied one and
+/// the body the host held went upstream: 500, never forwarded.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_body_read_back_short_of_what_the_host_holds_is_not_decided_on() {
+    let gw = gateway("", &approval(5));
+    let mut m = Exchange::new(&gw);
+    send_headers(&mut m, KEY, T - 60_000, false);
+    m.handle(Event::RequestBody { buffered: 7, end_of_stream: true });
+    assert_eq!(m.next_action(), Some(Action::ReadBody));
+    m.handle(Event::Body { bytes: b"", now_ms: T - 30_000 });
+    let (mut store, mut out) = (Store::default(), Outcome::default());
+    while step(&mut m, &mut store, &mut out) {}
+    assert!(!out.forwarded, "decided on a body that is not the one held");
+    assert_eq!(out.reply.as_ref().map(|r| r.status), Some(500));
+}

@@ -252,3 +252,17 @@ fn a_listed_item_whose_names_disagree_is_not_shown() {
         assert_eq!(o.contains("zyxw"), shown, "{body} -> {o}");
     }
 }
+
+/// The auth config's `sms_test_otp` holds phone numbers with the fixed code each signs in with
+/// (`18005550123=123456`), valid until `sms_test_otp_valid_until`: a credential for those users'
+/// accounts, which reached an agent with `auth_config: read` as Supabase sent it.
+#[wasm_bindgen_test(unsupported = test)]
+fn an_auth_configs_test_otp_codes_are_redacted() {
+    let body = br#"{"sms_test_otp":"18005550123=123456","sms_test_otp_valid_until":"2030-01-01T00:00:00Z","rate_limit_otp":30}"#;
+    for id in ["get_auth_config", "update_auth_config"] {
+        let out: Value = serde_json::from_slice(&secrets::redact(body, secrets::fields(id).unwrap()).unwrap()).unwrap();
+        assert_eq!(out["sms_test_otp"], secrets::MARKER, "{id}");
+        assert_eq!(out["sms_test_otp_valid_until"], "2030-01-01T00:00:00Z", "{id}: a date is not a secret");
+        assert_eq!(out["rate_limit_otp"], 30, "{id}: a rate limit is not a secret");
+    }
+}

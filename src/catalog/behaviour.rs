@@ -98,6 +98,8 @@ const AUTH_CONFIG: &[&str] = &[
     "nimbus_oauth_client_secret",
     "security_captcha_secret",
     "sms_messagebird_access_key",
+    // Phone numbers with the fixed code each signs in with: a credential for those accounts.
+    "sms_test_otp",
     "sms_textlocal_api_key",
     "sms_twilio_auth_token",
     "sms_twilio_verify_auth_token",

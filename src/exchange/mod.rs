@@ -279,6 +279,8 @@ pub struct Exchange<G: std::ops::Deref<Target = Gateway> + Clone> {
     body: Option<Vec<u8>>,
     /// The request stream has ended (end of stream or trailers).
     request_ended: bool,
+    /// What the host said it buffered of the request body, at its last chunk.
+    request_buffered: usize,
     /// Lookups: (token, project) for each sent; `sent` counts the answers to `Lookup` actions.
     lookups: Vec<(Option<u32>, String)>,
     lookups_answered: usize,
@@ -290,6 +292,8 @@ pub struct Exchange<G: std::ops::Deref<Target = Gateway> + Clone> {
     agent_index: Option<usize>,
     area_index: Option<usize>,
     guard: Option<ResponseGuard>,
+    /// What the host said it buffered of a guarded response body, at its last chunk.
+    response_buffered: usize,
     pending_forward: Option<Forward>,
     status: Option<u16>,
     actions: VecDeque<Action>,
@@ -307,6 +311,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             now_ms: 0,
             body: None,
             request_ended: false,
+            request_buffered: 0,
             lookups: Vec::new(),
             lookups_answered: 0,
             looked_up: false,
@@ -316,6 +321,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             agent_index: None,
             area_index: None,
             guard: None,
+            response_buffered: 0,
             pending_forward: None,
             status: None,
             actions: VecDeque::new(),
@@ -367,6 +373,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 if buffered > limit {
                     return self.body_too_large();
                 }
+                self.request_buffered = buffered;
                 if end_of_stream {
                     self.request_ended = true;
                     self.actions.push_back(Action::ReadBody);
@@ -383,6 +390,11 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.now_ms = self.now_ms.max(now_ms);
                 if bytes.len() > self.gw.policy.max_body_bytes {
                     return self.body_too_large();
+                }
+                // A read that came back short (the driver cannot tell a failed read from an empty
+                // body) would decide on a body other than the one that goes upstream.
+                if bytes.len() < self.request_buffered {
+                    return self.unexpected("a body read back shorter than the host holds");
                 }
                 self.body = Some(bytes.to_vec());
                 self.decide(false)
@@ -436,10 +448,14 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 self.annotate_response(content_encoding, end_of_stream);
                 Flow::Continue
             }
-            (Forwarded, Event::ResponseBody { end_of_stream, .. }) => match self.guard {
+            (Forwarded, Event::ResponseBody { buffered, end_of_stream }) => match self.guard {
                 None => Flow::Continue,
-                Some(_) if !end_of_stream => Flow::Hold,
+                Some(_) if !end_of_stream => {
+                    self.response_buffered = buffered;
+                    Flow::Hold
+                }
                 Some(_) => {
+                    self.response_buffered = buffered;
                     self.actions.push_back(Action::ReadResponseBody);
                     Flow::Continue
                 }
@@ -503,11 +519,18 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         // request had one bearer key, which its decision found nowhere in the target.
         if self.state != State::Forwarded {
             let mut carried = Vec::new();
+            // A key sent as the method (any token, to HTTP/2) is refused, and recorded cut to 16 bytes.
+            let method = self.head.method.to_ascii_lowercase();
+            let mut in_method = false;
             for value in &self.head.authorization {
                 carried.extend(credential_pieces(value).filter(|p| target_contains(&self.head.target, p)));
+                in_method |= credential_pieces(value).any(|p| method.contains(&p.to_ascii_lowercase()));
             }
             if !carried.is_empty() {
                 record.redact(&carried, &self.head.target);
+            }
+            if in_method {
+                record.redact_method();
             }
         }
         let status_known = self.status.is_some() || record.status != 0;
@@ -984,7 +1007,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     /// The response headers of a forwarded request: the decision and request id for the agent,
     /// the gateway's own rate-limit state, and what a guarded body needs.
     fn annotate_response(&mut self, content_encoding: Option<&[u8]>, end_of_stream: bool) {
-        let mut edits: Vec<(&'static str, Option<Cow<'static, str>>)> = Vec::with_capacity(7);
+        let mut edits: Vec<(&'static str, Option<Cow<'static, str>>)> = Vec::with_capacity(11);
         if let Some(r) = &self.record {
             edits.push(("x-bollard-decision", Some(r.decision.into())));
             if let Some(id) = &r.request_id {
@@ -998,9 +1021,11 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             }
         }
         if let Some(g) = &mut self.guard {
-            // Upstream's validator is of the body before the rewrite (Express's ETag is its
-            // length and SHA-1): with it, a redacted secret could be guessed offline.
-            edits.push(("etag", None));
+            // Upstream's validator and digests are of the body before the rewrite (Express's ETag
+            // is its length and SHA-1): with them, a redacted secret could be guessed offline.
+            for name in ["etag", "content-md5", "digest", "content-digest", "repr-digest"] {
+                edits.push((name, None));
+            }
             if !end_of_stream {
                 g.encoded = content_encoding
                     .is_some_and(|e| !String::from_utf8_lossy(e).trim().eq_ignore_ascii_case("identity"));
@@ -1028,7 +1053,8 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         };
         let out = match rewritten {
             Some(b) => b,
-            None if body.is_empty() => return,
+            // Empty indeed; a read that came back short of what the host holds rewrote nothing.
+            None if body.is_empty() && self.response_buffered == 0 => return,
             None => br#"{"message":"Bollard could not inspect this response, so it was withheld.","code":"response_withheld"}"#.to_vec(),
         };
         self.actions.push_back(Action::ReplaceResponseBody(out));

@@ -26,6 +26,7 @@ pub const NOT_SECRET: &[&str] = &[
     "password_hibp_enabled",
     "password_min_length",
     "password_required_characters",
+    "rate_limit_otp",
     "rate_limit_token_refresh",
     "refresh_token_rotation_enabled",
     "security_refresh_token_reuse_interval",
