@@ -470,3 +470,15 @@ fn grant_names_a_for_too_long_to_write() {
     assert_eq!(code(&o), 1, "{}", out(&o));
     assert!(err(&o).contains("--for \"9999999999d\""), "{}", err(&o));
 }
+
+/// A `--keep-old-for` that ends past the year 9999 is named as the culprit, not as a key's
+/// `not_after` the policy cannot hold.
+#[test]
+fn rotate_names_a_keep_old_for_too_long_to_write() {
+    let (_dir, path) = setup("rotate_keep_bound", "");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let o = bollard(&["rotate", "ops", s(&path), "--keep-old-for", "9999999999d"]);
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    assert!(err(&o).contains("--keep-old-for \"9999999999d\""), "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+}

@@ -118,7 +118,13 @@ pub fn rotate(raw: &[String]) -> Result<ExitCode, String> {
     let [agent_id, path] = a.positional.as_slice() else {
         return Err("expected AGENT POLICY (see --help)".into());
     };
-    let keep = parse_duration(a.value("--keep-old-for").unwrap_or("24h")).map_err(|e| format!("--keep-old-for {e}"))?;
+    let keep_text = a.value("--keep-old-for").unwrap_or("24h");
+    let keep = parse_duration(keep_text).map_err(|e| format!("--keep-old-for {e}"))?;
+    if now_ms().saturating_add(keep) > LAST_TIME_MS {
+        return Err(format!(
+            "--keep-old-for {keep_text:?}: the old key would end after the year 9999; give a shorter duration"
+        ));
+    }
     let (mut doc, was) = policy_doc::read(path)?;
     let known = agent_ids(&doc);
     let agent = doc.agent_mut(agent_id).ok_or_else(|| format!("{path}: no agent {agent_id:?} (agents: {known})"))?;
