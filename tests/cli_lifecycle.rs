@@ -482,3 +482,35 @@ fn rotate_names_a_keep_old_for_too_long_to_write() {
     assert!(err(&o).contains("--keep-old-for \"9999999999d\""), "{}", err(&o));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
 }
+
+/// A `--by` or `--reason` the policy cannot hold is named as the flag given, not as a field of a
+/// policy the change "would make invalid".
+#[test]
+fn approve_and_grant_name_a_by_or_reason_the_policy_cannot_hold() {
+    let (_dir, path) = setup("by_reason_text", "");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let id = "apr_0123456789abcdef01234567";
+    let long = "x".repeat(129);
+    for by in ["", " ", "Bo\u{1b}[2J", long.as_str()] {
+        let o = bollard(&["approve", id, "--policy", s(&path), "--by", by, "--agent", "ops"]);
+        assert_eq!(code(&o), 1, "--by {by:?}: {}", out(&o));
+        assert!(err(&o).contains("--by") && !err(&o).contains("would make"), "{}", err(&o));
+    }
+    for reason in ["", "a\nb"] {
+        let o = bollard(&[
+            "grant",
+            "ops",
+            "--policy",
+            s(&path),
+            "--allow",
+            "get_project",
+            "--for",
+            "1h",
+            "--reason",
+            reason,
+        ]);
+        assert_eq!(code(&o), 1, "--reason {reason:?}: {}", out(&o));
+        assert!(err(&o).contains("--reason") && !err(&o).contains("would make"), "{}", err(&o));
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+}

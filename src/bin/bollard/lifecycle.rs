@@ -53,6 +53,15 @@ const MAX_APPROVAL_MS: u64 = 7 * 86_400 * 1000;
 /// 9999-12-31T23:59:59Z: the last time an RFC 3339 `not_after` can hold.
 const LAST_TIME_MS: u64 = 253_402_300_799_000;
 
+/// A flag's text as the policy holds it (`approved_by`, `reason`): checked here so the error
+/// names the flag.
+fn plain_text(flag: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(format!("{flag} {value:?}: expected text of 1 to {max} characters, without control characters"));
+    }
+    Ok(())
+}
+
 /// The time now, in milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -199,6 +208,7 @@ pub fn approve(raw: &[String]) -> Result<ExitCode, String> {
     }
     let path = a.value("--policy").ok_or("--policy FILE is required")?;
     let by = a.value("--by").ok_or("--by NAME is required: the person approving")?;
+    plain_text("--by", by, 128)?;
     let for_text = a.value("--for").unwrap_or("15m");
     let window = parse_duration(for_text).map_err(|e| format!("--for {e}"))?;
     if window == 0 {
@@ -292,6 +302,7 @@ pub fn grant(raw: &[String]) -> Result<ExitCode, String> {
         return Err(format!("--for {for_text:?}: the grant would end after the year 9999; give a shorter duration"));
     }
     let reason = a.value("--reason").ok_or("--reason TEXT is required: why the agent needs more access")?;
+    plain_text("--reason", reason, 500)?;
     let mut access: Vec<(String, Doc)> = Vec::new();
     for entry in a.values("--access") {
         let (area, level) = entry
