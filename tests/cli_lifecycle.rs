@@ -431,3 +431,86 @@ fn a_yaml_policy_is_edited_as_yaml_unless_it_has_comments() {
     let o = bollard(&["rotate", "ops", "envoy/envoy.yaml"]);
     assert_eq!(code(&o), 1);
 }
+
+/// An approval is of one call, for a while: `--for` longer than the console's 7 days is refused
+/// and named (`--for 300000d` wrote an approval in force until the year 2848, and a longer one
+/// failed with an error about a `not_after` in the year 27381096).
+#[test]
+fn approve_refuses_a_for_beyond_seven_days_and_names_it() {
+    let (_dir, path) = setup("approve_for_bound", "");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let id = "apr_0123456789abcdef01234567";
+    for long in ["8d", "300000d", "9999999999d"] {
+        let o = bollard(&["approve", id, "--policy", s(&path), "--by", "Bo", "--agent", "ops", "--for", long]);
+        assert_eq!(code(&o), 1, "--for {long}: {}", out(&o));
+        assert!(err(&o).contains(&format!("--for {long:?}")) && err(&o).contains("7d"), "{}", err(&o));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "nothing written for --for {long}");
+    }
+    let o = bollard(&["approve", id, "--policy", s(&path), "--by", "Bo", "--agent", "ops", "--for", "7d"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+}
+
+/// A grant's `--for` that ends past the year 9999 is named as the culprit, not as a `not_after`
+/// the policy cannot hold.
+#[test]
+fn grant_names_a_for_too_long_to_write() {
+    let (_dir, path) = setup("grant_for_bound", "");
+    let o = bollard(&[
+        "grant",
+        "ops",
+        "--policy",
+        s(&path),
+        "--allow",
+        "get_project",
+        "--for",
+        "9999999999d",
+        "--reason",
+        "x",
+    ]);
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    assert!(err(&o).contains("--for \"9999999999d\""), "{}", err(&o));
+}
+
+/// A `--keep-old-for` that ends past the year 9999 is named as the culprit, not as a key's
+/// `not_after` the policy cannot hold.
+#[test]
+fn rotate_names_a_keep_old_for_too_long_to_write() {
+    let (_dir, path) = setup("rotate_keep_bound", "");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let o = bollard(&["rotate", "ops", s(&path), "--keep-old-for", "9999999999d"]);
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    assert!(err(&o).contains("--keep-old-for \"9999999999d\""), "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+}
+
+/// A `--by` or `--reason` the policy cannot hold is named as the flag given, not as a field of a
+/// policy the change "would make invalid".
+#[test]
+fn approve_and_grant_name_a_by_or_reason_the_policy_cannot_hold() {
+    let (_dir, path) = setup("by_reason_text", "");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let id = "apr_0123456789abcdef01234567";
+    let long = "x".repeat(129);
+    for by in ["", " ", "Bo\u{1b}[2J", long.as_str()] {
+        let o = bollard(&["approve", id, "--policy", s(&path), "--by", by, "--agent", "ops"]);
+        assert_eq!(code(&o), 1, "--by {by:?}: {}", out(&o));
+        assert!(err(&o).contains("--by") && !err(&o).contains("would make"), "{}", err(&o));
+    }
+    for reason in ["", "a\nb"] {
+        let o = bollard(&[
+            "grant",
+            "ops",
+            "--policy",
+            s(&path),
+            "--allow",
+            "get_project",
+            "--for",
+            "1h",
+            "--reason",
+            reason,
+        ]);
+        assert_eq!(code(&o), 1, "--reason {reason:?}: {}", out(&o));
+        assert!(err(&o).contains("--reason") && !err(&o).contains("would make"), "{}", err(&o));
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+}

@@ -33,7 +33,7 @@ pub fn help(command: &str) -> Option<&'static str> {
             Approves the call whose approval_required refusal carried approval id ID. Shows what is being\n\
             approved from the audit trail's record of that refusal (--audit, default /tmp/bollard-audit.jsonl),\n\
             then writes an approval grant: the identical call (same agent, method, path, query and body)\n\
-            passes --uses times (per gateway instance) until --for from now. --agent names the agent when\n\
+            passes --uses times (per gateway instance) until --for from now (at most 7d). --agent names the agent when\n\
             no audit record is at hand. An earlier approval of the same call is replaced."
         }
         "grant" => {
@@ -45,6 +45,21 @@ pub fn help(command: &str) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+/// The longest an approval lasts, as in the console: one call approved, for a while.
+const MAX_APPROVAL_MS: u64 = 7 * 86_400 * 1000;
+
+/// 9999-12-31T23:59:59Z: the last time an RFC 3339 `not_after` can hold.
+const LAST_TIME_MS: u64 = 253_402_300_799_000;
+
+/// A flag's text as the policy holds it (`approved_by`, `reason`): checked here so the error
+/// names the flag.
+fn plain_text(flag: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(format!("{flag} {value:?}: expected text of 1 to {max} characters, without control characters"));
+    }
+    Ok(())
 }
 
 /// The time now, in milliseconds since the Unix epoch.
@@ -112,7 +127,13 @@ pub fn rotate(raw: &[String]) -> Result<ExitCode, String> {
     let [agent_id, path] = a.positional.as_slice() else {
         return Err("expected AGENT POLICY (see --help)".into());
     };
-    let keep = parse_duration(a.value("--keep-old-for").unwrap_or("24h")).map_err(|e| format!("--keep-old-for {e}"))?;
+    let keep_text = a.value("--keep-old-for").unwrap_or("24h");
+    let keep = parse_duration(keep_text).map_err(|e| format!("--keep-old-for {e}"))?;
+    if now_ms().saturating_add(keep) > LAST_TIME_MS {
+        return Err(format!(
+            "--keep-old-for {keep_text:?}: the old key would end after the year 9999; give a shorter duration"
+        ));
+    }
     let (mut doc, was) = policy_doc::read(path)?;
     let known = agent_ids(&doc);
     let agent = doc.agent_mut(agent_id).ok_or_else(|| format!("{path}: no agent {agent_id:?} (agents: {known})"))?;
@@ -187,9 +208,16 @@ pub fn approve(raw: &[String]) -> Result<ExitCode, String> {
     }
     let path = a.value("--policy").ok_or("--policy FILE is required")?;
     let by = a.value("--by").ok_or("--by NAME is required: the person approving")?;
-    let window = parse_duration(a.value("--for").unwrap_or("15m")).map_err(|e| format!("--for {e}"))?;
+    plain_text("--by", by, 128)?;
+    let for_text = a.value("--for").unwrap_or("15m");
+    let window = parse_duration(for_text).map_err(|e| format!("--for {e}"))?;
     if window == 0 {
         return Err("--for must be longer than 0".into());
+    }
+    if window > MAX_APPROVAL_MS {
+        return Err(format!(
+            "--for {for_text:?}: an approval lasts at most 7d, as in the console (approve the call again when it is needed later, or give the agent the access with bollard grant)"
+        ));
     }
     let uses: u32 = match a.value("--uses") {
         None => 1,
@@ -265,12 +293,16 @@ pub fn grant(raw: &[String]) -> Result<ExitCode, String> {
     let a = Args::parse(raw, &["--policy", "--for", "--reason", "--access", "--allow", "--id"], &[])?;
     let agent = one_positional(&a, "AGENT")?;
     let path = a.value("--policy").ok_or("--policy FILE is required")?;
-    let window = parse_duration(a.value("--for").ok_or("--for DURATION is required (a grant always ends)")?)
-        .map_err(|e| format!("--for {e}"))?;
+    let for_text = a.value("--for").ok_or("--for DURATION is required (a grant always ends)")?;
+    let window = parse_duration(for_text).map_err(|e| format!("--for {e}"))?;
     if window == 0 {
         return Err("--for must be longer than 0".into());
     }
+    if now_ms().saturating_add(window) > LAST_TIME_MS {
+        return Err(format!("--for {for_text:?}: the grant would end after the year 9999; give a shorter duration"));
+    }
     let reason = a.value("--reason").ok_or("--reason TEXT is required: why the agent needs more access")?;
+    plain_text("--reason", reason, 500)?;
     let mut access: Vec<(String, Doc)> = Vec::new();
     for entry in a.values("--access") {
         let (area, level) = entry
