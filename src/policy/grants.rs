@@ -76,8 +76,14 @@ fn time_field(culprit: &str, field: &str, value: &str) -> Result<u64, PolicyErro
     })
 }
 
+/// Text a grant can hold (`approved_by`, `reason`): not blank, at most `max` characters, none of
+/// them a control character.
+pub fn is_plain_text(value: &str, max: usize) -> bool {
+    !value.trim().is_empty() && value.chars().count() <= max && !value.chars().any(char::is_control)
+}
+
 fn plain_text(culprit: &str, field: &str, value: &str, max: usize) -> Result<(), PolicyError> {
-    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+    if !is_plain_text(value, max) {
         return Err(PolicyError::new(
             culprit,
             format!("{field} must be non-empty text of at most {max} characters, without control characters"),

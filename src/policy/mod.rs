@@ -7,7 +7,7 @@ mod grants;
 pub mod suggest;
 
 pub use error::PolicyError;
-pub use grants::{valid_grant_id, AgentKey, Grant, GrantKind};
+pub use grants::{is_plain_text, valid_grant_id, AgentKey, Grant, GrantKind};
 
 use std::collections::HashMap;
 

@@ -56,7 +56,7 @@ const LAST_TIME_MS: u64 = 253_402_300_799_000;
 /// A flag's text as the policy holds it (`approved_by`, `reason`): checked here so the error
 /// names the flag.
 fn plain_text(flag: &str, value: &str, max: usize) -> Result<(), String> {
-    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+    if !bollard::policy::is_plain_text(value, max) {
         return Err(format!("{flag} {value:?}: expected text of 1 to {max} characters, without control characters"));
     }
     Ok(())
