@@ -82,8 +82,8 @@ build-lean: targets
 # The lean filter at its smallest, for a gateway where the file's size matters more than its speed:
 # the standard library rebuilt from source by the nightly toolchain (build-std, with its
 # optimize_for_size feature), a panic an immediate trap (no panic message, nor the formatting
-# that writes it), and the filter's own code at opt-level z (more instructions per request than
-# build-lean's s: docs/performance.md). Nightly has no wasm32-wasip1 standard library to
+# that writes it), and the filter's own code and the proxy-wasm SDK at opt-level z (more
+# instructions per request than build-lean's s: docs/performance.md). Nightly has no wasm32-wasip1 standard library to
 # download; build-std compiles it from rust-src, and the WASI C library it links is the stable
 # toolchain's (rustup target add wasm32-wasip1).
 STABLE_WASI_LIBC = $(shell rustc --print sysroot)/lib/rustlib/wasm32-wasip1/lib/self-contained
@@ -93,7 +93,7 @@ build-lean-min: targets
 	CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
 	RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Clink-self-contained=no -Lnative=$(STABLE_WASI_LIBC)" \
 	  cargo +nightly build --release --target wasm32-wasip1 --lib --no-default-features --target-dir target/lean-min \
-	  --config 'profile.release.package.proxy-wasm.opt-level="s"' \
+	  --config 'profile.release.package.proxy-wasm.opt-level="z"' \
 	  -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
 	@$(call wasm_opt,target/lean-min/wasm32-wasip1/release/bollard.wasm,$(LEAN_MIN_WASM))
 	@ls -l $(LEAN_MIN_WASM) | awk '{print "built " $$9 ": " $$5 " bytes"}'
