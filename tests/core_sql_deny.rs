@@ -1295,3 +1295,48 @@ fn graphql_internal_resolver_is_procedural() {
         ],
     );
 }
+
+/// Extension functions that change a setting or the server's state as `set_config` does:
+/// pg_trgm's `set_limit` (its similarity threshold), hypopg's hypothetical indexes (what the
+/// planner chooses), plpgsql_check's profiler and tracer, the statistics' resets. They passed as
+/// `read`.
+#[wasm_bindgen_test(unsupported = test)]
+fn extension_functions_that_change_settings_need_admin() {
+    let p = policy(&[("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#)], "enforce");
+    // Control: a setting changed by the built-in function needs admin.
+    assert_eq!(refused(&p, 0, "select set_config('work_mem', '1GB', false)"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select set_limit(0.1)"),
+            (0, "select extensions.set_limit(0.1)"),
+            (0, "select * from hypopg_create_index('create index on public.orders (total)')"),
+            (0, "select hypopg_drop_index(1)"),
+            (0, "select hypopg_reset()"),
+            (0, "select hypopg_reset_index()"),
+            (0, "select hypopg_hide_index('public.orders_pkey'::regclass)"),
+            (0, "select hypopg_unhide_index('public.orders_pkey'::regclass)"),
+            (0, "select hypopg_unhide_all_indexes()"),
+            (0, "select plpgsql_check_profiler(true)"),
+            (0, "select plpgsql_check_tracer(true)"),
+            (0, "select plpgsql_profiler_reset_all()"),
+            (0, "select plpgsql_profiler_reset('public.f()'::regprocedure)"),
+            (0, "select plpgsql_profiler_install_fake_queryid_hook()"),
+            (0, "select plpgsql_profiler_remove_fake_queryid_hook()"),
+            (0, "select pg_stat_statements_reset()"),
+            (0, "select pg_stat_reset()"),
+            (0, "select pg_stat_reset_shared('bgwriter')"),
+            (0, "select pg_stat_reset_slru()"),
+            (0, "select pg_stat_reset_backend_stats(pg_backend_pid())"),
+        ],
+    );
+    // What only reads them still passes.
+    for sql in [
+        "select show_limit()",
+        "select * from hypopg_list_indexes",
+        "select similarity('a', 'b')",
+        "select * from hypopg()",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}
