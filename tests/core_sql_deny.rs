@@ -1340,3 +1340,39 @@ fn extension_functions_that_change_settings_need_admin() {
         assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
     }
 }
+
+/// A dblink connection string's `service` (and `servicefile`) names an entry of a
+/// pg_service.conf, which may set `options` (a `search_path`) or another database: the session it
+/// opens may read any schema by a bare name, as with `options` written out.
+#[wasm_bindgen_test(unsupported = test)]
+fn dblink_connection_through_a_service_file_is_refused() {
+    let p = guarded();
+    // Control: options written out are refused.
+    assert_eq!(
+        refused(&p, 0, "select * from dblink('dbname=postgres options=-csearch_path=auth', 'select email from users') as t(e text)"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "select * from dblink('service=bollard', 'select email from users') as t(e text)"),
+            (0, "select * from dblink('dbname=postgres  service = bollard', 'select email from users') as t(e text)"),
+            (0, "select * from dblink('servicefile=/tmp/s.conf service=x', 'select email from users') as t(e text)"),
+            (0, "select * from dblink('service=''bollard''', 'select email from users') as t(e text)"),
+            (0, "select dblink_connect('c', 'service=bollard')"),
+            (0, "select dblink_connect_u('c', 'host=localhost service=bollard')"),
+            (0, "select dblink_exec('service=bollard', 'insert into public.loot select email from users')"),
+            (0, "do $$ begin perform dblink_connect('c', 'service=bollard'); end $$"),
+            (0, "create server s foreign data wrapper dblink_fdw options (service 'bollard')"),
+            (0, "create server s foreign data wrapper dblink_fdw options (host 'x', servicefile '/tmp/s.conf')"),
+        ],
+    );
+    // `service` as a value, or in the SQL a connection runs, sets nothing.
+    for sql in [
+        "select * from dblink('dbname=customer_service', 'select id from public.orders') as t(id int)",
+        "select * from dblink('dbname=postgres', 'select service from public.orders') as t(s text)",
+        "select * from dblink('dbname=postgres application_name=service', 'select 1') as t(n int)",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}

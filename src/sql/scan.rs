@@ -595,11 +595,55 @@ impl Open {
 const CONNECTING: &[&str] = &["dblink", "dblink_exec", "dblink_connect", "dblink_connect_u"];
 
 /// A string among a dblink call's arguments that may be a connection string setting the remote
-/// session's options (`options=-csearch_path=auth`), or a URI, whose percent-escapes may spell
-/// anything: the SQL it runs there may read any schema by a bare name.
+/// session's options (`options=-csearch_path=auth`), or naming a pg_service.conf entry that may
+/// (`service=name`, `servicefile=path`), or a URI, whose percent-escapes may spell anything: the
+/// SQL it runs there may read any schema by a bare name.
 fn sets_connection_options(text: &str) -> bool {
     let lower = text.trim_start().to_ascii_lowercase();
-    lower.contains("options") || lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+    lower.contains("options")
+        || lower.starts_with("postgres://")
+        || lower.starts_with("postgresql://")
+        || connection_keys(text).iter().any(|k| SERVICE_KEYS.contains(k))
+}
+
+/// The connection-string keys (and dblink_fdw server options) that name a pg_service.conf entry.
+const SERVICE_KEYS: &[&str] = &["service", "servicefile"];
+
+/// The keys of a libpq connection string, read as libpq reads them (`key = value`, the spaces
+/// around `=` optional, a value in single quotes or not, `\` escaping the next character), up to
+/// where it stops reading: text that is not one (a connection's name, SQL) has none.
+fn connection_keys(text: &str) -> Vec<&str> {
+    // C's isspace: ASCII whitespace and the vertical tab.
+    let space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
+    let mut keys = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches(space);
+        if rest.is_empty() {
+            return keys;
+        }
+        let (key, after) = rest.split_at(rest.find(|c: char| c == '=' || space(c)).unwrap_or(rest.len()));
+        let Some(value) = after.trim_start_matches(space).strip_prefix('=') else { return keys };
+        keys.push(key);
+        rest = after_value(value.trim_start_matches(space));
+    }
+}
+
+/// What follows a connection-string value: after its closing quote, or the space that ends it.
+fn after_value(value: &str) -> &str {
+    let quoted = value.starts_with('\'');
+    let mut chars = value.char_indices().skip(usize::from(quoted));
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '\'' if quoted => return value.get(i + 1..).unwrap_or_default(),
+            c if !quoted && (c.is_ascii_whitespace() || c == '\x0b') => return value.get(i..).unwrap_or_default(),
+            _ => {}
+        }
+    }
+    ""
 }
 
 fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
@@ -724,9 +768,11 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
                 }
-                // A server's `options '-csearch_path=auth'` (dblink_fdw): the session dblink opens
-                // through it reads any schema by a bare name.
-                if w.value.eq_ignore_ascii_case("options") && next.is_some_and(|t| string_value(t).is_some()) {
+                // A server's `options '-csearch_path=auth'` (dblink_fdw), or its `service 'name'`
+                // (a pg_service.conf entry that may set them): the session dblink opens through it
+                // reads any schema by a bare name.
+                let option = |names: &[&str]| names.iter().any(|o| w.value.eq_ignore_ascii_case(o));
+                if (option(&["options"]) || option(SERVICE_KEYS)) && next.is_some_and(|t| string_value(t).is_some()) {
                     out.reaches_any_schema();
                 }
                 if w.quote_style.is_none() {
