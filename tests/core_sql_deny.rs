@@ -1376,3 +1376,38 @@ fn dblink_connection_through_a_service_file_is_refused() {
         assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
     }
 }
+
+/// The views that read the server's configuration files from disk, as `pg_read_file` does:
+/// `pg_hba_file_rules` (pg_hba.conf), `pg_ident_file_mappings` (pg_ident.conf),
+/// `pg_file_settings` (postgresql.conf and the files it includes), and the functions behind them.
+#[wasm_bindgen_test(unsupported = test)]
+fn server_files_read_through_views_need_admin() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#),
+            ("scripted", r#""access":{"database":"full"},"sql":{"allow":["read","procedural"]}"#),
+        ],
+        "enforce",
+    );
+    // Control: the file read by name needs admin.
+    assert_eq!(refused(&p, 0, "select pg_read_file('pg_hba.conf')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select * from pg_hba_file_rules"),
+            (0, "select * from pg_catalog.pg_hba_file_rules"),
+            (0, "select * from \"pg_hba_file_rules\""),
+            (0, "select * from pg_hba_file_rules()"),
+            (0, "select * from pg_ident_file_mappings"),
+            (0, "select * from pg_ident_file_mappings()"),
+            (0, "select name, setting, sourcefile from pg_file_settings"),
+            (0, "select * from pg_show_all_file_settings()"),
+            (0, "with h as (select * from pg_hba_file_rules) select count(*) from h"),
+            (0, "select exists (select 1 from pg_file_settings where error is not null)"),
+            (1, "do $$ begin perform * from pg_hba_file_rules; end $$"),
+        ],
+    );
+    for sql in ["select * from pg_settings", "select * from pg_stat_activity", "select * from pg_config"] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}

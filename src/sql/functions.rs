@@ -116,6 +116,11 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("lo_import", SqlClass::Admin),
     ("lo_export", SqlClass::Admin),
     ("pg_logdir_ls", SqlClass::Admin),
+    // The configuration files read and parsed: pg_hba.conf, pg_ident.conf, postgresql.conf and
+    // the files it includes (behind the views of the same names and `pg_file_settings`).
+    ("pg_hba_file_rules", SqlClass::Admin),
+    ("pg_ident_file_mappings", SqlClass::Admin),
+    ("pg_show_all_file_settings", SqlClass::Admin),
     // A relation's pages and the WAL, read by name: any schema's rows, whatever the statement
     // names (pageinspect, pg_walinspect); buffers and visibility maps changed (pg_buffercache,
     // pg_visibility); tuples killed or frozen in place (pg_surgery).

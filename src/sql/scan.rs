@@ -275,6 +275,14 @@ const DATABASE_WIDE: &[&str] = &[
 const STATISTICS: &[&str] =
     &["pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic", "pg_statistic_ext_data"];
 
+/// The views that read the server's configuration files from disk, and the function each one
+/// calls (a `pg_read_file` of pg_hba.conf, pg_ident.conf, postgresql.conf and what it includes).
+const SERVER_FILE_VIEWS: &[(&str, &str)] = &[
+    ("pg_hba_file_rules", "pg_hba_file_rules"),
+    ("pg_ident_file_mappings", "pg_ident_file_mappings"),
+    ("pg_file_settings", "pg_show_all_file_settings"),
+];
+
 /// What one statement's tokens show.
 #[derive(Debug, Default)]
 pub struct Scan {
@@ -814,6 +822,10 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 }
                 if STATISTICS.iter().any(|v| w.value.eq_ignore_ascii_case(v)) {
                     out.reaches_any_schema();
+                }
+                // A view that reads the server's files calls the function that does.
+                if let Some((_, f)) = SERVER_FILE_VIEWS.iter().find(|(v, _)| w.value.eq_ignore_ascii_case(v)) {
+                    out.function(None, f);
                 }
                 // The setting's name, unless it is one constant: anything else may name `role`.
                 if w.value.eq_ignore_ascii_case("set_config") && next == Some(&&Token::LParen) {
