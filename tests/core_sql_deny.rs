@@ -1411,3 +1411,52 @@ fn server_files_read_through_views_need_admin() {
         assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
     }
 }
+
+/// A constant cast to an object identifier type names the object, and its schema: `'auth'` as a
+/// `regnamespace` is the schema; `'auth.users'` as a `regclass`, `'auth.uid'` as a `regproc`,
+/// `'public.f(auth.t)'` as a `regprocedure` name objects of auth; so do the `to_reg*` functions.
+#[wasm_bindgen_test(unsupported = test)]
+fn schema_named_by_an_object_identifier_constant_is_refused() {
+    let p = guarded();
+    // Control: the regclass cast was already read.
+    assert_eq!(refused(&p, 0, "select 'auth.users'::regclass"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select 'auth'::regnamespace"),
+            (0, "select 'AUTH'::pg_catalog.regnamespace"),
+            (0, "select '\"auth\"'::regnamespace"),
+            (0, "select cast('auth' as regnamespace)"),
+            (0, "select ('auth')::regnamespace"),
+            (0, "select 'auth'::text::regnamespace"),
+            (0, "select cast(cast('auth.users' as text) as regclass)"),
+            (0, "select 'auth.uid'::regproc"),
+            (0, "select 'auth.uid()'::regprocedure"),
+            (0, "select 'public.f(auth.t)'::regprocedure"),
+            (0, "select 'auth.t'::regtype"),
+            (0, "select $$auth$$::regnamespace::oid"),
+            (0, "select regnamespace 'auth'"),
+            (0, "select pg_catalog.regclass 'auth.users'"),
+            (0, "select 'auth.users'::character varying(40)::regclass"),
+            (0, "select '{public.orders,auth.users}'::regclass[]"),
+            (0, "select '{public,\"auth\"}'::regnamespace[]"),
+            (0, "select 'auth.===(int4,int4)'::regoperator"),
+            (0, "select relname from pg_class where relnamespace = 'auth'::regnamespace"),
+            (0, "select to_regclass('auth.users')"),
+            (0, "select to_regnamespace('auth')"),
+            (0, "select to_regproc('auth.uid')"),
+            (0, "select to_regprocedure('auth.uid()')"),
+            (0, "select pg_catalog.to_regtype('vault.secret')"),
+            (1, "do $$ begin perform 'auth'::regnamespace; end $$"),
+        ],
+    );
+    for sql in [
+        "select 'public.orders'::regclass",
+        "select 'public'::regnamespace",
+        "select to_regclass('orders')",
+        "select c.oid::regclass, c.relnamespace::regnamespace from pg_class c",
+        "select 'auth'::text",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}

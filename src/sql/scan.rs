@@ -709,6 +709,12 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                             out.reaches_any_schema();
                         }
                     }
+                    // `to_regclass('auth.users')`, `to_regnamespace('auth')`: a name looked up.
+                    if let Some(kind) = call.name.strip_prefix("to_").and_then(object_type) {
+                        if let Some(text) = toks.get(i + 2).and_then(|t| string_value(t)) {
+                            object_name(text, kind, out);
+                        }
+                    }
                     if DATABASE_WIDE.contains(&call.name.as_str()) {
                         out.reaches_any_schema();
                     }
@@ -857,12 +863,11 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                     }
                 }
             }
-            // `'auth.users'::regclass`: a relation named by a string.
-            t if next == Some(&&Token::DoubleColon)
-                && matches!(toks.get(i + 2), Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("regclass")) =>
-            {
-                if let Some(name) = string_value(t) {
-                    qualified_name(name, out);
+            // `'auth.users'::regclass`, `cast('auth' as regnamespace)`, `regproc 'auth.uid'`: an
+            // object, or a schema, named by a string.
+            t if string_value(t).is_some() && object_type_of(toks, i).is_some() => {
+                if let (Some(text), Some(kind)) = (string_value(t), object_type_of(toks, i)) {
+                    object_name(text, kind, out);
                 }
             }
             // `set_config('search_path', 'auth', false)`.
@@ -1068,6 +1073,112 @@ fn sequence_argument(toks: &[&Token], out: &mut Scan) {
     match name {
         Some(name) => qualified_name(name, out),
         None => out.reaches_any_schema(),
+    }
+}
+
+/// The object identifier types whose input is an object's name, perhaps qualified by its schema
+/// (a `regprocedure`'s and a `regoperator`'s with their argument types'), or a schema's own
+/// (`regnamespace`).
+const OBJECT_NAME_TYPES: &[&str] = &[
+    "regclass",
+    "regcollation",
+    "regconfig",
+    "regdictionary",
+    "regnamespace",
+    "regoper",
+    "regoperator",
+    "regproc",
+    "regprocedure",
+    "regtype",
+];
+
+fn object_type(name: &str) -> Option<&'static str> {
+    OBJECT_NAME_TYPES.iter().find(|t| name.eq_ignore_ascii_case(t)).copied()
+}
+
+/// The object identifier type the constant at `i` is read as, if any: written before it
+/// (`regclass 'auth.users'`), or cast to after it, through any casts and parentheses between
+/// (`'auth'::text::regnamespace`, `cast(cast('auth.users' as text) as regclass)`,
+/// `('auth')::regnamespace`).
+fn object_type_of(toks: &[&Token], i: usize) -> Option<&'static str> {
+    if let Some(Token::Word(w)) = i.checked_sub(1).and_then(|j| toks.get(j)) {
+        if let Some(kind) = object_type(&w.value) {
+            return Some(kind);
+        }
+    }
+    let is_word = |j: Option<usize>, k: Keyword| matches!(j.and_then(|j| toks.get(j)), Some(Token::Word(w)) if w.quote_style.is_none() && w.keyword == k);
+    // The expression that holds the constant spans `start..=end`.
+    let (mut start, mut end) = (i, i);
+    loop {
+        while toks.get(end + 1) == Some(&&Token::DoubleColon) {
+            let (last, kind) = type_name(toks, end + 2)?;
+            if kind.is_some() {
+                return kind;
+            }
+            end = last;
+        }
+        if start.checked_sub(1).and_then(|j| toks.get(j)) != Some(&&Token::LParen) {
+            return None;
+        }
+        if toks.get(end + 1) == Some(&&Token::RParen) {
+            start -= 1;
+            end += 1;
+        } else if is_word(Some(end + 1), Keyword::AS) && is_word(start.checked_sub(2), Keyword::CAST) {
+            let (last, kind) = type_name(toks, end + 2)?;
+            if kind.is_some() {
+                return kind;
+            }
+            if toks.get(last + 1) != Some(&&Token::RParen) {
+                return None;
+            }
+            start -= 2;
+            end = last + 1;
+        } else {
+            return None;
+        }
+    }
+}
+
+/// The type named from `j` (`regclass`, `pg_catalog.regclass`, `character varying(10)`,
+/// `text[]`): where its name ends, and the object identifier type it is, if it is one.
+fn type_name(toks: &[&Token], j: usize) -> Option<(usize, Option<&'static str>)> {
+    let Some(Token::Word(first)) = toks.get(j) else { return None };
+    let (mut w, mut end) = (first, j);
+    while toks.get(end + 1) == Some(&&Token::Period) {
+        let Some(Token::Word(n)) = toks.get(end + 2) else { return None };
+        w = n;
+        end += 2;
+    }
+    let kind = object_type(&w.value);
+    while let Some(Token::Word(n)) = toks.get(end + 1) {
+        let more = matches!(
+            n.keyword,
+            Keyword::VARYING | Keyword::PRECISION | Keyword::WITH | Keyword::WITHOUT | Keyword::TIME | Keyword::ZONE
+        );
+        if n.quote_style.is_some() || !more {
+            break;
+        }
+        end += 1;
+    }
+    if toks.get(end + 1) == Some(&&Token::LParen) {
+        end += toks.get(end + 1..)?.iter().position(|t| *t == &Token::RParen)? + 1;
+    }
+    while toks.get(end + 1) == Some(&&Token::LBracket) && toks.get(end + 2) == Some(&&Token::RBracket) {
+        end += 2;
+    }
+    Some((end, kind))
+}
+
+/// What a constant read as an object identifier type names: a schema (`regnamespace`), or
+/// objects whose qualifiers are schemas (a function's name and its arguments' types, each element
+/// of an array).
+fn object_name(text: &str, kind: &str, out: &mut Scan) {
+    for name in text.split(['(', ')', ',', '{', '}']) {
+        if kind == "regnamespace" {
+            out.schema(name);
+        } else {
+            qualified_name(name.trim(), out);
+        }
     }
 }
 
