@@ -1460,3 +1460,37 @@ fn schema_named_by_an_object_identifier_constant_is_refused() {
         assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
     }
 }
+
+/// A publication sends its tables' rows to every subscriber: one of a denied schema's tables,
+/// of the schema (`TABLES IN SCHEMA`), or of every table (`ALL TABLES`) reaches that schema. A
+/// subscription writes the rows of a publication elsewhere into the tables of the same names,
+/// whatever their schema. The grammar does not parse them: an agent with `allow_unparsed`.
+#[wasm_bindgen_test(unsupported = test)]
+fn publication_of_a_denied_schema_is_refused() {
+    let p = policy(
+        &[("loose", r#""access":{"database":"full"},"sql":{"allow_unparsed":true,"deny_schemas":["auth"]}"#)],
+        "enforce",
+    );
+    // Control: a table of the schema, named.
+    assert_eq!(refused(&p, 0, "create publication p for table auth.users"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "create publication p for all tables"),
+            (0, "CREATE PUBLICATION p FOR ALL TABLES WITH (publish = 'insert')"),
+            (0, "create publication p for all sequences"),
+            (0, "create publication p for tables in schema auth"),
+            (0, "create publication p for tables in schema public, auth"),
+            (0, "create publication p for table public.orders, tables in schema auth"),
+            (0, "alter publication p add tables in schema auth"),
+            (0, "alter publication p set tables in schema auth"),
+            (0, "create subscription s connection 'host=elsewhere dbname=postgres' publication p"),
+            (0, "alter subscription s refresh publication"),
+            (0, "alter subscription s set publication p"),
+            (0, "do $$ begin execute 'create publication p for all tables'; end $$"),
+        ],
+    );
+    for sql in ["create publication p for table public.orders", "alter publication p add table public.items"] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}

@@ -658,11 +658,14 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
     let mut names = Open::default();
     // In an `IMPORT FOREIGN SCHEMA` (until its `;`): its `INTO` names the schema it fills.
     let mut importing = false;
+    // In a `CREATE` or `ALTER PUBLICATION` (until its `;`): `ALL TABLES` publishes every schema.
+    let mut publishing = false;
     for (i, t) in toks.iter().enumerate() {
         let next = toks.get(i + 1);
         names.see(t);
         if *t == &Token::SemiColon {
             importing = false;
+            publishing = false;
         }
         if names.naming > 0 {
             if let Some(text) = string_value(t) {
@@ -790,6 +793,20 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                     out.reaches_any_schema();
                 }
                 if w.quote_style.is_none() {
+                    let created = matches!(i.checked_sub(1).and_then(|j| toks.get(j)), Some(Token::Word(c)) if c.quote_style.is_none() && matches!(c.keyword, Keyword::CREATE | Keyword::ALTER));
+                    publishing |= created && w.value.eq_ignore_ascii_case("publication");
+                    // `FOR ALL TABLES` (or `SEQUENCES`): every schema's rows sent to subscribers.
+                    if publishing
+                        && w.keyword == Keyword::ALL
+                        && matches!(next, Some(Token::Word(n)) if n.quote_style.is_none() && (n.value.eq_ignore_ascii_case("tables") || n.value.eq_ignore_ascii_case("sequences")))
+                    {
+                        out.reaches_any_schema();
+                    }
+                    // A subscription writes a publication's rows into the tables of the same
+                    // names, in whatever schema the publisher has them.
+                    if created && w.value.eq_ignore_ascii_case("subscription") {
+                        out.reaches_any_schema();
+                    }
                     importing |= w.value.eq_ignore_ascii_case("import")
                         && matches!(next, Some(Token::Word(f)) if f.value.eq_ignore_ascii_case("foreign"));
                     if importing && w.keyword == Keyword::INTO {
