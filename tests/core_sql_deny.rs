@@ -1295,3 +1295,202 @@ fn graphql_internal_resolver_is_procedural() {
         ],
     );
 }
+
+/// Extension functions that change a setting or the server's state as `set_config` does:
+/// pg_trgm's `set_limit` (its similarity threshold), hypopg's hypothetical indexes (what the
+/// planner chooses), plpgsql_check's profiler and tracer, the statistics' resets. They passed as
+/// `read`.
+#[wasm_bindgen_test(unsupported = test)]
+fn extension_functions_that_change_settings_need_admin() {
+    let p = policy(&[("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#)], "enforce");
+    // Control: a setting changed by the built-in function needs admin.
+    assert_eq!(refused(&p, 0, "select set_config('work_mem', '1GB', false)"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select set_limit(0.1)"),
+            (0, "select extensions.set_limit(0.1)"),
+            (0, "select * from hypopg_create_index('create index on public.orders (total)')"),
+            (0, "select hypopg_drop_index(1)"),
+            (0, "select hypopg_reset()"),
+            (0, "select hypopg_reset_index()"),
+            (0, "select hypopg_hide_index('public.orders_pkey'::regclass)"),
+            (0, "select hypopg_unhide_index('public.orders_pkey'::regclass)"),
+            (0, "select hypopg_unhide_all_indexes()"),
+            (0, "select plpgsql_check_profiler(true)"),
+            (0, "select plpgsql_check_tracer(true)"),
+            (0, "select plpgsql_profiler_reset_all()"),
+            (0, "select plpgsql_profiler_reset('public.f()'::regprocedure)"),
+            (0, "select plpgsql_profiler_install_fake_queryid_hook()"),
+            (0, "select plpgsql_profiler_remove_fake_queryid_hook()"),
+            (0, "select pg_stat_statements_reset()"),
+            (0, "select pg_stat_reset()"),
+            (0, "select pg_stat_reset_shared('bgwriter')"),
+            (0, "select pg_stat_reset_slru()"),
+            (0, "select pg_stat_reset_backend_stats(pg_backend_pid())"),
+        ],
+    );
+    // What only reads them still passes.
+    for sql in [
+        "select show_limit()",
+        "select * from hypopg_list_indexes",
+        "select similarity('a', 'b')",
+        "select * from hypopg()",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}
+
+/// A dblink connection string's `service` (and `servicefile`) names an entry of a
+/// pg_service.conf, which may set `options` (a `search_path`) or another database: the session it
+/// opens may read any schema by a bare name, as with `options` written out.
+#[wasm_bindgen_test(unsupported = test)]
+fn dblink_connection_through_a_service_file_is_refused() {
+    let p = guarded();
+    // Control: options written out are refused.
+    assert_eq!(
+        refused(&p, 0, "select * from dblink('dbname=postgres options=-csearch_path=auth', 'select email from users') as t(e text)"),
+        (403, "sql_not_allowed")
+    );
+    all_refused(
+        &p,
+        &[
+            (0, "select * from dblink('service=bollard', 'select email from users') as t(e text)"),
+            (0, "select * from dblink('dbname=postgres  service = bollard', 'select email from users') as t(e text)"),
+            (0, "select * from dblink('servicefile=/tmp/s.conf service=x', 'select email from users') as t(e text)"),
+            (0, "select * from dblink('service=''bollard''', 'select email from users') as t(e text)"),
+            (0, "select dblink_connect('c', 'service=bollard')"),
+            (0, "select dblink_connect_u('c', 'host=localhost service=bollard')"),
+            (0, "select dblink_exec('service=bollard', 'insert into public.loot select email from users')"),
+            (0, "do $$ begin perform dblink_connect('c', 'service=bollard'); end $$"),
+            (0, "create server s foreign data wrapper dblink_fdw options (service 'bollard')"),
+            (0, "create server s foreign data wrapper dblink_fdw options (host 'x', servicefile '/tmp/s.conf')"),
+        ],
+    );
+    // `service` as a value, or in the SQL a connection runs, sets nothing.
+    for sql in [
+        "select * from dblink('dbname=customer_service', 'select id from public.orders') as t(id int)",
+        "select * from dblink('dbname=postgres', 'select service from public.orders') as t(s text)",
+        "select * from dblink('dbname=postgres application_name=service', 'select 1') as t(n int)",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}
+
+/// The views that read the server's configuration files from disk, as `pg_read_file` does:
+/// `pg_hba_file_rules` (pg_hba.conf), `pg_ident_file_mappings` (pg_ident.conf),
+/// `pg_file_settings` (postgresql.conf and the files it includes), and the functions behind them.
+#[wasm_bindgen_test(unsupported = test)]
+fn server_files_read_through_views_need_admin() {
+    let p = policy(
+        &[
+            ("analyst", r#""access":{"database":"full"},"sql":{"allow":["read"]}"#),
+            ("scripted", r#""access":{"database":"full"},"sql":{"allow":["read","procedural"]}"#),
+        ],
+        "enforce",
+    );
+    // Control: the file read by name needs admin.
+    assert_eq!(refused(&p, 0, "select pg_read_file('pg_hba.conf')"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select * from pg_hba_file_rules"),
+            (0, "select * from pg_catalog.pg_hba_file_rules"),
+            (0, "select * from \"pg_hba_file_rules\""),
+            (0, "select * from pg_hba_file_rules()"),
+            (0, "select * from pg_ident_file_mappings"),
+            (0, "select * from pg_ident_file_mappings()"),
+            (0, "select name, setting, sourcefile from pg_file_settings"),
+            (0, "select * from pg_show_all_file_settings()"),
+            (0, "with h as (select * from pg_hba_file_rules) select count(*) from h"),
+            (0, "select exists (select 1 from pg_file_settings where error is not null)"),
+            (1, "do $$ begin perform * from pg_hba_file_rules; end $$"),
+        ],
+    );
+    for sql in ["select * from pg_settings", "select * from pg_stat_activity", "select * from pg_config"] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}
+
+/// A constant cast to an object identifier type names the object, and its schema: `'auth'` as a
+/// `regnamespace` is the schema; `'auth.users'` as a `regclass`, `'auth.uid'` as a `regproc`,
+/// `'public.f(auth.t)'` as a `regprocedure` name objects of auth; so do the `to_reg*` functions.
+#[wasm_bindgen_test(unsupported = test)]
+fn schema_named_by_an_object_identifier_constant_is_refused() {
+    let p = guarded();
+    // Control: the regclass cast was already read.
+    assert_eq!(refused(&p, 0, "select 'auth.users'::regclass"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "select 'auth'::regnamespace"),
+            (0, "select 'AUTH'::pg_catalog.regnamespace"),
+            (0, "select '\"auth\"'::regnamespace"),
+            (0, "select cast('auth' as regnamespace)"),
+            (0, "select ('auth')::regnamespace"),
+            (0, "select 'auth'::text::regnamespace"),
+            (0, "select cast(cast('auth.users' as text) as regclass)"),
+            (0, "select 'auth.uid'::regproc"),
+            (0, "select 'auth.uid()'::regprocedure"),
+            (0, "select 'public.f(auth.t)'::regprocedure"),
+            (0, "select 'auth.t'::regtype"),
+            (0, "select $$auth$$::regnamespace::oid"),
+            (0, "select regnamespace 'auth'"),
+            (0, "select pg_catalog.regclass 'auth.users'"),
+            (0, "select 'auth.users'::character varying(40)::regclass"),
+            (0, "select '{public.orders,auth.users}'::regclass[]"),
+            (0, "select '{public,\"auth\"}'::regnamespace[]"),
+            (0, "select 'auth.===(int4,int4)'::regoperator"),
+            (0, "select relname from pg_class where relnamespace = 'auth'::regnamespace"),
+            (0, "select to_regclass('auth.users')"),
+            (0, "select to_regnamespace('auth')"),
+            (0, "select to_regproc('auth.uid')"),
+            (0, "select to_regprocedure('auth.uid()')"),
+            (0, "select pg_catalog.to_regtype('vault.secret')"),
+            (1, "do $$ begin perform 'auth'::regnamespace; end $$"),
+        ],
+    );
+    for sql in [
+        "select 'public.orders'::regclass",
+        "select 'public'::regnamespace",
+        "select to_regclass('orders')",
+        "select c.oid::regclass, c.relnamespace::regnamespace from pg_class c",
+        "select 'auth'::text",
+    ] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}
+
+/// A publication sends its tables' rows to every subscriber: one of a denied schema's tables,
+/// of the schema (`TABLES IN SCHEMA`), or of every table (`ALL TABLES`) reaches that schema. A
+/// subscription writes the rows of a publication elsewhere into the tables of the same names,
+/// whatever their schema. The grammar does not parse them: an agent with `allow_unparsed`.
+#[wasm_bindgen_test(unsupported = test)]
+fn publication_of_a_denied_schema_is_refused() {
+    let p = policy(
+        &[("loose", r#""access":{"database":"full"},"sql":{"allow_unparsed":true,"deny_schemas":["auth"]}"#)],
+        "enforce",
+    );
+    // Control: a table of the schema, named.
+    assert_eq!(refused(&p, 0, "create publication p for table auth.users"), (403, "sql_not_allowed"));
+    all_refused(
+        &p,
+        &[
+            (0, "create publication p for all tables"),
+            (0, "CREATE PUBLICATION p FOR ALL TABLES WITH (publish = 'insert')"),
+            (0, "create publication p for all sequences"),
+            (0, "create publication p for tables in schema auth"),
+            (0, "create publication p for tables in schema public, auth"),
+            (0, "create publication p for table public.orders, tables in schema auth"),
+            (0, "alter publication p add tables in schema auth"),
+            (0, "alter publication p set tables in schema auth"),
+            (0, "create subscription s connection 'host=elsewhere dbname=postgres' publication p"),
+            (0, "alter subscription s refresh publication"),
+            (0, "alter subscription s set publication p"),
+            (0, "do $$ begin execute 'create publication p for all tables'; end $$"),
+        ],
+    );
+    for sql in ["create publication p for table public.orders", "alter publication p add table public.items"] {
+        assert_eq!(refused(&p, 0, sql), (200, "access_full"), "{sql}");
+    }
+}

@@ -613,3 +613,23 @@ fn prepare_transaction_is_transaction_control() {
     }
     assert!(judge("prepare q as select 1; execute q", &r).allowed());
 }
+
+/// A security label, unlike a comment, is read by its provider to decide who may see what:
+/// sepgsql's mandatory access control, anon's `MASKED` roles and columns, pgsodium's `ACCESS`
+/// roles and encrypted columns. It is `privilege`, not `ddl`; its string (a masking function's
+/// call) is read for deny lists.
+#[wasm_bindgen_test(unsupported = test)]
+fn security_label_is_privilege_unlike_comment() {
+    let ddl = rules(&[Read, Ddl], &["auth"], &[], true);
+    assert!(judge("comment on column public.t.c is 'x'", &ddl).allowed());
+    for sql in [
+        "security label for anon on role analyst is 'MASKED'",
+        "security label for pgsodium on column public.t.c is 'ENCRYPT WITH KEY ID 1'",
+        "SECURITY LABEL ON TABLE public.t IS 'system_u:object_r:sepgsql_table_t:s0'",
+    ] {
+        assert_eq!(judge(sql, &ddl).refusal, Some(SqlRefusal::Class(Privilege)), "{sql}");
+    }
+    let every = rules(&SqlClass::ALL, &["auth"], &[], true);
+    let masked = "security label for anon on column public.t.c is 'MASKED WITH FUNCTION auth.mask(c)'";
+    assert_eq!(judge(masked, &every).refusal, Some(SqlRefusal::Schema("auth".into())));
+}

@@ -67,6 +67,22 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("pg_clear_attribute_stats", SqlClass::Admin),
     // Settings (what SET does), notifications and locks (what NOTIFY and LOCK do).
     ("set_config", SqlClass::Admin),
+    // Extensions' settings and session state: pg_trgm's similarity threshold, hypopg's
+    // hypothetical indexes (what the planner chooses), plpgsql_check's profiler and tracer.
+    ("set_limit", SqlClass::Admin),
+    ("hypopg_create_index", SqlClass::Admin),
+    ("hypopg_drop_index", SqlClass::Admin),
+    ("hypopg_reset", SqlClass::Admin),
+    ("hypopg_reset_index", SqlClass::Admin),
+    ("hypopg_hide_index", SqlClass::Admin),
+    ("hypopg_unhide_index", SqlClass::Admin),
+    ("hypopg_unhide_all_indexes", SqlClass::Admin),
+    ("plpgsql_check_profiler", SqlClass::Admin),
+    ("plpgsql_check_tracer", SqlClass::Admin),
+    ("plpgsql_profiler_reset", SqlClass::Admin),
+    ("plpgsql_profiler_reset_all", SqlClass::Admin),
+    ("plpgsql_profiler_install_fake_queryid_hook", SqlClass::Admin),
+    ("plpgsql_profiler_remove_fake_queryid_hook", SqlClass::Admin),
     ("pg_notify", SqlClass::Admin),
     ("pg_advisory_lock", SqlClass::Admin),
     ("pg_advisory_lock_shared", SqlClass::Admin),
@@ -100,6 +116,11 @@ const FUNCTIONS: &[(&str, SqlClass)] = &[
     ("lo_import", SqlClass::Admin),
     ("lo_export", SqlClass::Admin),
     ("pg_logdir_ls", SqlClass::Admin),
+    // The configuration files read and parsed: pg_hba.conf, pg_ident.conf, postgresql.conf and
+    // the files it includes (behind the views of the same names and `pg_file_settings`).
+    ("pg_hba_file_rules", SqlClass::Admin),
+    ("pg_ident_file_mappings", SqlClass::Admin),
+    ("pg_show_all_file_settings", SqlClass::Admin),
     // A relation's pages and the WAL, read by name: any schema's rows, whatever the statement
     // names (pageinspect, pg_walinspect); buffers and visibility maps changed (pg_buffercache,
     // pg_visibility); tuples killed or frozen in place (pg_surgery).
@@ -436,7 +457,8 @@ const SQL_RUNNING_PREFIXES: &[&str] = &["pgr_"];
 /// Every dblink function is `admin`: those not listed above act on a connection to another
 /// server (`dblink_get_result`, `dblink_close`), or read a local row by a table's name given as a
 /// string (`dblink_build_sql_insert('auth.sessions', ...)` returns an INSERT holding its values).
-const ADMIN_PREFIXES: &[&str] = &["dblink"];
+/// So is every reset of the statistics (`pg_stat_reset_*`, listed or added by a later release).
+const ADMIN_PREFIXES: &[&str] = &["dblink", "pg_stat_reset"];
 
 /// Families of functions named with these prefixes, and their class: PostGIS raster's constraint
 /// internals (`_add_raster_constraint_srid`, `_drop_raster_constraint_extent`, ...).

@@ -275,6 +275,14 @@ const DATABASE_WIDE: &[&str] = &[
 const STATISTICS: &[&str] =
     &["pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic", "pg_statistic_ext_data"];
 
+/// The views that read the server's configuration files from disk, and the function each one
+/// calls (a `pg_read_file` of pg_hba.conf, pg_ident.conf, postgresql.conf and what it includes).
+const SERVER_FILE_VIEWS: &[(&str, &str)] = &[
+    ("pg_hba_file_rules", "pg_hba_file_rules"),
+    ("pg_ident_file_mappings", "pg_ident_file_mappings"),
+    ("pg_file_settings", "pg_show_all_file_settings"),
+];
+
 /// What one statement's tokens show.
 #[derive(Debug, Default)]
 pub struct Scan {
@@ -595,22 +603,69 @@ impl Open {
 const CONNECTING: &[&str] = &["dblink", "dblink_exec", "dblink_connect", "dblink_connect_u"];
 
 /// A string among a dblink call's arguments that may be a connection string setting the remote
-/// session's options (`options=-csearch_path=auth`), or a URI, whose percent-escapes may spell
-/// anything: the SQL it runs there may read any schema by a bare name.
+/// session's options (`options=-csearch_path=auth`), or naming a pg_service.conf entry that may
+/// (`service=name`, `servicefile=path`), or a URI, whose percent-escapes may spell anything: the
+/// SQL it runs there may read any schema by a bare name.
 fn sets_connection_options(text: &str) -> bool {
     let lower = text.trim_start().to_ascii_lowercase();
-    lower.contains("options") || lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+    lower.contains("options")
+        || lower.starts_with("postgres://")
+        || lower.starts_with("postgresql://")
+        || connection_keys(text).iter().any(|k| SERVICE_KEYS.contains(k))
+}
+
+/// The connection-string keys (and dblink_fdw server options) that name a pg_service.conf entry.
+const SERVICE_KEYS: &[&str] = &["service", "servicefile"];
+
+/// The keys of a libpq connection string, read as libpq reads them (`key = value`, the spaces
+/// around `=` optional, a value in single quotes or not, `\` escaping the next character), up to
+/// where it stops reading: text that is not one (a connection's name, SQL) has none.
+fn connection_keys(text: &str) -> Vec<&str> {
+    // C's isspace: ASCII whitespace and the vertical tab.
+    let space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
+    let mut keys = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches(space);
+        if rest.is_empty() {
+            return keys;
+        }
+        let (key, after) = rest.split_at(rest.find(|c: char| c == '=' || space(c)).unwrap_or(rest.len()));
+        let Some(value) = after.trim_start_matches(space).strip_prefix('=') else { return keys };
+        keys.push(key);
+        rest = after_value(value.trim_start_matches(space));
+    }
+}
+
+/// What follows a connection-string value: after its closing quote, or the space that ends it.
+fn after_value(value: &str) -> &str {
+    let quoted = value.starts_with('\'');
+    let mut chars = value.char_indices().skip(usize::from(quoted));
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '\'' if quoted => return value.get(i + 1..).unwrap_or_default(),
+            c if !quoted && (c.is_ascii_whitespace() || c == '\x0b') => return value.get(i..).unwrap_or_default(),
+            _ => {}
+        }
+    }
+    ""
 }
 
 fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
     let mut names = Open::default();
     // In an `IMPORT FOREIGN SCHEMA` (until its `;`): its `INTO` names the schema it fills.
     let mut importing = false;
+    // In a `CREATE` or `ALTER PUBLICATION` (until its `;`): `ALL TABLES` publishes every schema.
+    let mut publishing = false;
     for (i, t) in toks.iter().enumerate() {
         let next = toks.get(i + 1);
         names.see(t);
         if *t == &Token::SemiColon {
             importing = false;
+            publishing = false;
         }
         if names.naming > 0 {
             if let Some(text) = string_value(t) {
@@ -655,6 +710,12 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                         let every_set = call.name == "run_maintenance" && toks.get(i + 2) == Some(&&Token::RParen);
                         if !every_set && !first_argument_constant(toks, i + 1) {
                             out.reaches_any_schema();
+                        }
+                    }
+                    // `to_regclass('auth.users')`, `to_regnamespace('auth')`: a name looked up.
+                    if let Some(kind) = call.name.strip_prefix("to_").and_then(object_type) {
+                        if let Some(text) = toks.get(i + 2).and_then(|t| string_value(t)) {
+                            object_name(text, kind, out);
                         }
                     }
                     if DATABASE_WIDE.contains(&call.name.as_str()) {
@@ -724,12 +785,28 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 if w.value.eq_ignore_ascii_case("search_path") {
                     search_path(toks.get(i + 1..).unwrap_or_default(), out);
                 }
-                // A server's `options '-csearch_path=auth'` (dblink_fdw): the session dblink opens
-                // through it reads any schema by a bare name.
-                if w.value.eq_ignore_ascii_case("options") && next.is_some_and(|t| string_value(t).is_some()) {
+                // A server's `options '-csearch_path=auth'` (dblink_fdw), or its `service 'name'`
+                // (a pg_service.conf entry that may set them): the session dblink opens through it
+                // reads any schema by a bare name.
+                let option = |names: &[&str]| names.iter().any(|o| w.value.eq_ignore_ascii_case(o));
+                if (option(&["options"]) || option(SERVICE_KEYS)) && next.is_some_and(|t| string_value(t).is_some()) {
                     out.reaches_any_schema();
                 }
                 if w.quote_style.is_none() {
+                    let created = matches!(i.checked_sub(1).and_then(|j| toks.get(j)), Some(Token::Word(c)) if c.quote_style.is_none() && matches!(c.keyword, Keyword::CREATE | Keyword::ALTER));
+                    publishing |= created && w.value.eq_ignore_ascii_case("publication");
+                    // `FOR ALL TABLES` (or `SEQUENCES`): every schema's rows sent to subscribers.
+                    if publishing
+                        && w.keyword == Keyword::ALL
+                        && matches!(next, Some(Token::Word(n)) if n.quote_style.is_none() && (n.value.eq_ignore_ascii_case("tables") || n.value.eq_ignore_ascii_case("sequences")))
+                    {
+                        out.reaches_any_schema();
+                    }
+                    // A subscription writes a publication's rows into the tables of the same
+                    // names, in whatever schema the publisher has them.
+                    if created && w.value.eq_ignore_ascii_case("subscription") {
+                        out.reaches_any_schema();
+                    }
                     importing |= w.value.eq_ignore_ascii_case("import")
                         && matches!(next, Some(Token::Word(f)) if f.value.eq_ignore_ascii_case("foreign"));
                     if importing && w.keyword == Keyword::INTO {
@@ -769,6 +846,10 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                 if STATISTICS.iter().any(|v| w.value.eq_ignore_ascii_case(v)) {
                     out.reaches_any_schema();
                 }
+                // A view that reads the server's files calls the function that does.
+                if let Some((_, f)) = SERVER_FILE_VIEWS.iter().find(|(v, _)| w.value.eq_ignore_ascii_case(v)) {
+                    out.function(None, f);
+                }
                 // The setting's name, unless it is one constant: anything else may name `role`.
                 if w.value.eq_ignore_ascii_case("set_config") && next == Some(&&Token::LParen) {
                     // `setting_name => 'role'`: the name given by its parameter's name.
@@ -799,12 +880,11 @@ fn scan_into(toks: &[&Token], bodies: bool, depth: usize, out: &mut Scan) {
                     }
                 }
             }
-            // `'auth.users'::regclass`: a relation named by a string.
-            t if next == Some(&&Token::DoubleColon)
-                && matches!(toks.get(i + 2), Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("regclass")) =>
-            {
-                if let Some(name) = string_value(t) {
-                    qualified_name(name, out);
+            // `'auth.users'::regclass`, `cast('auth' as regnamespace)`, `regproc 'auth.uid'`: an
+            // object, or a schema, named by a string.
+            t if string_value(t).is_some() && object_type_of(toks, i).is_some() => {
+                if let (Some(text), Some(kind)) = (string_value(t), object_type_of(toks, i)) {
+                    object_name(text, kind, out);
                 }
             }
             // `set_config('search_path', 'auth', false)`.
@@ -1010,6 +1090,112 @@ fn sequence_argument(toks: &[&Token], out: &mut Scan) {
     match name {
         Some(name) => qualified_name(name, out),
         None => out.reaches_any_schema(),
+    }
+}
+
+/// The object identifier types whose input is an object's name, perhaps qualified by its schema
+/// (a `regprocedure`'s and a `regoperator`'s with their argument types'), or a schema's own
+/// (`regnamespace`).
+const OBJECT_NAME_TYPES: &[&str] = &[
+    "regclass",
+    "regcollation",
+    "regconfig",
+    "regdictionary",
+    "regnamespace",
+    "regoper",
+    "regoperator",
+    "regproc",
+    "regprocedure",
+    "regtype",
+];
+
+fn object_type(name: &str) -> Option<&'static str> {
+    OBJECT_NAME_TYPES.iter().find(|t| name.eq_ignore_ascii_case(t)).copied()
+}
+
+/// The object identifier type the constant at `i` is read as, if any: written before it
+/// (`regclass 'auth.users'`), or cast to after it, through any casts and parentheses between
+/// (`'auth'::text::regnamespace`, `cast(cast('auth.users' as text) as regclass)`,
+/// `('auth')::regnamespace`).
+fn object_type_of(toks: &[&Token], i: usize) -> Option<&'static str> {
+    if let Some(Token::Word(w)) = i.checked_sub(1).and_then(|j| toks.get(j)) {
+        if let Some(kind) = object_type(&w.value) {
+            return Some(kind);
+        }
+    }
+    let is_word = |j: Option<usize>, k: Keyword| matches!(j.and_then(|j| toks.get(j)), Some(Token::Word(w)) if w.quote_style.is_none() && w.keyword == k);
+    // The expression that holds the constant spans `start..=end`.
+    let (mut start, mut end) = (i, i);
+    loop {
+        while toks.get(end + 1) == Some(&&Token::DoubleColon) {
+            let (last, kind) = type_name(toks, end + 2)?;
+            if kind.is_some() {
+                return kind;
+            }
+            end = last;
+        }
+        if start.checked_sub(1).and_then(|j| toks.get(j)) != Some(&&Token::LParen) {
+            return None;
+        }
+        if toks.get(end + 1) == Some(&&Token::RParen) {
+            start -= 1;
+            end += 1;
+        } else if is_word(Some(end + 1), Keyword::AS) && is_word(start.checked_sub(2), Keyword::CAST) {
+            let (last, kind) = type_name(toks, end + 2)?;
+            if kind.is_some() {
+                return kind;
+            }
+            if toks.get(last + 1) != Some(&&Token::RParen) {
+                return None;
+            }
+            start -= 2;
+            end = last + 1;
+        } else {
+            return None;
+        }
+    }
+}
+
+/// The type named from `j` (`regclass`, `pg_catalog.regclass`, `character varying(10)`,
+/// `text[]`): where its name ends, and the object identifier type it is, if it is one.
+fn type_name(toks: &[&Token], j: usize) -> Option<(usize, Option<&'static str>)> {
+    let Some(Token::Word(first)) = toks.get(j) else { return None };
+    let (mut w, mut end) = (first, j);
+    while toks.get(end + 1) == Some(&&Token::Period) {
+        let Some(Token::Word(n)) = toks.get(end + 2) else { return None };
+        w = n;
+        end += 2;
+    }
+    let kind = object_type(&w.value);
+    while let Some(Token::Word(n)) = toks.get(end + 1) {
+        let more = matches!(
+            n.keyword,
+            Keyword::VARYING | Keyword::PRECISION | Keyword::WITH | Keyword::WITHOUT | Keyword::TIME | Keyword::ZONE
+        );
+        if n.quote_style.is_some() || !more {
+            break;
+        }
+        end += 1;
+    }
+    if toks.get(end + 1) == Some(&&Token::LParen) {
+        end += toks.get(end + 1..)?.iter().position(|t| *t == &Token::RParen)? + 1;
+    }
+    while toks.get(end + 1) == Some(&&Token::LBracket) && toks.get(end + 2) == Some(&&Token::RBracket) {
+        end += 2;
+    }
+    Some((end, kind))
+}
+
+/// What a constant read as an object identifier type names: a schema (`regnamespace`), or
+/// objects whose qualifiers are schemas (a function's name and its arguments' types, each element
+/// of an array).
+fn object_name(text: &str, kind: &str, out: &mut Scan) {
+    for name in text.split(['(', ')', ',', '{', '}']) {
+        if kind == "regnamespace" {
+            out.schema(name);
+        } else {
+            qualified_name(name.trim(), out);
+        }
     }
 }
 
