@@ -1100,6 +1100,34 @@ fn lookups_of_new_projects_count_against_the_agents_rate_limit() {
     assert_eq!(forwarded, 5, "a call looked up is counted once");
 }
 
+/// An organization named in the query (`organization_slug=`) is decided, and recorded, as
+/// upstream reads it: decoded. The record held the value as it stood in the query string,
+/// escapes and all, a piece of the query the record must not carry.
+#[wasm_bindgen_test(unsupported = test)]
+fn an_organization_from_the_query_is_decided_and_recorded_decoded() {
+    let gw = gateway("");
+    for (raw, decoded) in [
+        ("acme", "acme"),
+        ("ac%6De", "acme"),
+        ("%61%63%6d%65", "acme"),
+        ("acme%26continent%3DEU", "acme&continent=EU"),
+        ("ac+me", "ac me"),
+        ("other%2Dorg", "other-org"),
+    ] {
+        let mut h = Host::new(&gw);
+        h.headers("GET", &format!("/v1/projects/available-regions?organization_slug={raw}"), &[], true);
+        let allowed = h.seen.forward.is_some();
+        let record = h.record();
+        assert_eq!(record.organization.as_deref(), Some(decoded), "{raw}");
+        assert_eq!(allowed, decoded == "acme", "{raw}: decided on the organization upstream reads");
+        let line = record.to_json();
+        assert!(raw == decoded || !line.contains(raw), "{raw}: the query's text in the record: {line}");
+        if !allowed {
+            assert_eq!(record.reason, "organization_out_of_scope", "{raw}");
+        }
+    }
+}
+
 /// The host's serialized header map, read in place: every pair as sent, in order; a buffer that
 /// is cut short, lacks a terminator or names a header in bytes that are not UTF-8 is refused.
 #[wasm_bindgen_test(unsupported = test)]
