@@ -402,17 +402,17 @@ impl<'p> Decision<'p, '_> {
             self.check_body(policy, agent, check, content_type, body);
         }
         if self.verdict == Verdict::Allow && self.approval.is_some() {
-            self.resolve_approval(policy, agent, body);
+            self.resolve_approval(policy, agent, content_type, body);
         }
     }
 
     /// Step 9, with the body read: the call's approval id, and the grant in force for it.
-    fn resolve_approval(&mut self, policy: &Policy, agent: &'p Agent, body: &[u8]) {
+    fn resolve_approval(&mut self, policy: &Policy, agent: &'p Agent, content_type: Option<&str>, body: &[u8]) {
         let (Some(endpoint), Some(target)) = (self.endpoint, self.target) else {
             self.deny(Reason::ApprovalRequired, true);
             return;
         };
-        let id = approval_id(&agent.id, endpoint.method.as_str(), target, body);
+        let id = approval_id(&agent.id, endpoint.method.as_str(), target, content_type, body);
         let now = self.now_ms;
         let grant = agent.active_grants(now).find(|g| match &g.kind {
             GrantKind::Approval { approval_id, .. } => *approval_id == id,
