@@ -325,10 +325,7 @@ impl Console {
             .find(|r| r["approval_id"].as_str() == Some(req.approval_id.as_str()))
             .ok_or("no pending call with this approval id")?;
         let agent = call["agent"].as_str().ok_or("the pending call names no agent")?;
-        let by = req.approved_by.trim();
-        if by.is_empty() {
-            return Err("say who approves the call".into());
-        }
+        let by = approver(&req.approved_by)?;
         if !(1..=7 * 24 * 60).contains(&req.minutes) || !(1..=1000).contains(&req.uses) {
             return Err("approve for 1 minute to 7 days, and 1 to 1000 uses".into());
         }
@@ -435,6 +432,24 @@ fn drain(body: &mut dyn Read, mut left: usize) {
             Err(_) => break,
         }
     }
+}
+
+/// The longest `approved_by` the policy holds.
+const MAX_APPROVED_BY: usize = 128;
+
+/// The name of whoever approves a call, as the approval grant will hold it: refused here, naming
+/// the field, by the policy's own rule, rather than when the policy is saved.
+fn approver(approved_by: &str) -> Result<&str, String> {
+    let by = approved_by.trim();
+    if by.is_empty() {
+        return Err("say who approves the call".into());
+    }
+    if !bollard::policy::is_plain_text(by, MAX_APPROVED_BY) {
+        return Err(format!(
+            "Approved by {by:?}: expected a name of 1 to {MAX_APPROVED_BY} characters, without control characters"
+        ));
+    }
+    Ok(by)
 }
 
 fn operator(by: &Option<String>) -> String {
@@ -632,6 +647,17 @@ mod tests {
             let v: Value = serde_json::from_str(json).unwrap();
             assert!(v["error"].as_str().unwrap().contains("1 MiB"), "{v}");
         }
+    }
+
+    #[test]
+    fn an_approver_the_policy_cannot_hold_is_refused_naming_the_field() {
+        assert_eq!(approver("  Ana Lima "), Ok("Ana Lima"));
+        assert_eq!(approver(&"a".repeat(128)).map(str::len), Ok(128));
+        for bad in ["Ana\u{7}", "Ana\nLima", "Ana\tLima", "\u{1b}[31mAna", "Ana\u{85}Lima", &"a".repeat(129)] {
+            let e = approver(bad).expect_err(bad);
+            assert!(e.starts_with("Approved by "), "{e}");
+        }
+        assert!(approver(" \t ").is_err());
     }
 
     #[test]
