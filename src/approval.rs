@@ -1,7 +1,8 @@
 //! A person's approval of one exact call: its id, and the count of its uses.
 //!
-//! The id binds the agent, the method, the canonical target (path and query, as authorized) and
-//! the SHA-256 of the body, so an approval covers that call and nothing else. Uses are counted
+//! The id binds the agent, the method, the canonical target (path and query, as authorized), the
+//! SHA-256 of the body and the body's content type, so an approval covers that call and nothing
+//! else: the same bytes sent as another type are read otherwise upstream. Uses are counted
 //! in state the host shares across worker threads, like rate limits: this module is the
 //! arithmetic, the host does the compare-and-swap.
 
@@ -15,8 +16,10 @@ pub const RETRY_WINDOW_MS: u64 = 60 * 60 * 1000;
 pub const PREFIX: &str = "apr_";
 
 /// The deterministic id of a call: `apr_` and 24 hex digits (96 bits of a SHA-256 over the
-/// length-prefixed fields, so no two different calls share their encoding).
-pub fn approval_id(agent: &str, method: &str, target: &str, body: &[u8]) -> String {
+/// length-prefixed fields, so no two different calls share their encoding). A call without a
+/// `content-type` has the id it had before the type was bound; one with it, a field more: the
+/// type's name in lower case, its parameters as sent ([`content_type_key`]).
+pub fn approval_id(agent: &str, method: &str, target: &str, content_type: Option<&str>, body: &[u8]) -> String {
     let body_sha: [u8; 32] = Sha256::digest(body).into();
     let mut h = Sha256::new();
     h.update(b"bollard approval v1\n");
@@ -24,9 +27,25 @@ pub fn approval_id(agent: &str, method: &str, target: &str, body: &[u8]) -> Stri
         h.update((field.len() as u64).to_be_bytes());
         h.update(field);
     }
+    if let Some(t) = content_type.map(content_type_key) {
+        h.update((t.len() as u64).to_be_bytes());
+        h.update(t.as_bytes());
+    }
     let digest = h.finalize();
     let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
     format!("{PREFIX}{hex}")
+}
+
+/// A `content-type` as an approval binds it: the media type's name is case-insensitive (RFC 9110),
+/// so it is lowered and trimmed; its parameters stay as sent (a `boundary` is case-sensitive).
+pub fn content_type_key(value: &str) -> String {
+    let (name, parameters) = value.split_once(';').map_or((value, None), |(n, p)| (n, Some(p)));
+    let mut key = name.trim().to_ascii_lowercase();
+    if let Some(p) = parameters {
+        key.push(';');
+        key.push_str(p);
+    }
+    key
 }
 
 /// Whether `s` has the shape of an approval id.

@@ -37,6 +37,8 @@
 //! `enforced: false`; 401, 400 and a request outside the catalog (403 `unknown_endpoint`) are
 //! always enforced: only what the spec declares goes upstream.
 
+use std::borrow::Cow;
+
 use crate::approval::{approval_id, uses_key, UseCheck, UseTake};
 use crate::catalog::{query, Area, Behaviour, BodyRule, Catalog, Class, Endpoint, Method, NoMatch, Place};
 use crate::guards::body::{self, BodyCheck, BodyError};
@@ -238,14 +240,15 @@ impl Reason {
 pub enum Location<'a> {
     Account,
     Project(&'a str),
-    Organization(&'a str),
+    /// Borrowed from the path, or decoded from the query (`organization_slug=`).
+    Organization(Cow<'a, str>),
     Branch(&'a str),
 }
 
-impl<'a> Location<'a> {
-    /// The organization the path names, if it names one.
-    pub fn organization(&self) -> Option<&'a str> {
-        match *self {
+impl Location<'_> {
+    /// The organization the request names, if it names one.
+    pub fn organization(&self) -> Option<&str> {
+        match self {
             Location::Organization(slug) => Some(slug),
             _ => None,
         }
@@ -373,7 +376,7 @@ impl<'p> Decision<'p, '_> {
     }
 
     pub fn organization(&self) -> Option<&str> {
-        match self.location {
+        match &self.location {
             Location::Organization(s) => Some(s),
             _ => self.body_organization.as_deref().or(self.project_organization.as_deref()),
         }
@@ -399,17 +402,17 @@ impl<'p> Decision<'p, '_> {
             self.check_body(policy, agent, check, content_type, body);
         }
         if self.verdict == Verdict::Allow && self.approval.is_some() {
-            self.resolve_approval(policy, agent, body);
+            self.resolve_approval(policy, agent, content_type, body);
         }
     }
 
     /// Step 9, with the body read: the call's approval id, and the grant in force for it.
-    fn resolve_approval(&mut self, policy: &Policy, agent: &'p Agent, body: &[u8]) {
+    fn resolve_approval(&mut self, policy: &Policy, agent: &'p Agent, content_type: Option<&str>, body: &[u8]) {
         let (Some(endpoint), Some(target)) = (self.endpoint, self.target) else {
             self.deny(Reason::ApprovalRequired, true);
             return;
         };
-        let id = approval_id(&agent.id, endpoint.method.as_str(), target, body);
+        let id = approval_id(&agent.id, endpoint.method.as_str(), target, content_type, body);
         let now = self.now_ms;
         let grant = agent.active_grants(now).find(|g| match &g.kind {
             GrantKind::Approval { approval_id, .. } => *approval_id == id,
@@ -796,7 +799,7 @@ pub fn decide_for<'p, 'a>(
     d.location = match endpoint.place() {
         Place::Account => Location::Account,
         Place::Project => Location::Project(matched.param("ref").unwrap_or_default()),
-        Place::Organization => Location::Organization(matched.param("slug").unwrap_or_default()),
+        Place::Organization => Location::Organization(Cow::Borrowed(matched.param("slug").unwrap_or_default())),
         Place::Branch => Location::Branch(matched.param("branch_id_or_ref").unwrap_or_default()),
     };
     let bad_param = matched.params().find_map(|(name, value)| check_param(name, value).err().map(|kind| (name, kind)));
@@ -824,10 +827,11 @@ pub fn decide_for<'p, 'a>(
             d.location = Location::Project(r);
         }
     }
-    // So is an organization it names (`get_available_regions?organization_slug=`).
+    // So is an organization it names (`get_available_regions?organization_slug=`), decoded as
+    // upstream reads it (the query's check above refused a value that does not decode).
     if let (Location::Account, Some(name), Some(q)) = (&d.location, d.behaviour.organization_param, target.query) {
-        if let Some(s) = query::raw_value(q, name) {
-            d.location = Location::Organization(s);
+        if let Some(raw) = query::raw_value(q, name) {
+            d.location = Location::Organization(query::decoded(raw));
         }
     }
     // 5. Deny beats everything.
@@ -857,7 +861,7 @@ pub fn decide_for<'p, 'a>(
         }
         Location::Project(r) if has_projects => Err((Reason::ProjectOutOfScope, Some(r))),
         Location::Project(_) => Err((Reason::ProjectOutOfScope, None)),
-        Location::Organization(s) if agent.organizations.contains(s) => Ok(()),
+        Location::Organization(ref s) if agent.organizations.contains(s) => Ok(()),
         Location::Organization(_) => Err((Reason::OrganizationOutOfScope, None)),
         // A branch among the agent's projects is in scope itself; a call that reaches its parent
         // (a merge) needs the parent, learned upstream as for a branch id.

@@ -21,7 +21,7 @@ pub fn push_who(o: &mut String, d: &Decision) {
 }
 
 /// The kind of place and its name: ("project", "abc..."); `None` for the account.
-fn place_parts<'a>(location: &Location<'a>) -> Option<(&'static str, &'a str)> {
+fn place_parts<'l>(location: &'l Location<'_>) -> Option<(&'static str, &'l str)> {
     match location {
         Location::Account => None,
         Location::Project(r) => Some(("project", r)),

@@ -163,7 +163,7 @@ fn rotate_adds_a_key_and_ends_the_old_one_later() {
 #[test]
 fn approve_shows_the_call_from_the_audit_trail_and_writes_the_grant() {
     let (dir, path) = setup("approve", "");
-    let id = approval_id("ops", "DELETE", BRANCH, b"");
+    let id = approval_id("ops", "DELETE", BRANCH, None, b"");
     let record = format!(
         r#"{{"ts":"2026-12-01T10:00:00.000Z","request_id":"req-7","agent":"ops","method":"DELETE","path":"{BRANCH}","endpoint":"delete_branch","area":"branches","permission":"branching_development_delete","project":null,"organization":null,"decision":"deny","enforced":true,"reason":"approval_required","status":403,"duration_ms":1.0,"summary":"Ops Bot asked to delete branch aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa: held for a person's approval: bollard approve {id} (approval_required, 403).","approval_id":"{id}"}}"#
     );
@@ -210,7 +210,7 @@ fn approve_shows_the_call_from_the_audit_trail_and_writes_the_grant() {
     assert_eq!(grants.len(), 1);
     assert_eq!((grants[0]["approved_by"].as_str(), grants[0]["uses"].as_u64()), (Some("Bo"), Some(1)));
     // Without a record: --agent approves it unseen; otherwise an error that says what to do.
-    let other = approval_id("ops", "DELETE", "/v1/branches/bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb", b"");
+    let other = approval_id("ops", "DELETE", "/v1/branches/bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb", None, b"");
     let o = bollard(&["approve", &other, "--policy", s(&path), "--by", "Bo", "--audit", s(&audit)]);
     assert_eq!(code(&o), 1);
     assert!(

@@ -511,8 +511,9 @@ fn an_organization_named_in_the_query_is_scoped_like_one_in_the_path() {
             "organization_out_of_scope",
             Some("other"),
         ),
-        // Escaped, it is not the slug the policy names.
-        ("/v1/projects/available-regions?organization_slug=%61cme", "organization_out_of_scope", None),
+        // Escaped, it is the slug upstream reads: decided, and named, decoded.
+        ("/v1/projects/available-regions?organization_slug=%61cme", "access_read", Some("acme")),
+        ("/v1/projects/available-regions?organization_slug=%61cme%26x", "organization_out_of_scope", Some("acme&x")),
     ] {
         let d = run(&p, "GET", target, AUTH);
         assert_eq!(d.reason.code(), reason, "{target}");

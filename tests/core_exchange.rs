@@ -1014,6 +1014,120 @@ fn a_projects_organization_is_learned_once_and_decides() {
     }
 }
 
+/// A ref of 20 lowercase letters for each `i`: a project the gateway has never seen.
+fn fresh_ref(i: usize) -> String {
+    let mut n = i + 1;
+    (0..20)
+        .map(|_| {
+            let c = char::from(b'a' + (n % 26) as u8);
+            n /= 26;
+            c
+        })
+        .collect()
+}
+
+/// An agent scoped by organization that names a new project on every call had each call look
+/// its project up upstream with the real token, whatever its rate limit (a call refused after
+/// the lookup counted against none). A lookup is a call upstream: it counts against the agent's
+/// limit whatever its answer, once (the call it lets through is not counted again), and past the
+/// limit the call is a 429 without a lookup.
+#[wasm_bindgen_test(unsupported = test)]
+fn lookups_of_new_projects_count_against_the_agents_rate_limit() {
+    let policy = format!(
+        r#"{{"upstream":{{"token_env":"T"}},"agents":[{{"id":"ops","key_sha256":"{}","rate_limit":{{"requests_per_minute":5}},
+        "projects":{{"organizations":["acme"]}},"access":{{"edge_functions":"read"}}}}]}}"#,
+        key_sha256(KEY)
+    );
+    let acme = |r: &str| format!(r#"{{"ref":"{r}","organization_slug":"acme"}}"#);
+    let other = |r: &str| format!(r#"{{"ref":"{r}","organization_slug":"other-org"}}"#);
+    // Every answer placing the project in acme, none of them, and a mix with failed calls.
+    let plans: [&dyn Fn(usize, &str) -> (Option<u16>, String); 3] =
+        [&|_, r| (Some(200), acme(r)), &|_, r| (Some(200), other(r)), &|i, r| match i % 4 {
+            0 => (Some(200), acme(r)),
+            1 => (Some(404), r#"{"message":"not found"}"#.to_string()),
+            2 => (None, String::new()),
+            _ => (Some(200), other(r)),
+        }];
+    for (p, plan) in plans.iter().enumerate() {
+        let gw = Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads");
+        let mut counters = SharedData::default();
+        let (mut looked_up, mut limited) = (0, 0);
+        for i in 0..40 {
+            let project = fresh_ref(1000 * p + i);
+            let mut h = Host::new(&gw);
+            h.counters = counters.clone();
+            h.headers("GET", &format!("/v1/projects/{project}/functions"), &[], true);
+            if !h.seen.lookups.is_empty() {
+                assert_eq!(h.seen.lookups.len(), 1);
+                let (status, body) = plan(i, &project);
+                h.event(Event::LookupAnswer { token: 1, status, body: body.as_bytes(), now_ms: 1_800_000_000_001 });
+            }
+            counters = h.counters.clone();
+            looked_up += h.seen.lookups.len();
+            let reply = h.seen.reply.clone();
+            let record = h.record();
+            if let Some(r) = reply.as_ref().filter(|r| r.status == 429) {
+                limited += 1;
+                assert!(h.seen.lookups.is_empty(), "plan {p}, call {i}: looked up past the limit");
+                let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+                assert_eq!((body["code"].as_str(), body["agent"].as_str()), (Some("rate_limited"), Some("ops")));
+                assert!(r.headers.iter().any(|(k, v)| *k == "retry-after" && !v.is_empty()), "{:?}", r.headers);
+                assert_eq!((record.reason, record.status), ("rate_limited", 429));
+            }
+        }
+        // Each lookup was one of the agent's five calls a minute, whatever it answered.
+        assert!(looked_up <= 5, "plan {p}: {looked_up} lookups upstream in a minute, with a limit of 5");
+        assert_eq!(limited, 35, "plan {p}: the calls past the limit are 429s");
+    }
+    // All in acme: five calls pass, each counted once though each was looked up first.
+    let gw = Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads");
+    let mut counters = SharedData::default();
+    let mut forwarded = 0;
+    for i in 0..6 {
+        let project = fresh_ref(5000 + i);
+        let mut h = Host::new(&gw);
+        h.counters = counters.clone();
+        h.headers("GET", &format!("/v1/projects/{project}/functions"), &[], true);
+        let body = acme(&project);
+        h.event(Event::LookupAnswer { token: 1, status: Some(200), body: body.as_bytes(), now_ms: 1_800_000_000_001 });
+        counters = h.counters.clone();
+        forwarded += usize::from(h.seen.forward.is_some());
+        if let Some(f) = &h.seen.forward {
+            assert!(f.resume);
+            assert_forward_is_clean(f);
+        }
+    }
+    assert_eq!(forwarded, 5, "a call looked up is counted once");
+}
+
+/// An organization named in the query (`organization_slug=`) is decided, and recorded, as
+/// upstream reads it: decoded. The record held the value as it stood in the query string,
+/// escapes and all, a piece of the query the record must not carry.
+#[wasm_bindgen_test(unsupported = test)]
+fn an_organization_from_the_query_is_decided_and_recorded_decoded() {
+    let gw = gateway("");
+    for (raw, decoded) in [
+        ("acme", "acme"),
+        ("ac%6De", "acme"),
+        ("%61%63%6d%65", "acme"),
+        ("acme%26continent%3DEU", "acme&continent=EU"),
+        ("ac+me", "ac me"),
+        ("other%2Dorg", "other-org"),
+    ] {
+        let mut h = Host::new(&gw);
+        h.headers("GET", &format!("/v1/projects/available-regions?organization_slug={raw}"), &[], true);
+        let allowed = h.seen.forward.is_some();
+        let record = h.record();
+        assert_eq!(record.organization.as_deref(), Some(decoded), "{raw}");
+        assert_eq!(allowed, decoded == "acme", "{raw}: decided on the organization upstream reads");
+        let line = record.to_json();
+        assert!(raw == decoded || !line.contains(raw), "{raw}: the query's text in the record: {line}");
+        if !allowed {
+            assert_eq!(record.reason, "organization_out_of_scope", "{raw}");
+        }
+    }
+}
+
 /// The host's serialized header map, read in place: every pair as sent, in order; a buffer that
 /// is cut short, lacks a terminator or names a header in bytes that are not UTF-8 is refused.
 #[wasm_bindgen_test(unsupported = test)]

@@ -29,7 +29,7 @@ fn gateway(agent_extra: &str, grants: &str) -> Gateway {
 }
 
 fn approval(uses: u32) -> String {
-    let id = approval_id("ops", "DELETE", BRANCH, b"");
+    let id = approval_id("ops", "DELETE", BRANCH, None, b"");
     format!(
         r#"{{"id":"ok-1","agent":"ops","approval":"{id}","approved_by":"Ana","not_after":"2027-01-01T00:00:00Z","uses":{uses}}}"#
     )
@@ -162,7 +162,7 @@ fn the_clock_the_host_hands_in_decides_keys_and_grants() {
     let (out, record) = run(&gw, &mut store, KEY, T);
     assert_eq!(out.reply.as_ref().map(|r| r.status), Some(403));
     assert_eq!(record["reason"], "approval_required");
-    assert_eq!(reply_json(&out)["approval_id"], approval_id("ops", "DELETE", BRANCH, b"").as_str());
+    assert_eq!(reply_json(&out)["approval_id"], approval_id("ops", "DELETE", BRANCH, None, b"").as_str());
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -252,4 +252,60 @@ fn a_body_read_back_short_of_what_the_host_holds_is_not_decided_on() {
     while step(&mut m, &mut store, &mut out) {}
     assert!(!out.forwarded, "decided on a body that is not the one held");
     assert_eq!(out.reply.as_ref().map(|r| r.status), Some(500));
+}
+
+/// `DELETE {BRANCH}` with this `content-type` (none when `None`) and body, carried through.
+fn run_typed(gw: &Gateway, content_type: Option<&str>, body: &[u8]) -> Outcome {
+    let auth = format!("Bearer {KEY}");
+    let mut h: Vec<(&str, &[u8])> = vec![
+        (":method", b"DELETE"),
+        (":path", BRANCH.as_bytes()),
+        (":authority", b"gw"),
+        ("authorization", auth.as_bytes()),
+    ];
+    h.extend(content_type.map(|t| ("content-type", t.as_bytes())));
+    let mut m = Exchange::new(gw);
+    m.handle(Event::RequestHeaders { headers: &h, end_of_stream: false, now_ms: T - 60_000 });
+    m.handle(Event::RequestBody { buffered: body.len(), end_of_stream: true });
+    assert_eq!(m.next_action(), Some(Action::ReadBody));
+    m.handle(Event::Body { bytes: body, now_ms: T - 60_000 });
+    let (mut store, mut out) = (Store::default(), Outcome::default());
+    while step(&mut m, &mut store, &mut out) {}
+    out
+}
+
+/// An approval binds the content type the body was sent as: the same bytes read as another type
+/// (upstream may parse a form, or JSON, differently) are another call, held for its own approval.
+/// The type's name is compared without case; its parameters as sent.
+#[wasm_bindgen_test(unsupported = test)]
+fn an_approved_call_replayed_with_another_content_type_is_held_again() {
+    let body = br#"{"a":1}"#;
+    for (approved, replayed, passes) in [
+        (Some("application/json"), Some("application/json"), true),
+        (Some("application/json"), Some("Application/JSON"), true),
+        (Some("application/json; charset=utf-8"), Some("APPLICATION/json; charset=utf-8"), true),
+        (None, None, true),
+        (Some("application/json"), Some("application/x-www-form-urlencoded"), false),
+        (Some("application/json"), Some("text/plain"), false),
+        (Some("application/json"), Some("application/json; charset=utf-16"), false),
+        (Some("application/json; charset=utf-8"), Some("application/json; charset=utf-16"), false),
+        (Some("application/json"), None, false),
+        (None, Some("application/json"), false),
+    ] {
+        let held = run_typed(&gateway("", ""), approved, body);
+        assert_eq!(held.reply.as_ref().map(|r| r.status), Some(403), "{approved:?}");
+        let id = reply_json(&held)["approval_id"].as_str().unwrap().to_string();
+        let grant = format!(
+            r#"{{"id":"ok-1","agent":"ops","approval":"{id}","approved_by":"Ana","not_after":"2027-01-01T00:00:00Z","uses":5}}"#
+        );
+        let gw = gateway("", &grant);
+        assert!(run_typed(&gw, approved, body).forwarded, "the approved call itself, as {approved:?}");
+        let replay = run_typed(&gw, replayed, body);
+        assert_eq!(replay.forwarded, passes, "approved as {approved:?}, replayed as {replayed:?}");
+        if !passes {
+            let refusal = reply_json(&replay);
+            assert_eq!(refusal["code"], "approval_required");
+            assert_ne!(refusal["approval_id"].as_str(), Some(id.as_str()), "{replayed:?} is another call");
+        }
+    }
 }

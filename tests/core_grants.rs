@@ -181,7 +181,7 @@ fn keys_are_validated_and_each_names_its_culprit() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn grants_are_validated_and_each_names_its_culprit() {
-    let id = approval_id("ops", "DELETE", BRANCH, b"");
+    let id = approval_id("ops", "DELETE", BRANCH, Some("application/json"), b"");
     let cases: Vec<(String, &str)> = vec![
         (r#"{"id":"g1","agent":"ops","access":{"projects":"full"},"not_after":"2027-01-01T00:00:00Z","color":"red"}"#.into(), r#"grant "g1": unknown field `color`"#),
         (r#"{"id":"g1","agent":"nobody","access":{"projects":"full"},"not_after":"2027-01-01T00:00:00Z"}"#.into(), r#"grant "g1": agent "nobody" is not an agent of this policy (agents: ops)"#),
@@ -216,19 +216,30 @@ fn grants_are_validated_and_each_names_its_culprit() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn the_approval_id_is_stable_and_binds_every_field() {
-    let base = approval_id("ops", "DELETE", BRANCH, b"");
+    let base = approval_id("ops", "DELETE", BRANCH, Some("application/json"), b"");
     assert!(is_approval_id(&base), "{base}");
-    assert_eq!(base, approval_id("ops", "DELETE", BRANCH, b""), "the same call, the same id");
+    assert_eq!(base, approval_id("ops", "DELETE", BRANCH, Some("application/json"), b""), "the same call, the same id");
     let others = [
-        approval_id("ops2", "DELETE", BRANCH, b""),
-        approval_id("ops", "POST", BRANCH, b""),
-        approval_id("ops", "DELETE", "/v1/branches/bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb", b""),
-        approval_id("ops", "DELETE", &format!("{BRANCH}?force=true"), b""),
-        approval_id("ops", "DELETE", BRANCH, b"{}"),
-        approval_id("ops", "DELETE", BRANCH, b" "),
+        approval_id("ops2", "DELETE", BRANCH, Some("application/json"), b""),
+        approval_id("ops", "POST", BRANCH, Some("application/json"), b""),
+        approval_id(
+            "ops",
+            "DELETE",
+            "/v1/branches/bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb",
+            Some("application/json"),
+            b"",
+        ),
+        approval_id("ops", "DELETE", &format!("{BRANCH}?force=true"), Some("application/json"), b""),
+        approval_id("ops", "DELETE", BRANCH, Some("application/json"), b"{}"),
+        approval_id("ops", "DELETE", BRANCH, Some("application/json"), b" "),
         // Field boundaries are part of the encoding: moving bytes between fields changes the id.
-        approval_id("opsD", "ELETE", BRANCH, b""),
+        approval_id("opsD", "ELETE", BRANCH, Some("application/json"), b""),
+        // The content type, whether there is one, and its parameters.
+        approval_id("ops", "DELETE", BRANCH, None, b""),
+        approval_id("ops", "DELETE", BRANCH, Some("text/plain"), b""),
+        approval_id("ops", "DELETE", BRANCH, Some("application/json; charset=utf-8"), b""),
     ];
+    assert_eq!(base, approval_id("ops", "DELETE", BRANCH, Some(" Application/JSON"), b""), "its name in any case");
     for (i, o) in others.iter().enumerate() {
         assert_ne!(*o, base, "field change {i} must change the id");
         assert!(is_approval_id(o));
@@ -239,7 +250,10 @@ fn the_approval_id_is_stable_and_binds_every_field() {
     assert_eq!(d.approval.as_ref().and_then(|x| x.id.as_deref()), Some(base.as_str()));
     let body = br#"{"name":"x"}"#;
     let d = at(&p, T, "DELETE", BRANCH, AUTH_NEW, body);
-    assert_eq!(d.approval.as_ref().and_then(|x| x.id.clone()), Some(approval_id("ops", "DELETE", BRANCH, body)));
+    assert_eq!(
+        d.approval.as_ref().and_then(|x| x.id.clone()),
+        Some(approval_id("ops", "DELETE", BRANCH, Some("application/json"), body))
+    );
     for s in ["apr_", "apr_0123456789abcdef0123456", "apr_0123456789ABCDEF01234567", "xyz_0123456789abcdef01234567"] {
         assert!(!is_approval_id(s), "{s}");
     }
@@ -249,7 +263,7 @@ fn the_approval_id_is_stable_and_binds_every_field() {
 fn an_approve_listed_call_waits_for_a_person() {
     let p = policy("enforce", &ops(""), "");
     let d = at(&p, T, "DELETE", BRANCH, AUTH_NEW, b"");
-    let id = approval_id("ops", "DELETE", BRANCH, b"");
+    let id = approval_id("ops", "DELETE", BRANCH, Some("application/json"), b"");
     assert_eq!((d.verdict, d.reason.code(), d.refusal_status()), (Verdict::Deny, "approval_required", Some(403)));
     let body: serde_json::Value = serde_json::from_str(&refusal::body(&d, "DELETE", Some("req-1"))).unwrap();
     assert_eq!((body["code"].as_str(), body["approval_id"].as_str()), (Some("approval_required"), Some(id.as_str())));
@@ -289,7 +303,7 @@ fn an_approve_listed_call_waits_for_a_person() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn an_approval_works_for_that_call_until_not_after_then_is_ignored() {
-    let id = approval_id("ops", "DELETE", BRANCH, b"");
+    let id = approval_id("ops", "DELETE", BRANCH, Some("application/json"), b"");
     let grant = format!(
         r#"{{"id":"ok-1","agent":"ops","approval":"{id}","approved_by":"Ana Ops","not_after":"2027-01-01T00:00:00Z","uses":1}}"#
     );
@@ -401,7 +415,7 @@ fn uses_are_counted_across_workers_sharing_the_store() {
     assert_eq!(Uses::decode(b"garbage"), None);
     assert_eq!(Uses::decode(&Uses { not_after_ms: T, count: 7 }.encode()), Some(Uses { not_after_ms: T, count: 7 }));
     // Through the decision: one approval with uses 2 across two workers passes exactly twice.
-    let id = approval_id("ops", "DELETE", BRANCH, b"");
+    let id = approval_id("ops", "DELETE", BRANCH, Some("application/json"), b"");
     let grant = format!(
         r#"{{"id":"ok-2","agent":"ops","approval":"{id}","approved_by":"Ana","not_after":"2027-01-01T00:00:00Z","uses":2}}"#
     );
@@ -483,7 +497,10 @@ fn approvals_combine_with_body_checks_and_elevations() {
     let body = br#"{"query":"select 1","read_only":true}"#;
     let d = at(&p, T, "POST", sql, AUTH_NEW, body);
     assert_eq!(d.reason.code(), "approval_required");
-    assert_eq!(d.approval.as_ref().and_then(|x| x.id.clone()), Some(approval_id("ops", "POST", sql, body)));
+    assert_eq!(
+        d.approval.as_ref().and_then(|x| x.id.clone()),
+        Some(approval_id("ops", "POST", sql, Some("application/json"), body))
+    );
     assert_eq!(at(&p, T, "POST", sql, AUTH_NEW, br#"{"query":"drop table x"}"#).reason.code(), "read_only_required");
     // An elevation's grant is held for approval too, when the approve list names the endpoint.
     let p = policy(

@@ -2,6 +2,7 @@
 //! those, each with a value of its kind. This is the positive model for query strings: a name
 //! the spec does not declare for the operation never reaches Supabase.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::decimal;
@@ -185,6 +186,15 @@ pub fn decode(raw: &str) -> Option<String> {
         i += 1;
     }
     String::from_utf8(out).ok()
+}
+
+/// A value as upstream reads it: borrowed when it holds no escape, decoded otherwise. A value
+/// that does not decode (which [`check`] refuses) is kept as it stands.
+pub fn decoded(raw: &str) -> Cow<'_, str> {
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(raw);
+    }
+    decode(raw).map_or(Cow::Borrowed(raw), Cow::Owned)
 }
 
 /// A whole number; one of more than 18 significant digits is read as `i64::MIN` or `i64::MAX`,

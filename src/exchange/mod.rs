@@ -21,7 +21,8 @@
 //!   lookup has answered or failed.
 //! - `AwaitCounter`: an allowed request takes one from each of its rate limits, then, for a call
 //!   a person approved, one use of the approval (counters shared by the host's workers, read and
-//!   written with compare-and-swap).
+//!   written with compare-and-swap). A project's lookup takes one from the agent's limit before
+//!   it is sent, and the call it decides is not counted there again.
 //! - `Forwarded`: sent upstream with the real token and only allowlisted headers; the response
 //!   is annotated and, for endpoints whose responses hold secrets or account-wide lists,
 //!   rewritten.
@@ -239,6 +240,10 @@ struct Counting {
     /// The agent-wide limit's state after this request, echoed on the response.
     first: Option<Take>,
     resume: bool,
+    /// The checks are a lookup's: once they pass, the lookup is sent, not the request.
+    lookup: bool,
+    /// The agent-wide limit was taken for the lookup: `first` is its state, not a check's here.
+    counted: bool,
 }
 
 /// What a forwarded response must go through before the agent sees it.
@@ -612,9 +617,19 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 project_organizations::Lookup::Ask if !self.looked_up => {
                     self.looked_up = true;
                     self.organization_lookup = true;
-                    self.state = State::AwaitLookups;
-                    self.actions.push_back(Action::Lookup(0, project_details(gw, project)));
                     self.lookups.push((None, project.to_string()));
+                    // A lookup is a call upstream with the real token: it takes one from the
+                    // agent's limit first, whatever it answers, so that naming a new project on
+                    // every call costs no more calls upstream than the limit allows.
+                    if let Some((agent, rl)) = d.agent.and_then(|a| a.rate_limit.as_ref().map(|rl| (a, rl))) {
+                        self.area_index = d.endpoint.map(|e| e.area.index());
+                        let checks = vec![Check::Rate(format!("bollard.rl.{}", agent.id), rl.per_minute)];
+                        self.counting = Counting { checks, resume, lookup: true, ..Counting::default() };
+                        self.state = State::AwaitCounter;
+                        self.read_next_counter();
+                        return Flow::Hold;
+                    }
+                    self.send_lookup();
                     return Flow::Hold;
                 }
                 // Asked already (or the call could not be sent), or asked lately with no answer
@@ -627,6 +642,15 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         // An approved call's use is counted with the rate limits, after them.
         let approval_use = d.take_approval_use();
         self.conclude(head, &d, resume, approval_use)
+    }
+
+    /// Sends the project lookup the decision waits for (its organization).
+    fn send_lookup(&mut self) {
+        self.state = State::AwaitLookups;
+        if let Some((_, project)) = self.lookups.first() {
+            let call = project_details(&self.gw, project);
+            self.actions.push_back(Action::Lookup(0, call));
+        }
     }
 
     /// After a lookup was sent or answered: decide again once every one is settled.
@@ -667,9 +691,14 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
         };
         // Rate limits count what the policy allows; monitor mode records but does not apply them,
         // and does not count the denied calls it forwards (enforce mode refuses them before).
+        // A call whose lookup took from the agent-wide limit is not counted there again.
+        let first = self.counting.first;
+        let counted = first.is_some();
         let mut checks = Vec::new();
         if let (Some(rl), Verdict::Allow) = (&agent.rate_limit, d.verdict) {
-            checks.push(Check::Rate(format!("bollard.rl.{}", agent.id), rl.per_minute));
+            if !counted {
+                checks.push(Check::Rate(format!("bollard.rl.{}", agent.id), rl.per_minute));
+            }
             if let (Some(n), Some(e)) = (d.index.and_then(|i| rl.for_endpoint(i)), d.endpoint) {
                 checks.push(Check::Rate(format!("bollard.rl.{}.{}", agent.id, e.id), n));
             }
@@ -680,7 +709,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             self.forward(resume);
             return Flow::Continue;
         }
-        self.counting = Counting { checks, resume, ..Counting::default() };
+        self.counting = Counting { checks, resume, first, counted, ..Counting::default() };
         self.state = State::AwaitCounter;
         self.read_next_counter();
         Flow::Hold
@@ -857,6 +886,10 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
     fn read_next_counter(&mut self) {
         match self.counting.checks.get(self.counting.at) {
             Some(check) => self.actions.push_back(Action::ReadCounter(check.key().to_string())),
+            None if self.counting.lookup => {
+                self.counting.lookup = false;
+                self.send_lookup();
+            }
             None => {
                 let resume = self.counting.resume;
                 self.forward(resume);
@@ -886,7 +919,7 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             return self.over_limit(t);
         }
         self.counting.pending = Some((limit, cas));
-        if self.counting.at == 0 {
+        if self.counting.at == 0 && !self.counting.counted {
             self.counting.first = Some(t);
         }
         self.actions.push_back(Action::WriteCounter { key, value: t.next.encode(), cas });
@@ -991,12 +1024,14 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
             self.read_next_counter();
             return self.flow_while_counting();
         }
-        // The refusal speaks of the decision: made again from the same inputs (it allowed).
+        // The refusal speaks of the decision: made again from the same inputs (it allowed). A
+        // call refused before its lookup has no record yet.
         let mut record = self.record.take();
-        let body = self.remade(|_, head, request_id, _, d| {
-            if let Some(r) = record.as_mut() {
-                r.rate_limited(d, t.limit, true);
-            }
+        let body = self.remade(|_, head, request_id, unix_ms, d| {
+            let completion = Completion { unix_ms, request_id, status: 429, duration_ms: 0.0 };
+            record
+                .get_or_insert_with(|| AuditRecord::new(d, &head.method, &head.target, completion))
+                .rate_limited(d, t.limit, true);
             refusal::rate_limited(d, &head.method, request_id, t.limit, t.reset_secs)
         });
         self.record = record;

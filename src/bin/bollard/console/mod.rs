@@ -31,6 +31,9 @@ const APP_JS: &str = include_str!("assets/app.js");
 const STYLE_CSS: &str = include_str!("assets/style.css");
 /// The largest request body the console reads.
 const MAX_BODY: u64 = 1 << 20;
+/// The largest declared body whose unread rest is drained after a 413: tiny_http drains a
+/// dropped request into one allocation of that rest.
+const MAX_DRAIN: u64 = 64 << 20;
 
 pub const HELP: &str =
     "usage: bollard console POLICY [--audit FILE] [--ecds FILE] [--listen ADDR [--allow-remote]]\n\n\
@@ -119,11 +122,17 @@ fn error(status: u16, message: impl Into<String>) -> Answer {
 impl Console {
     fn handle(&self, mut req: Request) {
         let declared = req.body_length().unwrap_or(0);
-        if declared as u64 > MAX_BODY {
+        if declared as u64 > MAX_DRAIN {
             // Never answered: dropping a request whose body is unread, tiny_http allocates the
             // unread rest of its declared length in one piece, and a length beyond memory
             // aborts the process. The page never sends so much.
             std::mem::forget(req);
+            return;
+        }
+        if declared as u64 > MAX_BODY {
+            // Answered at once, unread; the rest is drained once the answer has left (tiny_http
+            // keeps the connection until then, and sends no `Connection: close`).
+            respond(req, too_large(), 0);
             return;
         }
         let header_value = |name: &'static str| {
@@ -157,46 +166,20 @@ impl Console {
             Gate::WrongOrigin => error(403, "refused: a change must come from the console's own page"),
             Gate::Pass => {
                 let mut body = Vec::new();
-                let read = req.as_reader().take(MAX_BODY).read_to_end(&mut body);
+                let read = req.as_reader().take(MAX_BODY + 1).read_to_end(&mut body);
                 taken = body.len();
+                if taken as u64 > MAX_BODY {
+                    // A body without a declared length (chunked) that went past the limit.
+                    respond(req, too_large(), 0);
+                    return;
+                }
                 match read.ok().and_then(|_| String::from_utf8(body).ok()) {
                     Some(body) => self.route(req.method(), &url, &body),
                     None => error(400, "the request body is not UTF-8 text"),
                 }
             }
         };
-        let (status, content_type, bytes) = match answer {
-            Answer::Json(s, v) => (s, "application/json", v.to_string().into_bytes()),
-            Answer::Asset(t, text) => (200, t, text.as_bytes().to_vec()),
-            Answer::Text(s, t) => (s, "text/plain; charset=utf-8", t.as_bytes().to_vec()),
-        };
-        let mut response = Response::from_data(bytes).with_status_code(status);
-        let headers = [
-            ("Content-Type", content_type),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Referrer-Policy", "no-referrer"),
-            ("X-Frame-Options", "DENY"),
-            (
-                "Content-Security-Policy",
-                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
-        ];
-        for (name, value) in headers {
-            if let Some(h) = header(name, value) {
-                response.add_header(h);
-            }
-        }
-        // The answer leaves from a thread of its own once the rest of the declared body has come
-        // and been dropped: a client that sends it slowly, or never, holds that thread only,
-        // never the console.
-        let sent = std::thread::Builder::new().spawn(move || {
-            drain(req.as_reader(), declared.saturating_sub(taken));
-            let _ = req.respond(response);
-        });
-        if sent.is_err() {
-            eprintln!("warning: no thread to answer a request");
-        }
+        respond(req, answer, declared.saturating_sub(taken));
     }
 
     fn route(&self, method: &Method, url: &str, body: &str) -> Answer {
@@ -342,10 +325,7 @@ impl Console {
             .find(|r| r["approval_id"].as_str() == Some(req.approval_id.as_str()))
             .ok_or("no pending call with this approval id")?;
         let agent = call["agent"].as_str().ok_or("the pending call names no agent")?;
-        let by = req.approved_by.trim();
-        if by.is_empty() {
-            return Err("say who approves the call".into());
-        }
+        let by = approver(&req.approved_by)?;
         if !(1..=7 * 24 * 60).contains(&req.minutes) || !(1..=1000).contains(&req.uses) {
             return Err("approve for 1 minute to 7 days, and 1 to 1000 uses".into());
         }
@@ -401,6 +381,46 @@ impl Console {
     }
 }
 
+/// A body over [`MAX_BODY`].
+fn too_large() -> Answer {
+    error(413, format!("the request body is over {} MiB, more than any change the page sends", MAX_BODY >> 20))
+}
+
+/// Sends the answer from a thread of its own once `left` more bytes of the body have come and
+/// been dropped: a client that sends them slowly, or never, holds that thread only, never the
+/// console. A 413 is sent at once (`left` 0), its body unread.
+fn respond(mut req: Request, answer: Answer, left: usize) {
+    let (status, content_type, bytes) = match answer {
+        Answer::Json(s, v) => (s, "application/json", v.to_string().into_bytes()),
+        Answer::Asset(t, text) => (200, t, text.as_bytes().to_vec()),
+        Answer::Text(s, t) => (s, "text/plain; charset=utf-8", t.as_bytes().to_vec()),
+    };
+    let mut response = Response::from_data(bytes).with_status_code(status);
+    let headers = [
+        ("Content-Type", content_type),
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+        (
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    ];
+    for (name, value) in headers {
+        if let Some(h) = header(name, value) {
+            response.add_header(h);
+        }
+    }
+    let sent = std::thread::Builder::new().spawn(move || {
+        drain(req.as_reader(), left);
+        let _ = req.respond(response);
+    });
+    if sent.is_err() {
+        eprintln!("warning: no thread to answer a request");
+    }
+}
+
 /// Reads and drops up to `left` bytes of a request body, in small pieces.
 fn drain(body: &mut dyn Read, mut left: usize) {
     let mut buf = [0u8; 8192];
@@ -412,6 +432,24 @@ fn drain(body: &mut dyn Read, mut left: usize) {
             Err(_) => break,
         }
     }
+}
+
+/// The longest `approved_by` the policy holds.
+const MAX_APPROVED_BY: usize = 128;
+
+/// The name of whoever approves a call, as the approval grant will hold it: refused here, naming
+/// the field, by the policy's own rule, rather than when the policy is saved.
+fn approver(approved_by: &str) -> Result<&str, String> {
+    let by = approved_by.trim();
+    if by.is_empty() {
+        return Err("say who approves the call".into());
+    }
+    if !bollard::policy::is_plain_text(by, MAX_APPROVED_BY) {
+        return Err(format!(
+            "Approved by {by:?}: expected a name of 1 to {MAX_APPROVED_BY} characters, without control characters"
+        ));
+    }
+    Ok(by)
 }
 
 fn operator(by: &Option<String>) -> String {
@@ -533,6 +571,94 @@ struct DismissRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A console on a free loopback port, answering in a thread of its own, and its access token.
+    fn serving() -> (std::net::SocketAddr, String) {
+        let server = Server::http("127.0.0.1:0").unwrap();
+        let addr = server.server_addr().to_ip().unwrap();
+        let console = Console {
+            store: Store {
+                policy: PathBuf::from("examples/demo-policy.json"),
+                audit: std::env::temp_dir().join(format!("bollard-console-test-{}.jsonl", std::process::id())),
+                ecds: None,
+            },
+            secrets: Secrets::generate().unwrap(),
+            hosts: None,
+        };
+        let token = console.secrets.access.clone();
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                console.handle(request);
+            }
+        });
+        (addr, token)
+    }
+
+    /// One answer: its head, and as much body as its `Content-Length` says (empty on a timeout).
+    fn read_answer(conn: &mut std::net::TcpStream) -> String {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&got).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                    .and_then(|v| v.parse::<usize>().ok());
+                if length.is_some_and(|n| body.len() >= n) {
+                    return text;
+                }
+            }
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => return text,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    /// A body over 1 MiB, announced or chunked, sent in part, whole or not at all: a 413 with a
+    /// JSON error, at once. It went unanswered, the client waiting for ever.
+    #[test]
+    fn a_body_over_the_limit_is_answered_413_at_once() {
+        use std::io::Write;
+        let (addr, token) = serving();
+        let over = MAX_BODY as usize + 1;
+        let mut chunked = format!("{over:x}\r\n").into_bytes();
+        chunked.extend(vec![b'a'; over]);
+        chunked.extend(b"\r\n0\r\n\r\n");
+        let cases: [(String, Vec<u8>); 4] = [
+            (format!("Content-Length: {over}"), Vec::new()),
+            (format!("Content-Length: {over}"), vec![b'{'; 64 << 10]),
+            (format!("Content-Length: {}", 8 * MAX_BODY), vec![b'{'; 8 * MAX_BODY as usize]),
+            ("Transfer-Encoding: chunked".to_string(), chunked),
+        ];
+        for (framing, body) in cases {
+            let mut conn = std::net::TcpStream::connect(addr).unwrap();
+            conn.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            let head = format!(
+                "POST /api/save HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n{framing}\r\n\r\n"
+            );
+            conn.write_all(head.as_bytes()).unwrap();
+            // The server may answer, and close, before it has read all of it.
+            let _ = conn.write_all(&body);
+            let text = read_answer(&mut conn);
+            assert!(text.starts_with("HTTP/1.1 413"), "{framing}: {text}");
+            let (_, json) = text.split_once("\r\n\r\n").unwrap();
+            let v: Value = serde_json::from_str(json).unwrap();
+            assert!(v["error"].as_str().unwrap().contains("1 MiB"), "{v}");
+        }
+    }
+
+    #[test]
+    fn an_approver_the_policy_cannot_hold_is_refused_naming_the_field() {
+        assert_eq!(approver("  Ana Lima "), Ok("Ana Lima"));
+        assert_eq!(approver(&"a".repeat(128)).map(str::len), Ok(128));
+        for bad in ["Ana\u{7}", "Ana\nLima", "Ana\tLima", "\u{1b}[31mAna", "Ana\u{85}Lima", &"a".repeat(129)] {
+            let e = approver(bad).expect_err(bad);
+            assert!(e.starts_with("Approved by "), "{e}");
+        }
+        assert!(approver(" \t ").is_err());
+    }
 
     #[test]
     fn query_values_are_decoded() {
