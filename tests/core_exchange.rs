@@ -1100,6 +1100,34 @@ fn lookups_of_new_projects_count_against_the_agents_rate_limit() {
     assert_eq!(forwarded, 5, "a call looked up is counted once");
 }
 
+/// A call its body already refuses (SQL that is not read-only, for an agent with read access)
+/// had its project looked up anyway, taking one from the agent's limit: past the limit it was a
+/// 429 `rate_limited`, its refusal and record no longer the policy's. A call refused whatever
+/// its project's organization is not looked up: 403 with its reason, nothing counted or sent.
+#[wasm_bindgen_test(unsupported = test)]
+fn a_call_refused_by_its_body_is_not_looked_up_nor_counted() {
+    let policy = format!(
+        r#"{{"upstream":{{"token_env":"T"}},"agents":[{{"id":"ops","key_sha256":"{}","rate_limit":{{"requests_per_minute":2}},
+        "projects":{{"organizations":["acme"]}},"access":{{"database":"read"}}}}]}}"#,
+        key_sha256(KEY)
+    );
+    let gw = Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads");
+    let mut counters = SharedData::default();
+    for i in 0..4 {
+        let project = fresh_ref(7000 + i);
+        let mut h = Host::new(&gw);
+        h.counters = counters.clone();
+        h.headers("POST", &format!("/v1/projects/{project}/database/query"), &[JSON], false);
+        h.chunk(br#"{"query":"drop table t"}"#, true);
+        counters = h.counters.clone();
+        assert!(h.seen.lookups.is_empty(), "call {i}: looked up for a call refused anyway");
+        assert!(h.seen.forward.is_none());
+        let status = h.seen.reply.as_ref().map(|r| r.status);
+        let record = h.record();
+        assert_eq!((status, record.status, record.reason), (Some(403), 403, "read_only_required"), "call {i}");
+    }
+}
+
 /// An organization named in the query (`organization_slug=`) is decided, and recorded, as
 /// upstream reads it: decoded. The record held the value as it stood in the query string,
 /// escapes and all, a piece of the query the record must not carry.

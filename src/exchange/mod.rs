@@ -46,7 +46,7 @@ use crate::approval::{self, UseCheck, UseTake, Uses};
 use crate::audit::{AuditRecord, Completion};
 use crate::branches::{self, BranchCache};
 use crate::catalog::{query, Catalog, ResponseRule};
-use crate::decision::{credential_pieces, decide, identify, Decision, Verdict};
+use crate::decision::{credential_pieces, decide, identify, Decision, Reason, Verdict};
 use crate::discovery;
 use crate::guards::{lists, secrets};
 use crate::policy::{Mode, Policy, Scope};
@@ -607,6 +607,13 @@ impl<G: std::ops::Deref<Target = Gateway> + Clone> Exchange<G> {
                 // Listings already answered (or none could be sent): what is not known is refused.
                 branches::Lookup::List(_) => d.apply_branch_parent(&gw.policy, None),
             }
+        }
+        // A call its body refuses whatever its project's organization is not looked up: nothing
+        // goes upstream for it, nothing is taken from its limit, and its refusal stays its own
+        // (not a 429 once the lookups have spent the limit). One that waits for a person's
+        // approval is: a project outside the agent's scope is refused before a person is asked.
+        if d.verdict == Verdict::Deny && d.enforced && d.reason != Reason::ApprovalRequired {
+            d.organization_lookup = None;
         }
         if let Some(project) = d.organization_lookup {
             let found = gw.project_organizations.borrow().lookup(project, self.now_ms);
