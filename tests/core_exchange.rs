@@ -1128,6 +1128,33 @@ fn a_call_refused_by_its_body_is_not_looked_up_nor_counted() {
     }
 }
 
+/// Monitor mode: a lookup past the agent's limit is still sent (the call is forwarded), and the
+/// call's one record says the limit would have refused it.
+#[wasm_bindgen_test(unsupported = test)]
+fn monitor_mode_looks_up_past_the_limit_and_records_it() {
+    let policy = format!(
+        r#"{{"upstream":{{"token_env":"T"}},"mode":"monitor","agents":[{{"id":"ops","key_sha256":"{}","rate_limit":{{"requests_per_minute":1}},
+        "projects":{{"organizations":["acme"]}},"access":{{"edge_functions":"read"}}}}]}}"#,
+        key_sha256(KEY)
+    );
+    let gw = Gateway::load(policy.as_bytes(), |_| Some(TOKEN.to_string())).expect("policy loads");
+    let mut counters = SharedData::default();
+    for i in 0..3 {
+        let project = fresh_ref(8000 + i);
+        let mut h = Host::new(&gw);
+        h.counters = counters.clone();
+        h.headers("GET", &format!("/v1/projects/{project}/functions"), &[], true);
+        assert_eq!(h.seen.lookups.len(), 1, "call {i}");
+        assert!(h.seen.forward.is_none(), "call {i}: forwarded before its lookup answered");
+        let body = format!(r#"{{"ref":"{project}","organization_slug":"acme"}}"#);
+        h.event(Event::LookupAnswer { token: 1, status: Some(200), body: body.as_bytes(), now_ms: 1_800_000_000_001 });
+        counters = h.counters.clone();
+        assert!(h.seen.forward.is_some(), "call {i}: monitor mode forwards");
+        let record = h.record();
+        assert_eq!(record.reason == "rate_limited", i > 0, "call {i}: {}", record.to_json());
+    }
+}
+
 /// An organization named in the query (`organization_slug=`) is decided, and recorded, as
 /// upstream reads it: decoded. The record held the value as it stood in the query string,
 /// escapes and all, a piece of the query the record must not carry.
